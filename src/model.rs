@@ -1,0 +1,390 @@
+//! Domain types shared by `config`, `live`, `plan` and `apply`.
+//!
+//! Nothing here knows about files, the AWS SDK or async: the desired state is
+//! what `config` makes of `keys.toml` (defaults applied, classifications
+//! merged, targets expanded), the live state is what `live` read from the
+//! accounts, reduced to plain values. The planner compares the two.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Tag keys c3 puts on every key it creates (and on its managed policies).
+pub mod tag {
+    /// `"true"` on every resource c3 created.
+    pub const MANAGED: &str = "c3:managed";
+    /// The key name from `keys.toml`.
+    pub const NAME: &str = "c3:name";
+    /// The key's classification.
+    pub const CLASSIFICATION: &str = "c3:classification";
+    /// The key's generation (decimal).
+    pub const GENERATION: &str = "c3:generation";
+    /// The prefix reserved for c3's own tags.
+    pub const PREFIX: &str = "c3:";
+}
+
+/// One (account, region) pair: the unit c3 reads, plans and applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The region name, e.g. `eu-west-1`.
+    pub region: String,
+}
+
+impl Target {
+    /// A target from an account id and a region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
+}
+
+/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// The DNS suffix of service endpoints in a region's partition.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
+/// Run-wide settings from `[settings]`, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// IAM path of the managed policies; begins and ends with `/`.
+    pub policy_path: String,
+    /// STS role session name.
+    pub session_name: String,
+    /// Concurrent API calls at most.
+    pub parallelism: usize,
+    /// Key-creating and alias writes per second per (account, region).
+    pub writes_per_second: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            policy_path: "/".into(),
+            session_name: "c3".into(),
+            parallelism: 16,
+            writes_per_second: 3.0,
+        }
+    }
+}
+
+/// One declared account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// The name chosen in `keys.toml` (`[accounts.<name>]`).
+    pub name: String,
+    /// The 12-digit account id.
+    pub id: String,
+    /// A role to assume for this account; `None` uses the ambient credentials.
+    pub role_arn: Option<String>,
+    /// ExternalId for AssumeRole.
+    pub external_id: Option<String>,
+    /// The regions of this account, sorted, unique.
+    pub regions: Vec<String>,
+}
+
+/// One declared key with every default applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySpec {
+    /// The key name: `alias/<name>`, `allow-*-<name>`.
+    pub name: String,
+    /// The classification name.
+    pub classification: String,
+    /// The key description.
+    pub description: String,
+    /// AWS-managed rotation period in days, 90..=2560.
+    pub rotation_days: u32,
+    /// The generation behind the alias (>= 1).
+    pub generation: u32,
+    /// Whether the key should be enabled.
+    pub enabled: bool,
+    /// Services allowed through `kms:ViaService` (classification's plus the key's).
+    pub via_services: BTreeSet<String>,
+    /// Services allowed as service principals (classification's plus the key's).
+    pub service_principals: BTreeSet<String>,
+    /// The user's tags (no `c3:` tag; c3 adds its own, see [`KeySpec::tags`]).
+    pub user_tags: BTreeMap<String, String>,
+    /// Every (account, region) the key lives in, sorted.
+    pub targets: Vec<Target>,
+}
+
+impl KeySpec {
+    /// The alias name, `alias/<name>`.
+    pub fn alias(&self) -> String {
+        format!("alias/{}", self.name)
+    }
+
+    /// Every tag the key must carry: c3's own plus the user's.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.user_tags.clone();
+        tags.insert(tag::MANAGED.into(), "true".into());
+        tags.insert(tag::NAME.into(), self.name.clone());
+        tags.insert(tag::CLASSIFICATION.into(), self.classification.clone());
+        tags.insert(tag::GENERATION.into(), self.generation.to_string());
+        tags
+    }
+}
+
+/// The desired state: what `keys.toml` declares, validated and expanded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredState {
+    /// Run-wide settings.
+    pub settings: Settings,
+    /// Declared accounts, in file order.
+    pub accounts: Vec<Account>,
+    /// Declared keys, in file order.
+    pub keys: Vec<KeySpec>,
+}
+
+impl DesiredState {
+    /// Every target of any key or account, sorted, unique.
+    pub fn targets(&self) -> Vec<Target> {
+        let set: BTreeSet<Target> = self
+            .accounts
+            .iter()
+            .flat_map(|a| a.regions.iter().map(|r| Target::new(&a.id, r)))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+}
+
+/// The state of a KMS key as `DescribeKey` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyState {
+    /// Usable.
+    Enabled,
+    /// Disabled: `EnableKey` restores it.
+    Disabled,
+    /// Scheduled for deletion: `CancelKeyDeletion` then `EnableKey` restores it.
+    PendingDeletion,
+    /// Any other state (`Creating`, `PendingImport`, `Unavailable`, `Updating`, ...).
+    Other(String),
+}
+
+impl KeyState {
+    /// Parses the API's state string.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Enabled" => Self::Enabled,
+            "Disabled" => Self::Disabled,
+            "PendingDeletion" => Self::PendingDeletion,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for KeyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Enabled => f.write_str("Enabled"),
+            Self::Disabled => f.write_str("Disabled"),
+            Self::PendingDeletion => f.write_str("PendingDeletion"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Rotation status of a key (`GetKeyRotationStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// Whether automatic rotation is on.
+    pub enabled: bool,
+    /// The period in days, when the API reports one.
+    pub period_days: Option<u32>,
+}
+
+/// A KMS key as read from an account and region.
+///
+/// Only keys c3 has reason to look at are read in full (c3-tagged keys and
+/// the targets of declared aliases); for the others `details` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveKey {
+    /// The key id (a UUID, or `mrk-...`).
+    pub key_id: String,
+    /// The key ARN.
+    pub arn: String,
+    /// The key's tags (empty when they could not be read).
+    pub tags: BTreeMap<String, String>,
+    /// What `DescribeKey`, `GetKeyRotationStatus` and `GetKeyPolicy` said, for
+    /// keys read in full.
+    pub details: Option<KeyDetails>,
+}
+
+/// The full read of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDetails {
+    /// The key state.
+    pub state: KeyState,
+    /// The description.
+    pub description: String,
+    /// `CUSTOMER` or `AWS`.
+    pub manager: String,
+    /// `SYMMETRIC_DEFAULT`, ...
+    pub spec: String,
+    /// `ENCRYPT_DECRYPT`, ... (AWS always reports it; missing is read as `ENCRYPT_DECRYPT`).
+    pub usage: String,
+    /// Creation time, seconds since the epoch (used only to order duplicates).
+    pub creation_epoch: Option<i64>,
+    /// Rotation status; `None` when it cannot be read (e.g. a PendingDeletion key).
+    pub rotation: Option<Rotation>,
+    /// The key policy named `default`, verbatim JSON text.
+    pub policy: Option<String>,
+}
+
+impl LiveKey {
+    /// The value of a tag.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+
+    /// Whether c3 created this key (`c3:managed=true`).
+    pub fn is_managed(&self) -> bool {
+        self.tag(tag::MANAGED) == Some("true")
+    }
+
+    /// The `c3:name` of a c3-managed key.
+    pub fn c3_name(&self) -> Option<&str> {
+        if self.is_managed() {
+            self.tag(tag::NAME)
+        } else {
+            None
+        }
+    }
+
+    /// The `c3:generation` of a c3-managed key, when it parses.
+    pub fn c3_generation(&self) -> Option<u32> {
+        if self.is_managed() {
+            self.tag(tag::GENERATION).and_then(|g| g.parse().ok())
+        } else {
+            None
+        }
+    }
+}
+
+/// A KMS alias (`alias/aws/*` are never included).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LiveAlias {
+    /// `alias/<name>`.
+    pub name: String,
+    /// The key id it points at; `None` when the API gives none.
+    pub target_key_id: Option<String>,
+}
+
+/// Everything read from one (account, region).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionSnapshot {
+    /// Keys c3 looked at, sorted by key id.
+    pub keys: Vec<LiveKey>,
+    /// Customer aliases, sorted by name.
+    pub aliases: Vec<LiveAlias>,
+}
+
+impl RegionSnapshot {
+    /// The key with this id.
+    pub fn key(&self, key_id: &str) -> Option<&LiveKey> {
+        self.keys.iter().find(|k| k.key_id == key_id)
+    }
+
+    /// The alias with this name (`alias/...`).
+    pub fn alias(&self, name: &str) -> Option<&LiveAlias> {
+        self.aliases.iter().find(|a| a.name == name)
+    }
+}
+
+/// One version of a managed policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    /// `v1`, `v2`, ...
+    pub id: String,
+    /// Whether it is the default version.
+    pub is_default: bool,
+    /// Creation time, seconds since the epoch.
+    pub created_epoch: Option<i64>,
+}
+
+/// A customer-managed IAM policy that c3 may own (by path and name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveManagedPolicy {
+    /// The policy name, taken from the ARN.
+    pub name: String,
+    /// The policy ARN.
+    pub arn: String,
+    /// The policy's path.
+    pub path: String,
+    /// The default version's document, decoded JSON text.
+    pub document: String,
+    /// All versions, sorted by version number.
+    pub versions: Vec<PolicyVersion>,
+    /// Tags, when they were read (`None`: not read).
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// Everything read from one account (IAM is global).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    /// Managed policies under `policy_path`, sorted by name.
+    pub policies: Vec<LiveManagedPolicy>,
+}
+
+impl AccountSnapshot {
+    /// The policy with this name.
+    pub fn policy(&self, name: &str) -> Option<&LiveManagedPolicy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Why a target or an account could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadFailure {
+    /// A one-line message naming the operation and what AWS said.
+    pub message: String,
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The live state of every account and region of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Per (account, region): the snapshot, or why it could not be read.
+    pub regions: BTreeMap<Target, Result<RegionSnapshot, ReadFailure>>,
+    /// Per account id: the IAM snapshot, or why it could not be read.
+    pub accounts: BTreeMap<String, Result<AccountSnapshot, ReadFailure>>,
+}

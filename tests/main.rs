@@ -1,0 +1,6 @@
+//! The one integration-test binary; each module is an area.
+
+mod support;
+
+mod config;
+mod live;
