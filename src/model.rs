@@ -83,7 +83,7 @@ pub struct Settings {
     /// Concurrent API calls at most.
     pub parallelism: usize,
     /// Key-creating and alias writes per second per (account, region).
-    pub writes_per_second: f64,
+    pub writes_per_second: u32,
 }
 
 impl Default for Settings {
@@ -92,7 +92,7 @@ impl Default for Settings {
             policy_path: "/".into(),
             session_name: "c3".into(),
             parallelism: 16,
-            writes_per_second: 3.0,
+            writes_per_second: 3,
         }
     }
 }
