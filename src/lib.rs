@@ -14,3 +14,4 @@ pub mod aws;
 pub mod config;
 pub mod live;
 pub mod model;
+pub mod plan;

@@ -1,0 +1,129 @@
+//! What apply may execute.
+//!
+//! An [`Operation`] is the only thing the executor accepts. None of them
+//! removes a resource, a permission or a protection: there is no variant for
+//! deleting or disabling a key, deleting an alias, turning rotation off,
+//! removing a tag or deleting a policy. Differences whose fix would need one
+//! of those are findings (report-only changes) and carry no operation.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A key an operation acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRef {
+    /// A key that exists, by key id.
+    Existing {
+        /// The key id.
+        key_id: String,
+    },
+    /// The key this plan creates for the same key name and target.
+    New {
+        /// Its generation.
+        generation: u32,
+    },
+}
+
+impl KeyRef {
+    /// A reference to an existing key.
+    pub fn existing(key_id: &str) -> Self {
+        Self::Existing {
+            key_id: key_id.to_string(),
+        }
+    }
+}
+
+/// One executable step. Account and region come from the change that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// CreateKey (symmetric, with policy, description and tags), then
+    /// EnableKeyRotation with the period.
+    CreateKey {
+        /// The generation the key is created for.
+        generation: u32,
+        /// Its description.
+        description: String,
+        /// The key policy (JSON text).
+        policy: String,
+        /// Every tag, c3's and the user's.
+        tags: BTreeMap<String, String>,
+        /// Rotation period in days.
+        rotation_days: u32,
+    },
+    /// CreateAlias: the alias does not exist.
+    CreateAlias {
+        /// `alias/<name>`.
+        alias: String,
+        /// The key it must point at.
+        key: KeyRef,
+    },
+    /// UpdateAlias: the alias exists and points at another c3 key of this name.
+    UpdateAlias {
+        /// `alias/<name>`.
+        alias: String,
+        /// The key it must point at.
+        key: KeyRef,
+    },
+    /// EnableKeyRotation with a period.
+    EnableRotation {
+        /// The key id.
+        key_id: String,
+        /// Rotation period in days.
+        rotation_days: u32,
+    },
+    /// PutKeyPolicy with a document that keeps every live statement.
+    PutKeyPolicy {
+        /// The key id.
+        key_id: String,
+        /// The merged policy (JSON text).
+        policy: String,
+    },
+    /// TagResource with the missing or differing tags.
+    TagKey {
+        /// The key id.
+        key_id: String,
+        /// Tags to set.
+        tags: BTreeMap<String, String>,
+    },
+    /// UpdateKeyDescription.
+    UpdateDescription {
+        /// The key id.
+        key_id: String,
+        /// The description.
+        description: String,
+    },
+    /// CancelKeyDeletion and/or EnableKey.
+    Restore {
+        /// The key id.
+        key_id: String,
+        /// Whether to call CancelKeyDeletion first (the key is PendingDeletion).
+        cancel_deletion: bool,
+        /// Whether to call EnableKey.
+        enable: bool,
+    },
+    /// CreatePolicy under the policy path, tagged.
+    CreatePolicy {
+        /// The policy name.
+        name: String,
+        /// The IAM path.
+        path: String,
+        /// The document (JSON text; may name keys this plan creates, see
+        /// [`crate::plan::desired::pending_arn`]).
+        document: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// CreatePolicyVersion (set as default), first deleting the oldest
+    /// non-default version when the policy already has five.
+    UpdatePolicy {
+        /// The policy ARN.
+        arn: String,
+        /// The new default document (a superset of the live one).
+        document: String,
+        /// The non-default version to delete first, if the limit requires it.
+        prune_version: Option<String>,
+    },
+}

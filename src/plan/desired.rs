@@ -1,0 +1,311 @@
+//! The documents c3 wants: key policies and managed-policy documents, built
+//! from a [`KeySpec`] for one target. design.md ("What c3 creates") is the
+//! specification of every statement here.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use super::policy::POLICY_VERSION;
+use crate::model::{dns_suffix, partition, KeySpec, Target};
+
+/// The largest key policy AWS accepts, in bytes.
+pub const KEY_POLICY_MAX_BYTES: usize = 32 * 1024;
+/// The largest managed-policy document IAM accepts, in characters without whitespace.
+pub const MANAGED_POLICY_MAX_CHARS: usize = 6144;
+
+/// Actions granted to `kms:ViaService` callers.
+pub const VIA_SERVICE_ACTIONS: &[&str] = &[
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+];
+
+/// Actions granted to service principals.
+pub const SERVICE_PRINCIPAL_ACTIONS: &[&str] = &[
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+];
+
+/// The Sid of the statement that gives the account root `kms:*`.
+pub const ROOT_SID: &str = "EnableRootAccess";
+
+/// `lex-v2` → `LexV2`, `secretsmanager` → `Secretsmanager`.
+pub fn sid_part(service: &str) -> String {
+    service
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The key policy statements c3 requires for a key in a target, in a fixed
+/// order: root access, then via services, then service principals.
+pub fn key_policy_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
+    let part = partition(&target.region);
+    let suffix = dns_suffix(&target.region);
+    let account = &target.account;
+    let mut statements = vec![json!({
+        "Sid": ROOT_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:{part}:iam::{account}:root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    })];
+    for svc in &spec.via_services {
+        statements.push(json!({
+            "Sid": format!("AllowViaService{}", sid_part(svc)),
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": VIA_SERVICE_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {
+                "kms:CallerAccount": account,
+                "kms:ViaService": format!("{svc}.{}.{suffix}", target.region),
+            }},
+        }));
+    }
+    for svc in &spec.service_principals {
+        statements.push(json!({
+            "Sid": format!("AllowService{}", sid_part(svc)),
+            "Effect": "Allow",
+            "Principal": {"Service": format!("{svc}.{}.{suffix}", target.region)},
+            "Action": SERVICE_PRINCIPAL_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        }));
+    }
+    statements
+}
+
+/// The whole key policy c3 writes when it creates a key.
+pub fn key_policy(spec: &KeySpec, target: &Target) -> Value {
+    json!({
+        "Version": POLICY_VERSION,
+        "Id": "c3-key-policy",
+        "Statement": key_policy_statements(spec, target),
+    })
+}
+
+/// The three managed policies of a key name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PolicyKind {
+    /// `allow-encrypt-<name>`.
+    Encrypt,
+    /// `allow-decrypt-<name>`.
+    Decrypt,
+    /// `allow-crypto-<name>`.
+    Crypto,
+}
+
+impl PolicyKind {
+    /// All kinds, in the order plans list them.
+    pub const ALL: [PolicyKind; 3] = [Self::Encrypt, Self::Decrypt, Self::Crypto];
+
+    /// The policy name for a key name.
+    pub fn policy_name(self, key: &str) -> String {
+        format!("allow-{}-{key}", self.word())
+    }
+
+    /// `encrypt`, `decrypt` or `crypto`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+            Self::Crypto => "crypto",
+        }
+    }
+
+    /// Splits a policy name into kind and key name.
+    pub fn parse_name(name: &str) -> Option<(PolicyKind, &str)> {
+        Self::ALL.into_iter().find_map(|k| {
+            name.strip_prefix(&format!("allow-{}-", k.word()))
+                .filter(|rest| !rest.is_empty())
+                .map(|rest| (k, rest))
+        })
+    }
+
+    /// The grants: (actions, condition) pairs; each applies to every key ARN.
+    pub fn grants(self) -> Vec<Grant> {
+        let plain = |actions: &[&str]| Grant {
+            actions: actions.iter().map(|s| s.to_string()).collect(),
+            condition: None,
+        };
+        match self {
+            // Never kms:ReEncryptFrom here: it is a decryption in disguise.
+            Self::Encrypt => vec![plain(&[
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncryptTo",
+            ])],
+            Self::Decrypt => vec![plain(&[
+                "kms:DescribeKey",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+            ])],
+            Self::Crypto => vec![
+                plain(&[
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                ]),
+                Grant {
+                    actions: vec!["kms:CreateGrant".into()],
+                    condition: Some(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
+                },
+            ],
+        }
+    }
+}
+
+/// Actions granted on every key ARN, possibly under a condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The actions.
+    pub actions: Vec<String>,
+    /// The condition block, if any.
+    pub condition: Option<Value>,
+}
+
+/// A managed-policy document granting `kind` on the given key ARNs (sorted).
+pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
+    let statements: Vec<Value> = kind
+        .grants()
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let mut m = Map::new();
+            m.insert("Sid".into(), Value::String(grant_sid(kind, i)));
+            m.insert("Effect".into(), Value::String("Allow".into()));
+            m.insert("Action".into(), json!(g.actions));
+            m.insert("Resource".into(), json!(arns));
+            if let Some(c) = g.condition {
+                m.insert("Condition".into(), c);
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+fn grant_sid(kind: PolicyKind, index: usize) -> String {
+    match (kind, index) {
+        (PolicyKind::Encrypt, _) => "AllowEncrypt".into(),
+        (PolicyKind::Decrypt, _) => "AllowDecrypt".into(),
+        (PolicyKind::Crypto, 0) => "AllowCrypto".into(),
+        (PolicyKind::Crypto, _) => "AllowGrantsForAwsResources".into(),
+    }
+}
+
+/// The text of a key ARN that does not exist yet (shown in plans, replaced by
+/// apply with the ARN CreateKey returns).
+pub fn pending_arn(target: &Target, generation: u32) -> String {
+    format!(
+        "arn:{}:kms:{}:{}:key/(new key, generation {generation})",
+        partition(&target.region),
+        target.region,
+        target.account
+    )
+}
+
+/// A stand-in for a pending key's ARN with the length of a real one (a key
+/// id is 36 characters), for size checks.
+pub fn pending_arn_sized(target: &Target, generation: u32) -> String {
+    format!(
+        "arn:{}:kms:{}:{}:key/{:0>36}",
+        partition(&target.region),
+        target.region,
+        target.account,
+        generation
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn spec() -> KeySpec {
+        KeySpec {
+            name: "payments".into(),
+            classification: "confidential".into(),
+            description: "d".into(),
+            rotation_days: 365,
+            generation: 1,
+            enabled: true,
+            via_services: ["lex-v2".to_string(), "secretsmanager".to_string()].into(),
+            service_principals: ["logs".to_string()].into(),
+            user_tags: BTreeMap::new(),
+            targets: vec![],
+        }
+    }
+
+    #[test]
+    fn sids_are_letters_and_digits() {
+        assert_eq!(sid_part("lex-v2"), "LexV2");
+        assert_eq!(sid_part("secretsmanager"), "Secretsmanager");
+        let t = Target::new("111111111111", "eu-west-1");
+        let sids: Vec<String> = key_policy_statements(&spec(), &t)
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            sids,
+            vec![
+                "EnableRootAccess",
+                "AllowViaServiceLexV2",
+                "AllowViaServiceSecretsmanager",
+                "AllowServiceLogs"
+            ]
+        );
+        assert!(sids
+            .iter()
+            .all(|s| s.chars().all(|c| c.is_ascii_alphanumeric())));
+    }
+
+    #[test]
+    fn encrypt_policy_never_grants_reencrypt_from() {
+        let doc = managed_policy(PolicyKind::Encrypt, &BTreeSet::from(["arn".to_string()]));
+        let text = doc.to_string();
+        assert!(!text.contains("ReEncryptFrom"));
+        assert!(!text.contains("ReEncrypt*"));
+    }
+
+    #[test]
+    fn policy_names_parse_back() {
+        assert_eq!(
+            PolicyKind::parse_name("allow-crypto-a-b"),
+            Some((PolicyKind::Crypto, "a-b"))
+        );
+        assert_eq!(PolicyKind::parse_name("allow-encrypt-"), None);
+        assert_eq!(PolicyKind::parse_name("deny-encrypt-x"), None);
+    }
+
+    #[test]
+    fn china_regions_use_their_partition() {
+        let t = Target::new("111111111111", "cn-north-1");
+        let s = key_policy_statements(&spec(), &t);
+        assert_eq!(
+            s[0]["Principal"]["AWS"],
+            "arn:aws-cn:iam::111111111111:root"
+        );
+        assert_eq!(
+            s[1]["Condition"]["StringEquals"]["kms:ViaService"],
+            "lex-v2.cn-north-1.amazonaws.com.cn"
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! The planner: desired state + live state in, plan out. Synchronous, no I/O.
+//!
+//! Every row of design.md's table "Plan: each difference and what apply does
+//! with it" is decided here. A [`Change`] is either executable (it carries an
+//! [`Operation`]) or a finding that apply only reports. The planner never
+//! produces an operation that removes anything (see [`action`]).
+//!
+//! This module must not import the AWS SDK, tokio, or anything that touches
+//! the file system, the environment or the clock (`scripts/check-planner-imports.sh`).
+
+pub mod action;
+pub mod desired;
+mod iam;
+mod kms;
+pub mod policy;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use action::{KeyRef, Operation};
+
+use crate::model::{DesiredState, LiveState};
+
+/// The format version of the JSON plan document.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a change is about (the `resource` field of the JSON document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// The KMS key itself (existence, description).
+    Key,
+    /// `alias/<name>`.
+    Alias,
+    /// Automatic rotation.
+    Rotation,
+    /// The key policy.
+    KeyPolicy,
+    /// Tags on the key.
+    Tags,
+    /// Enabled / Disabled / PendingDeletion.
+    KeyState,
+    /// A managed IAM policy (region is null).
+    IamPolicy,
+}
+
+impl Resource {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key => "key",
+            Self::Alias => "alias",
+            Self::Rotation => "rotation",
+            Self::KeyPolicy => "key_policy",
+            Self::Tags => "tags",
+            Self::KeyState => "key_state",
+            Self::IamPolicy => "iam_policy",
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a change is classified (the `action` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Something is missing and will be created.
+    Create,
+    /// Something exists and gains what it lacks.
+    Update,
+    /// The alias moves to the key of the current generation.
+    Repoint,
+    /// A Disabled or PendingDeletion key is restored.
+    Restore,
+    /// The alias is pointed at a c3 key that a previous run created.
+    Adopt,
+    /// A difference apply will never execute.
+    Report,
+    /// Something c3 does not manage stands where a c3 resource should be.
+    Conflict,
+}
+
+impl ActionKind {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Repoint => "repoint",
+            Self::Restore => "restore",
+            Self::Adopt => "adopt",
+            Self::Report => "report",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A policy document before and after a change, both normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDiff {
+    /// The live document (empty when it does not exist).
+    pub before: String,
+    /// The document apply writes.
+    pub after: String,
+}
+
+/// One difference between keys.toml and an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The region; `None` for IAM policies (global).
+    pub region: Option<String>,
+    /// The key name.
+    pub key: String,
+    /// What the change is about.
+    pub resource: Resource,
+    /// How it is classified.
+    pub action: ActionKind,
+    /// Whether apply executes it (exactly when it has an operation).
+    pub executable: bool,
+    /// Human-readable text.
+    pub detail: String,
+    /// For policy changes: the normalised documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<PolicyDiff>,
+    /// What apply does (only for executable changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+}
+
+/// A target or account that could not be planned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlanError {
+    /// The account id.
+    pub account: String,
+    /// The region, or `None` for the account as a whole.
+    pub region: Option<String>,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+/// Counts per action kind (the `summary` object).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// Updates.
+    pub update: usize,
+    /// Repoints.
+    pub repoint: usize,
+    /// Restores.
+    pub restore: usize,
+    /// Adopts.
+    pub adopt: usize,
+    /// Reports.
+    pub report: usize,
+    /// Conflicts.
+    pub conflict: usize,
+}
+
+impl Summary {
+    /// The summary line: `Plan: 3 to create, 1 to update, ... 2 reported (not applied)`.
+    pub fn line(&self) -> String {
+        let mut parts = vec![
+            format!("{} to create", self.create),
+            format!("{} to update", self.update),
+            format!("{} to repoint", self.repoint),
+            format!("{} to restore", self.restore),
+            format!("{} to adopt", self.adopt),
+            format!("{} reported (not applied)", self.report),
+        ];
+        if self.conflict > 0 {
+            parts.push(format!("{} in conflict (not applied)", self.conflict));
+        }
+        format!("Plan: {}.", parts.join(", "))
+    }
+}
+
+/// The plan: every difference, and every target that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Differences, sorted by account, region (IAM last), key, resource.
+    pub changes: Vec<Change>,
+    /// Targets or accounts that failed.
+    pub errors: Vec<PlanError>,
+}
+
+impl Plan {
+    /// Counts per action kind.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            let n = match c.action {
+                ActionKind::Create => &mut s.create,
+                ActionKind::Update => &mut s.update,
+                ActionKind::Repoint => &mut s.repoint,
+                ActionKind::Restore => &mut s.restore,
+                ActionKind::Adopt => &mut s.adopt,
+                ActionKind::Report => &mut s.report,
+                ActionKind::Conflict => &mut s.conflict,
+            };
+            *n += 1;
+        }
+        s
+    }
+
+    /// No differences at all (reported ones count as differences).
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Whether any change is executable.
+    pub fn has_executable(&self) -> bool {
+        self.changes.iter().any(|c| c.executable)
+    }
+
+    /// The executable changes.
+    pub fn executable(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.executable)
+    }
+}
+
+/// Collects changes for one run; keeps `executable` and `operation` in step.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    items: Vec<Change>,
+}
+
+/// Where a change applies.
+#[derive(Debug, Clone)]
+pub(crate) struct At<'a> {
+    pub account: &'a str,
+    pub region: Option<&'a str>,
+    pub key: &'a str,
+}
+
+impl Changes {
+    pub(crate) fn push(
+        &mut self,
+        at: &At<'_>,
+        resource: Resource,
+        action: ActionKind,
+        detail: String,
+        operation: Option<Operation>,
+        diff: Option<PolicyDiff>,
+    ) {
+        self.items.push(Change {
+            account: at.account.to_string(),
+            region: at.region.map(str::to_string),
+            key: at.key.to_string(),
+            resource,
+            action,
+            executable: operation.is_some(),
+            detail,
+            diff,
+            operation,
+        });
+    }
+
+    /// A change apply executes.
+    pub(crate) fn exec(
+        &mut self,
+        at: &At<'_>,
+        resource: Resource,
+        action: ActionKind,
+        detail: String,
+        operation: Operation,
+    ) {
+        self.push(at, resource, action, detail, Some(operation), None);
+    }
+
+    /// A finding apply only reports.
+    pub(crate) fn report(&mut self, at: &At<'_>, resource: Resource, detail: String) {
+        self.push(at, resource, ActionKind::Report, detail, None, None);
+    }
+}
+
+/// Plans every target and account of the desired state against the live state.
+pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
+    let mut changes = Changes::default();
+    let mut errors = Vec::new();
+    // Keys to be created, per (account, key name): regions and generations, for the IAM pass.
+    let mut created: BTreeMap<(String, String), Vec<(String, u32)>> = BTreeMap::new();
+
+    for target in desired.targets() {
+        match live.regions.get(&target) {
+            None => errors.push(PlanError {
+                account: target.account.clone(),
+                region: Some(target.region.clone()),
+                message: "this target was not read".into(),
+            }),
+            Some(Err(failure)) => errors.push(PlanError {
+                account: target.account.clone(),
+                region: Some(target.region.clone()),
+                message: failure.message.clone(),
+            }),
+            Some(Ok(snapshot)) => {
+                for (name, generation) in kms::plan_target(desired, &target, snapshot, &mut changes)
+                {
+                    created
+                        .entry((target.account.clone(), name))
+                        .or_default()
+                        .push((target.region.clone(), generation));
+                }
+            }
+        }
+    }
+
+    for account in &desired.accounts {
+        match live.accounts.get(&account.id) {
+            None => errors.push(PlanError {
+                account: account.id.clone(),
+                region: None,
+                message: "the account's IAM policies were not read".into(),
+            }),
+            Some(Err(failure)) => {
+                // The same failure is on every target of an account that could not be
+                // reached at all; say it once.
+                let already = errors
+                    .iter()
+                    .any(|e| e.account == account.id && e.message == failure.message);
+                if !already {
+                    errors.push(PlanError {
+                        account: account.id.clone(),
+                        region: None,
+                        message: failure.message.clone(),
+                    });
+                }
+            }
+            Some(Ok(snapshot)) => {
+                iam::plan_account(
+                    desired,
+                    account,
+                    snapshot,
+                    live,
+                    &created,
+                    &mut changes,
+                    &mut errors,
+                );
+            }
+        }
+    }
+
+    let mut changes = changes.items;
+    changes.sort_by(|a, b| {
+        (
+            &a.account,
+            a.region.is_none(),
+            &a.region,
+            &a.key,
+            a.resource,
+        )
+            .cmp(&(
+                &b.account,
+                b.region.is_none(),
+                &b.region,
+                &b.key,
+                b.resource,
+            ))
+    });
+    errors.sort();
+    errors.dedup();
+    Plan { changes, errors }
+}
+
+#[cfg(test)]
+mod tests;
