@@ -11,7 +11,13 @@
 //! - [`commands`]: the subcommands, the only module that touches every layer.
 
 pub mod aws;
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod exit;
 pub mod live;
+pub mod logging;
 pub mod model;
+pub mod options;
 pub mod plan;
+pub mod render;

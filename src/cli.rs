@@ -1,0 +1,100 @@
+//! The command line (a contract, like keys.toml). Only clap types live here;
+//! [`crate::options`] resolves them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::options::ColorChoice;
+
+/// c3 keeps AWS KMS keys, their aliases, key policies and the IAM policies
+/// that grant their use in the state a keys.toml declares, across many
+/// accounts and regions. It never deletes or disables anything.
+#[derive(Debug, Parser)]
+#[command(
+    name = "c3",
+    version,
+    propagate_version = true,
+    after_help = "\
+Typical use:
+  c3 validate                      check keys.toml (no AWS call)
+  c3 plan                          show what differs from the accounts
+  c3 plan --output json > p.json   the same, for machines
+  c3 apply                         show the plan, ask, then make the safe part real
+
+Credentials: the standard AWS chain (environment, profiles, SSO, instance roles).
+AWS_ENDPOINT_URL points every client at another endpoint (e.g. a local emulator).
+
+Exit codes: 0 success; 1 error (bad input, usage, an unreachable target);
+2 differences, only with --detailed-exitcode."
+)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The keys.toml to read.
+    #[arg(
+        short = 'c',
+        long = "config",
+        global = true,
+        default_value = "keys.toml",
+        env = "C3_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// When to colour output (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "C3_COLOR")]
+    pub color: ColorChoice,
+    /// More log output on stderr (-v: info, -vv: debug, -vvv: trace). Never shows credentials.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check keys.toml: every error with file, line and what is allowed. Makes no AWS call.
+    Validate,
+    /// Read the accounts and show what differs from keys.toml. Never writes.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
+    Schema,
+}
+
+/// `c3 plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Exit 0 when there is no difference, 2 when there are differences
+    /// (executable or reported), 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also write the plan as JSON to this file, for a later `c3 apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table, policy diffs and a summary line.
+    Human,
+    /// The JSON plan document only (docs/output-json.md).
+    Json,
+}

@@ -1,0 +1,49 @@
+//! The JSON plan document (`--output json`, `--out plan.json`).
+//!
+//! A wire format: `format_version` changes only when a field is renamed or
+//! its meaning changes; fields may be added. See docs/output-json.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Change, Plan, PlanError, Summary, FORMAT_VERSION};
+
+/// The document as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    /// Always 1 for this format.
+    pub format_version: u32,
+    /// Every difference.
+    pub changes: Vec<Change>,
+    /// Targets or accounts that could not be planned.
+    pub errors: Vec<PlanError>,
+    /// Counts per action.
+    pub summary: Summary,
+}
+
+impl PlanDocument {
+    /// The document of a plan.
+    pub fn of(plan: &Plan) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            changes: plan.changes.clone(),
+            errors: plan.errors.clone(),
+            summary: plan.summary(),
+        }
+    }
+
+    /// The plan it describes.
+    pub fn into_plan(self) -> Plan {
+        Plan {
+            changes: self.changes,
+            errors: self.errors,
+        }
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn to_string(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(&PlanDocument::of(plan))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -1,0 +1,68 @@
+//! The plan as a table: account, region, key, resource, action, detail.
+
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+
+use crate::options::Style;
+use crate::plan::{ActionKind, Plan};
+
+fn action_color(action: ActionKind) -> Color {
+    match action {
+        ActionKind::Create => Color::Green,
+        ActionKind::Update => Color::Yellow,
+        ActionKind::Repoint | ActionKind::Adopt => Color::Cyan,
+        ActionKind::Restore => Color::Blue,
+        ActionKind::Report => Color::Magenta,
+        ActionKind::Conflict => Color::Red,
+    }
+}
+
+/// Renders the table. On a terminal it fits the width; elsewhere it is a
+/// Markdown table, one line per change, ready to paste into a pull request.
+pub fn render(plan: &Plan, style: &Style) -> String {
+    let mut table = Table::new();
+    if style.terminal {
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if let Some(w) = style.width {
+            table.set_width(w);
+        }
+    } else {
+        table
+            .load_preset(presets::ASCII_MARKDOWN)
+            .set_content_arrangement(ContentArrangement::Disabled);
+    }
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(vec![
+        "account", "region", "key", "resource", "action", "detail",
+    ]);
+    for c in &plan.changes {
+        let action = if c.executable {
+            c.action.as_str().to_string()
+        } else {
+            format!("{} (not applied)", c.action)
+        };
+        let mut action_cell = Cell::new(action);
+        if style.color {
+            action_cell = action_cell.fg(action_color(c.action));
+        }
+        let detail = if style.terminal {
+            c.detail.clone()
+        } else {
+            c.detail.replace('|', "\\|")
+        };
+        table.add_row(vec![
+            Cell::new(&c.account),
+            Cell::new(c.region.as_deref().unwrap_or("(global)")),
+            Cell::new(&c.key),
+            Cell::new(c.resource.as_str()),
+            action_cell,
+            Cell::new(detail),
+        ]);
+    }
+    table.to_string()
+}
