@@ -68,6 +68,8 @@ pub enum Command {
     Validate,
     /// Read the accounts and show what differs from keys.toml. Never writes.
     Plan(PlanArgs),
+    /// Make the safe part of the plan real: create, add, repoint, restore. Never deletes, disables or removes.
+    Apply(ApplyArgs),
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
@@ -97,4 +99,18 @@ pub enum OutputFormat {
     Human,
     /// The JSON plan document only (docs/output-json.md).
     Json,
+}
+
+/// `c3 apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking. Required when stdin is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// A plan saved with `c3 plan --out FILE`: applied only if a fresh plan still equals it.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
 }

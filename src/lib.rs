@@ -10,6 +10,7 @@
 //! - [`render`]: the plan as a table, a diff or JSON.
 //! - [`commands`]: the subcommands, the only module that touches every layer.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -1,5 +1,6 @@
 //! The subcommands: the only module that touches every layer.
 
+mod apply;
 mod plan;
 
 use std::io::Write;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         Command::Plan(args) => plan::run(&cli, args, &style).await,
+        Command::Apply(args) => apply::run(&cli, args, &style).await,
     }
 }
 

@@ -13,7 +13,11 @@ use crate::plan::Plan;
 use crate::render;
 
 /// Reads the live state of every declared target and plans it.
-pub(crate) async fn read_and_plan(desired: &DesiredState, quiet: bool) -> Plan {
+pub(crate) async fn read_and_plan(
+    desired: &DesiredState,
+    base: &aws_config::SdkConfig,
+    quiet: bool,
+) -> Plan {
     let show = !quiet && std::io::stderr().is_terminal();
     let started = Instant::now();
     if show {
@@ -23,8 +27,7 @@ pub(crate) async fn read_and_plan(desired: &DesiredState, quiet: bool) -> Plan {
             desired.targets().len()
         ));
     }
-    let base = crate::aws::load_base_config().await;
-    let live = crate::live::read(desired, &base).await;
+    let live = crate::live::read(desired, base).await;
     let plan = crate::plan::plan(desired, &live);
     if show {
         eprint_line(&format!(
@@ -35,7 +38,7 @@ pub(crate) async fn read_and_plan(desired: &DesiredState, quiet: bool) -> Plan {
     plan
 }
 
-fn eprint_line(line: &str) {
+pub(crate) fn eprint_line(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
 }
@@ -48,7 +51,8 @@ pub(crate) async fn run(cli: &Cli, args: &PlanArgs, style: &Style) -> anyhow::Re
         desired.settings.parallelism = usize::from(p);
     }
     let quiet = cli.global.quiet || args.output == OutputFormat::Json;
-    let plan = read_and_plan(&desired, quiet).await;
+    let base = crate::aws::load_base_config().await;
+    let plan = read_and_plan(&desired, &base, quiet).await;
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::to_string(&plan))
             .with_context(|| format!("writing the plan to {}", path.display()))?;

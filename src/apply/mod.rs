@@ -1,0 +1,489 @@
+//! The executor: makes a plan's executable changes real, and nothing else.
+//!
+//! It accepts [`Operation`]s only, so it cannot be handed a deletion. Per
+//! (account, region) each key's steps run in dependency order — restore,
+//! create (with rotation), rotation, key policy, tags, description, then the
+//! alias — so a generation bump creates the new key completely before the
+//! alias moves. Keys and targets run concurrently; writes are paced per
+//! (account, region, operation). Managed policies are written per account
+//! once its targets are done, with the ARNs of the keys just created. A step
+//! that fails stops the later steps of its key only.
+
+mod pace;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use self::pace::Pacer;
+use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
+use crate::aws::AwsCallError;
+use crate::model::{partition, DesiredState, Target};
+use crate::plan::desired::{pending_arn, KEY_POLICY_MAX_BYTES, MANAGED_POLICY_MAX_CHARS};
+use crate::plan::policy::{check_key_policy, size_without_whitespace, Document};
+use crate::plan::{Change, KeyRef, Operation, Plan};
+
+/// What happened to one executable change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Written.
+    Done,
+    /// AWS refused it, or c3's checks did.
+    Failed(String),
+    /// Not tried because an earlier step of the same key (or its account) failed.
+    NotAttempted(String),
+}
+
+impl Status {
+    /// `done`, `failed` or `not attempted`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Failed(_) => "failed",
+            Self::NotAttempted(_) => "not attempted",
+        }
+    }
+}
+
+/// A change and what became of it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The change.
+    pub change: Change,
+    /// What happened.
+    pub status: Status,
+}
+
+/// Receives each outcome as it happens (progress lines).
+pub trait Progress: Sync {
+    /// Called once per executable change, in completion order.
+    fn outcome(&self, done: usize, total: usize, outcome: &Outcome);
+}
+
+/// The order of steps for one key.
+fn rank(op: &Operation) -> u8 {
+    match op {
+        Operation::Restore { .. } => 0,
+        Operation::CreateKey { .. } => 1,
+        Operation::EnableRotation { .. } => 2,
+        Operation::PutKeyPolicy { .. } => 3,
+        Operation::TagKey { .. } => 4,
+        Operation::UpdateDescription { .. } => 5,
+        Operation::CreateAlias { .. } | Operation::UpdateAlias { .. } => 6,
+        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => 7,
+    }
+}
+
+fn op_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::Restore { .. } => "Restore",
+        Operation::CreateKey { .. } => "CreateKey",
+        Operation::EnableRotation { .. } => "EnableKeyRotation",
+        Operation::PutKeyPolicy { .. } => "PutKeyPolicy",
+        Operation::TagKey { .. } => "TagResource",
+        Operation::UpdateDescription { .. } => "UpdateKeyDescription",
+        Operation::CreateAlias { .. } => "CreateAlias",
+        Operation::UpdateAlias { .. } => "UpdateAlias",
+        Operation::CreatePolicy { .. } => "CreatePolicy",
+        Operation::UpdatePolicy { .. } => "CreatePolicyVersion",
+    }
+}
+
+/// Shared state of one apply run.
+struct Run<'a> {
+    pacer: Pacer,
+    permits: Semaphore,
+    total: usize,
+    done: AtomicUsize,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    fn record(&self, outcomes: &mut Vec<Outcome>, change: &Change, status: Status) {
+        let outcome = Outcome {
+            change: change.clone(),
+            status,
+        };
+        let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        self.progress.outcome(n, self.total, &outcome);
+        outcomes.push(outcome);
+    }
+
+    /// Runs one AWS write: paced, bounded, and for keys this run just
+    /// created, retried while AWS's reads have not caught up (NotFound).
+    async fn call<T, F, Fut>(&self, pace_key: String, fresh_key: bool, mut f: F) -> Result<T, AwsCallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AwsCallError>>,
+    {
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 0;
+        loop {
+            self.pacer.wait(&pace_key).await;
+            let result = {
+                let _permit = self.permits.acquire().await;
+                f().await
+            };
+            match result {
+                Err(e) if fresh_key && e.is_not_found() && attempt < 6 => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Key ARNs created in this run: (account, region, key name, generation) → (key id, ARN).
+type Created = BTreeMap<(String, String, String, u32), (String, String)>;
+
+/// Executes a plan's executable changes with the SDK-backed writers.
+pub async fn execute(
+    desired: &DesiredState,
+    plan: &Plan,
+    base: &aws_config::SdkConfig,
+    progress: &dyn Progress,
+) -> Vec<Outcome> {
+    let run = Run {
+        pacer: Pacer::per_second(desired.settings.writes_per_second),
+        permits: Semaphore::new(desired.settings.parallelism.max(1)),
+        total: plan.executable().count(),
+        done: AtomicUsize::new(0),
+        progress,
+    };
+    // Changes per account, in plan order.
+    let mut by_account: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    for c in plan.executable() {
+        by_account.entry(c.account.as_str()).or_default().push(c);
+    }
+    let runs = by_account.into_iter().map(|(account_id, changes)| {
+        let run = &run;
+        async move {
+            let mut outcomes = Vec::new();
+            let Some(account) = desired.account(account_id) else {
+                for c in changes {
+                    run.record(&mut outcomes, c, Status::NotAttempted(format!("account {account_id} is not declared in keys.toml")));
+                }
+                return outcomes;
+            };
+            match crate::aws::connect(base, account, &desired.settings).await {
+                Err(e) => {
+                    let why = format!("cannot reach account {account_id}: {e}");
+                    for c in changes {
+                        run.record(&mut outcomes, c, Status::Failed(why.clone()));
+                    }
+                    outcomes
+                }
+                Ok(session) => {
+                    let kms = |region: &str| SdkKeyWriter::new(session.kms(region));
+                    let iam = SdkPolicyWriter::new(session.iam());
+                    execute_account(run, account_id, &changes, kms, &iam).await
+                }
+            }
+        }
+    });
+    join_all(runs).await.into_iter().flatten().collect()
+}
+
+async fn execute_account<K, P>(
+    run: &Run<'_>,
+    account: &str,
+    changes: &[&Change],
+    kms: impl Fn(&str) -> K,
+    iam: &P,
+) -> Vec<Outcome>
+where
+    K: KeyWriter,
+    P: PolicyWriter,
+{
+    let mut by_target: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    let mut iam_changes = Vec::new();
+    for c in changes {
+        match &c.region {
+            Some(r) => by_target.entry(r.as_str()).or_default().push(c),
+            None => iam_changes.push(*c),
+        }
+    }
+    let target_runs = by_target.into_iter().map(|(region, changes)| {
+        let writer = kms(region);
+        async move {
+            let target = Target::new(account, region);
+            execute_target(run, &target, &changes, &writer).await
+        }
+    });
+    let mut outcomes = Vec::new();
+    let mut created = Created::new();
+    for (o, c) in join_all(target_runs).await {
+        outcomes.extend(o);
+        created.extend(c);
+    }
+    // Managed policies, once the keys they name exist.
+    let policy_runs = iam_changes.iter().map(|c| {
+        let created = &created;
+        async move {
+            let mut out = Vec::new();
+            let status = execute_policy(run, account, c, created, iam).await;
+            run.record(&mut out, c, status);
+            out
+        }
+    });
+    outcomes.extend(join_all(policy_runs).await.into_iter().flatten());
+    outcomes
+}
+
+async fn execute_target<K: KeyWriter>(
+    run: &Run<'_>,
+    target: &Target,
+    changes: &[&Change],
+    writer: &K,
+) -> (Vec<Outcome>, Created) {
+    let mut by_key: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    for c in changes {
+        by_key.entry(c.key.as_str()).or_default().push(c);
+    }
+    let key_runs = by_key.into_iter().map(|(name, mut steps)| async move {
+        steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, rank));
+        let mut outcomes = Vec::new();
+        let mut created = Created::new();
+        let mut new_key: Option<(u32, String)> = None;
+        let mut failed: Option<String> = None;
+        for c in steps {
+            let Some(op) = &c.operation else { continue };
+            if let Some(why) = &failed {
+                run.record(&mut outcomes, c, Status::NotAttempted(why.clone()));
+                continue;
+            }
+            let status = match execute_key_step(run, target, op, &mut new_key, writer).await {
+                Ok(()) => Status::Done,
+                Err(e) => {
+                    failed = Some(format!("{} for this key failed", op_name(op)));
+                    Status::Failed(e)
+                }
+            };
+            run.record(&mut outcomes, c, status);
+        }
+        if let Some((generation, key_id)) = new_key.take() {
+            let arn = format!(
+                "arn:{}:kms:{}:{}:key/{key_id}",
+                partition(&target.region),
+                target.region,
+                target.account
+            );
+            created.insert(
+                (target.account.clone(), target.region.clone(), name.to_string(), generation),
+                (key_id, arn),
+            );
+        }
+        (outcomes, created)
+    });
+    let mut outcomes = Vec::new();
+    let mut created = Created::new();
+    for (o, c) in join_all(key_runs).await {
+        outcomes.extend(o);
+        created.extend(c);
+    }
+    (outcomes, created)
+}
+
+/// One KMS step. `new_key` holds the key CreateKey made for this key name.
+async fn execute_key_step<K: KeyWriter>(
+    run: &Run<'_>,
+    target: &Target,
+    op: &Operation,
+    new_key: &mut Option<(u32, String)>,
+    writer: &K,
+) -> Result<(), String> {
+    let pace = |name: &str| format!("{}/{}/{name}", target.account, target.region);
+    let err = |e: AwsCallError| {
+        let mut s = e.to_string();
+        if let Some(h) = e.hint() {
+            s.push_str(&format!(" ({h})"));
+        }
+        s
+    };
+    let fresh = new_key.is_some();
+    let resolve = |key: &KeyRef, new_key: &Option<(u32, String)>| -> Result<String, String> {
+        match key {
+            KeyRef::Existing { key_id } => Ok(key_id.clone()),
+            KeyRef::New { generation } => match new_key {
+                Some((g, id)) if g == generation => Ok(id.clone()),
+                _ => Err(format!("the key of generation {generation} was not created")),
+            },
+        }
+    };
+    match op {
+        Operation::CreateKey {
+            generation,
+            description,
+            policy,
+            tags,
+            rotation_days,
+        } => {
+            check_key_policy_text(policy, target)?;
+            let created = run
+                .call(pace("CreateKey"), false, || writer.create_key(description, policy, tags))
+                .await
+                .map_err(err)?;
+            *new_key = Some((*generation, created.key_id.clone()));
+            run.call(pace("EnableKeyRotation"), true, || {
+                writer.enable_rotation(&created.key_id, *rotation_days)
+            })
+            .await
+            .map_err(|e| format!("key {} created, but {}", created.key_id, err(e)))
+        }
+        Operation::EnableRotation { key_id, rotation_days } => run
+            .call(pace("EnableKeyRotation"), fresh, || writer.enable_rotation(key_id, *rotation_days))
+            .await
+            .map_err(err),
+        Operation::CreateAlias { alias, key } => {
+            let key_id = resolve(key, new_key)?;
+            run.call(pace("CreateAlias"), fresh, || writer.create_alias(alias, &key_id))
+                .await
+                .map_err(err)
+        }
+        Operation::UpdateAlias { alias, key } => {
+            let key_id = resolve(key, new_key)?;
+            run.call(pace("UpdateAlias"), fresh, || writer.update_alias(alias, &key_id))
+                .await
+                .map_err(err)
+        }
+        Operation::PutKeyPolicy { key_id, policy } => {
+            check_key_policy_text(policy, target)?;
+            run.call(pace("PutKeyPolicy"), fresh, || writer.put_key_policy(key_id, policy))
+                .await
+                .map_err(err)
+        }
+        Operation::TagKey { key_id, tags } => run
+            .call(pace("TagResource"), fresh, || writer.tag_key(key_id, tags))
+            .await
+            .map_err(err),
+        Operation::UpdateDescription { key_id, description } => run
+            .call(pace("UpdateKeyDescription"), fresh, || {
+                writer.update_description(key_id, description)
+            })
+            .await
+            .map_err(err),
+        Operation::Restore {
+            key_id,
+            cancel_deletion,
+            enable,
+        } => {
+            if *cancel_deletion {
+                run.call(pace("CancelKeyDeletion"), false, || writer.cancel_deletion(key_id))
+                    .await
+                    .map_err(err)?;
+            }
+            if *enable {
+                run.call(pace("EnableKey"), false, || writer.enable_key(key_id))
+                    .await
+                    .map_err(err)?;
+            }
+            Ok(())
+        }
+        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => {
+            Err("an IAM operation in a regional change".to_string())
+        }
+    }
+}
+
+/// The last check before a key policy is written: it parses, keeps the
+/// account root's access, opens the key to nobody, and fits AWS's limit.
+fn check_key_policy_text(policy: &str, target: &Target) -> Result<(), String> {
+    if policy.len() > KEY_POLICY_MAX_BYTES {
+        return Err(format!(
+            "refused: the key policy is {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}",
+            policy.len()
+        ));
+    }
+    let part = partition(&target.region);
+    let doc = Document::parse(policy, part).map_err(|e| format!("refused: {e}"))?;
+    check_key_policy(&doc, &target.account, part).map_err(|e| format!("refused: {e}"))
+}
+
+/// Replaces the ARNs of keys this plan meant to create with the real ones.
+fn resolve_document(document: &str, account: &str, created: &Created) -> Result<String, String> {
+    let mut text = document.to_string();
+    for ((acct, region, _name, generation), (_id, arn)) in created {
+        if acct != account {
+            continue;
+        }
+        let pending = pending_arn(&Target::new(acct, region), *generation);
+        text = text.replace(&pending, arn);
+    }
+    if text.contains(":key/(new key, generation") {
+        return Err("a key this policy names was not created".into());
+    }
+    Ok(text)
+}
+
+async fn execute_policy<P: PolicyWriter>(
+    run: &Run<'_>,
+    account: &str,
+    change: &Change,
+    created: &Created,
+    iam: &P,
+) -> Status {
+    let pace = |name: &str| format!("{account}/iam/{name}");
+    let err = |e: AwsCallError| Status::Failed(e.to_string());
+    let (document, name) = match &change.operation {
+        Some(Operation::CreatePolicy { document, name, .. }) => (document, name.clone()),
+        Some(Operation::UpdatePolicy { document, arn, .. }) => (document, arn.clone()),
+        _ => return Status::Failed("not an IAM operation".into()),
+    };
+    let document = match resolve_document(document, account, created) {
+        Ok(d) => d,
+        Err(why) => return Status::NotAttempted(format!("{name}: {why}")),
+    };
+    let size = size_without_whitespace(&document);
+    if size > MANAGED_POLICY_MAX_CHARS {
+        return Status::Failed(format!(
+            "refused: {name} would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}"
+        ));
+    }
+    match &change.operation {
+        Some(Operation::CreatePolicy { name, path, tags, .. }) => {
+            match run
+                .call(pace("CreatePolicy"), false, || iam.create_policy(name, path, &document, tags))
+                .await
+            {
+                Ok(_) => Status::Done,
+                Err(e) => err(e),
+            }
+        }
+        Some(Operation::UpdatePolicy {
+            arn, prune_version, ..
+        }) => {
+            if let Some(v) = prune_version {
+                if let Err(e) = run
+                    .call(pace("DeletePolicyVersion"), false, || iam.prune_version(arn, v))
+                    .await
+                {
+                    return err(e);
+                }
+            }
+            match run
+                .call(pace("CreatePolicyVersion"), false, || {
+                    iam.create_default_version(arn, &document)
+                })
+                .await
+            {
+                Ok(()) => Status::Done,
+                Err(e) => err(e),
+            }
+        }
+        _ => Status::Failed("not an IAM operation".into()),
+    }
+}
+
+/// A no-op progress sink.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn outcome(&self, _: usize, _: usize, _: &Outcome) {}
+}
