@@ -145,8 +145,9 @@ impl Emulator {
                 self.log.display()
             )
         });
-        text.lines()
-            .filter(|line| !line.trim().is_empty())
+        text.split_inclusive('\n')
+            // A line without its newline is still being written: not a complete call yet.
+            .filter(|line| line.ends_with('\n') && !line.trim().is_empty())
             .filter_map(|line| {
                 let entry: serde_json::Value = serde_json::from_str(line)
                     .unwrap_or_else(|e| panic!("bad line in {}: {e}: {line}", self.log.display()));
