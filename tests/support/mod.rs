@@ -1,1 +1,408 @@
-//! test harness
+//! Test harness: the local AWS emulator (moto plus our patches, `tests/emulator/`), per-test
+//! accounts on it, SDK configs that land in those accounts, and a hermetic `c3` command.
+//!
+//! - [`emulator()`]: one server shared by the whole test process, started on first use.
+//! - [`Emulator::start_own`]: a private server for a test that needs one (stopped on drop).
+//! - [`fresh_account`]: a new 12-digit account id per call. moto keeps separate state per account,
+//!   so tests isolate themselves by account instead of resetting the shared server.
+//! - [`sdk_config`]: an `SdkConfig` whose calls land in a given account (through STS AssumeRole).
+//! - [`Emulator::requests`]: what the server was asked, per account (its request log).
+//! - [`c3_command`]: the `c3` binary with a clean environment pointing at the shared emulator.
+//!
+//! The emulator runs from `<repo>/.venv` (made by `scripts/emulator-venv.sh`, which
+//! `scripts/test.sh` runs), or from the interpreter in `C3_EMULATOR_PYTHON`. A missing emulator
+//! fails the tests that need it: it never skips them.
+
+// Helpers for every test module; not every module uses every helper.
+#![allow(dead_code)]
+
+mod selftest;
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
+
+/// The repository root (where Cargo.toml is).
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+/// Cargo's scratch directory for integration tests (`target/tmp`).
+const SCRATCH: &str = env!("CARGO_TARGET_TMPDIR");
+/// How long a server may take to answer `GET /moto-api/`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The account moto uses for credentials it does not know (such as `test`/`test`).
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// The role [`sdk_config`] assumes in each account (moto accepts any role; none is created).
+pub const TEST_ROLE: &str = "c3-test";
+
+/// A running emulator: its endpoint and its request log.
+#[derive(Debug)]
+pub struct Emulator {
+    endpoint: String,
+    log: PathBuf,
+    output: PathBuf,
+    pid: u32,
+}
+
+/// One AWS API call the emulator received (a line of its request log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `kms`, `iam` or `sts` (the SigV4 credential scope's service).
+    pub service: String,
+    /// The operation, such as `CreateKey` or `GetPolicyVersion`.
+    pub operation: String,
+    /// The SigV4 credential scope's region (IAM calls carry the client's region too).
+    pub region: String,
+    /// The HTTP status of the response.
+    pub status: Option<u16>,
+}
+
+/// The emulator shared by every test of this process, started on first use. It stops by itself
+/// when this process exits (the launcher watches our pid).
+///
+/// Panics, telling to run `scripts/test.sh`, when the emulator's venv is missing or the server
+/// does not come up.
+pub fn emulator() -> &'static Emulator {
+    static SHARED: OnceLock<Result<Emulator, String>> = OnceLock::new();
+    let started = SHARED.get_or_init(|| {
+        let dir = scratch_dir("shared")?;
+        // The shared server outlives every handle: forget the child, keep its directory.
+        Emulator::spawn(&dir.keep()).map(|(emulator, _child)| emulator)
+    });
+    match started {
+        Ok(emulator) => emulator,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// A server of a test's own; dropping it kills the server and waits for it.
+#[derive(Debug)]
+pub struct OwnedEmulator {
+    emulator: Emulator,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for OwnedEmulator {
+    type Target = Emulator;
+    fn deref(&self) -> &Emulator {
+        &self.emulator
+    }
+}
+
+impl Drop for OwnedEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Emulator {
+    /// Start a server for the calling test alone (a few hundred ms to a second or two).
+    pub fn start_own() -> OwnedEmulator {
+        let started = scratch_dir("own").and_then(|dir| {
+            Emulator::spawn(dir.path()).map(|(emulator, child)| (emulator, child, dir))
+        });
+        match started {
+            Ok((emulator, child, dir)) => OwnedEmulator {
+                emulator,
+                child,
+                _dir: dir,
+            },
+            Err(message) => panic!("{message}"),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// The file the server's stdout and stderr go to.
+    pub fn output(&self) -> &Path {
+        &self.output
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Every AWS call the server attributed to `account`, in the order it answered them.
+    /// The log line is written before the response is sent, so a call that returned is listed.
+    pub fn requests(&self, account: &str) -> Vec<Request> {
+        let text = fs::read_to_string(&self.log).unwrap_or_else(|e| {
+            panic!(
+                "cannot read the emulator's request log {}: {e}",
+                self.log.display()
+            )
+        });
+        text.split_inclusive('\n')
+            // A line without its newline is still being written: not a complete call yet.
+            .filter(|line| line.ends_with('\n') && !line.trim().is_empty())
+            .filter_map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("bad line in {}: {e}: {line}", self.log.display()));
+                let field = |name: &str| {
+                    entry
+                        .get(name)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                (field("account") == account).then(|| Request {
+                    service: field("service"),
+                    operation: field("operation"),
+                    region: field("region"),
+                    status: entry
+                        .get("status")
+                        .and_then(|v| v.as_u64())
+                        .and_then(|s| u16::try_from(s).ok()),
+                })
+            })
+            .collect()
+    }
+
+    /// Start the launcher on a free port, writing its request log and output into `dir`.
+    /// Retries with another port if the one picked was taken in between.
+    fn spawn(dir: &Path) -> Result<(Emulator, Child), String> {
+        let python = python()?;
+        let script = Path::new(REPO).join("tests/emulator/moto_c3_server.py");
+        let log = dir.join("requests.jsonl");
+        let output = dir.join("server.out");
+        let mut last_error = String::new();
+        for _attempt in 0..3 {
+            let port = free_port()?;
+            let out = File::create(&output)
+                .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+            let err = out
+                .try_clone()
+                .map_err(|e| format!("cannot duplicate a file handle: {e}"))?;
+            let mut command = Command::new(&python);
+            command
+                .arg(&script)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .args(["--parent-pid", &std::process::id().to_string()])
+                .env("C3_EMULATOR_LOG", &log)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err);
+            for (name, _) in std::env::vars_os() {
+                // MOTO_ACCOUNT_ID would disable account switching; other MOTO_* change behaviour.
+                if name.to_string_lossy().starts_with("MOTO_") {
+                    command.env_remove(name);
+                }
+            }
+            let mut child = command.spawn().map_err(|e| {
+                format!("cannot run {} {}: {e}", python.display(), script.display())
+            })?;
+            let endpoint = format!("http://127.0.0.1:{port}");
+            match wait_ready(port, &mut child) {
+                Ok(()) => {
+                    let pid = child.id();
+                    return Ok((
+                        Emulator {
+                            endpoint,
+                            log,
+                            output,
+                            pid,
+                        },
+                        child,
+                    ));
+                }
+                Err(why) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let text = fs::read_to_string(&output).unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().collect();
+                    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+                    last_error = format!(
+                        "the AWS emulator ({} {}) on port {port} {why}; its output:\n{tail}",
+                        python.display(),
+                        script.display()
+                    );
+                }
+            }
+        }
+        Err(last_error)
+    }
+}
+
+/// The interpreter of the emulator's venv.
+fn python() -> Result<PathBuf, String> {
+    if let Some(python) = std::env::var_os("C3_EMULATOR_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    let python = Path::new(REPO).join(".venv/bin/python");
+    if python.exists() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "the AWS emulator's venv is missing ({} not found): run scripts/test.sh \
+             (or scripts/emulator-venv.sh, then cargo test); or set C3_EMULATOR_PYTHON",
+            python.display()
+        ))
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
+}
+
+/// Wait until `GET /moto-api/` answers 200, or the child exits, or the timeout passes.
+fn wait_ready(port: u16, child: &mut Child) -> Result<(), String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status}) before answering"));
+        }
+        if moto_api_answers(port) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!(
+        "did not answer GET /moto-api/ within {READY_TIMEOUT:?}"
+    ))
+}
+
+fn moto_api_answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+/// A new directory under cargo's test scratch dir; directories from runs over a day old are removed.
+fn scratch_dir(prefix: &str) -> Result<tempfile::TempDir, String> {
+    let base = Path::new(SCRATCH);
+    fs::create_dir_all(base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+    if let Ok(entries) = fs::read_dir(base) {
+        let day = Duration::from_secs(24 * 3600);
+        for entry in entries.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > day);
+            if stale && entry.file_name().to_string_lossy().starts_with("c3-emu-") {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("c3-emu-{prefix}-"))
+        .tempdir_in(base)
+        .map_err(|e| format!("cannot create a directory in {}: {e}", base.display()))
+}
+
+/// A 12-digit account id no other call returns: not in this process (a counter), not in a
+/// parallel test process, nor in an earlier run against a long-lived server (the first 8 digits
+/// mix the process id with the time the process first asked).
+pub fn fresh_account() -> String {
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        // splitmix64 of (time, pid): spreads nearby values over the whole range.
+        let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 40) ^ 0x9E37_79B9_7F4A_7C15;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        10_000_000 + x % 90_000_000 // 8 digits, no leading zero
+    });
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            n < 10_000,
+            "fresh_account: more than 10,000 accounts in one test process"
+        );
+        let account = format!("{base:08}{n:04}");
+        if account != DEFAULT_ACCOUNT {
+            return account;
+        }
+    }
+}
+
+/// An SDK config whose calls go to `endpoint` and land in `account`: it assumes
+/// `arn:aws:iam::<account>:role/c3-test` with dummy base credentials (moto maps the credentials
+/// AssumeRole hands out to the role's account; the role need not exist).
+pub async fn sdk_config(endpoint: &str, account: &str, region: &str) -> SdkConfig {
+    let base = base_config(endpoint, region).await;
+    let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/{TEST_ROLE}"))
+        .session_name("c3-test")
+        .configure(&base)
+        .build()
+        .await;
+    base.into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(role))
+        .build()
+}
+
+/// An SDK config with the dummy credentials `test`/`test`: its calls land in [`DEFAULT_ACCOUNT`].
+pub async fn base_config(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "c3-tests"))
+        .load()
+        .await
+}
+
+/// The `c3` binary, pointed at the shared emulator, with a clean environment (see [`c3_command_at`]).
+pub fn c3_command() -> Command {
+    c3_command_at(&emulator().endpoint())
+}
+
+/// The `c3` binary pointed at `endpoint`, hermetic: every `AWS_*` and `C3_*` variable of the test
+/// process is removed; dummy credentials (account [`DEFAULT_ACCOUNT`]), region us-east-1, no
+/// colour, no instance metadata, and a `HOME` of its own (so no `~/.aws` is read).
+pub fn c3_command_at(endpoint: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_c3"));
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if text.starts_with("AWS_") || text.starts_with("C3_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env("HOME", test_home());
+    command
+}
+
+/// An empty directory used as `HOME` by [`c3_command_at`].
+fn test_home() -> OsString {
+    let home = Path::new(SCRATCH).join("c3-home");
+    if let Err(e) = fs::create_dir_all(&home) {
+        panic!("cannot create {}: {e}", home.display());
+    }
+    home.into_os_string()
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The planner (src/plan/) and the domain model (src/model.rs) are pure: no AWS SDK, no async
+# runtime, no I/O, no clock, no environment. Fails (exit 1) listing every line that mentions one.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+# The names, plus grouped imports such as `use std::{env, fs};` (on one line).
+FORBIDDEN='aws_sdk_|aws_config|aws_smithy|tokio|std::fs|std::env|std::net|std::process|SystemTime|reqwest|hyper'
+FORBIDDEN="$FORBIDDEN"'|std::\{[^}]*\b(fs|env|net|process)\b'
+targets=()
+[ -f src/model.rs ] && targets+=(src/model.rs)
+[ -d src/plan ] && targets+=(src/plan)
+[ -f src/plan.rs ] && targets+=(src/plan.rs)
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "check-planner-imports: neither src/model.rs nor src/plan/ exists; nothing to check"
+  exit 0
+fi
+
+if offending="$(grep -rnE --include='*.rs' "$FORBIDDEN" "${targets[@]}")"; then
+  echo "check-planner-imports: the planner and the model must stay pure; these lines mention a forbidden crate or API:" >&2
+  echo "$offending" >&2
+  exit 1
+fi
+echo "check-planner-imports: ${targets[*]} clean"

@@ -1,0 +1,172 @@
+"""Assert the behaviours moto_c3_server.py adds (run against it; against plain moto most checks FAIL).
+
+usage: .venv/bin/python tests/emulator/check_patched.py
+         starts its own launcher on a free port (with a request log) and stops it afterwards
+       ENDPOINT=http://127.0.0.1:5010 [C3_EMULATOR_LOG=<the server's log>] .venv/bin/python check_patched.py
+         checks a running server (it is RESET: never point this at a server others use); the
+         request-log checks run only when C3_EMULATOR_LOG names the log that server writes
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+import boto3
+from botocore.config import Config
+
+import common
+from common import R1, client, reset
+
+if common.ENDPOINT is None:
+    _tmp = tempfile.mkdtemp(prefix="c3-check-")
+    os.environ["C3_EMULATOR_LOG"] = os.path.join(_tmp, "requests.jsonl")
+    _, endpoint = common.start_launcher(log_path=os.environ["C3_EMULATOR_LOG"])
+    common.use_endpoint(endpoint)
+    print(f"started {common.LAUNCHER} at {endpoint}", flush=True)
+ENDPOINT = common.ENDPOINT
+LOG = os.environ.get("C3_EMULATOR_LOG")
+
+reset()
+kms = client("kms")
+raw = boto3.session.Session().client("kms", region_name=R1, endpoint_url=ENDPOINT, aws_access_key_id="t",
+                                     aws_secret_access_key="t", config=Config(parameter_validation=False))
+results = []
+
+
+def check(name, cond):
+    if callable(cond):
+        try:
+            cond = cond()
+        except Exception as e:  # noqa: BLE001
+            cond = False
+            name += f"  [{type(e).__name__}]"
+    results.append((name, bool(cond)))
+    print(("PASS " if cond else "FAIL ") + name)
+
+
+def code(fn, **kw):
+    try:
+        fn(**kw)
+        return "ok"
+    except Exception as e:  # noqa: BLE001
+        return getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
+
+
+k = kms.create_key()["KeyMetadata"]["KeyId"]
+kms.enable_key_rotation(KeyId=k, RotationPeriodInDays=180)
+st = kms.get_key_rotation_status(KeyId=k)
+check("rotation period stored and returned", lambda: st.get("RotationPeriodInDays") == 180 and "NextRotationDate" in st)
+check("GetKeyRotationStatus returns KeyId (ARN)", lambda: st.get("KeyId", "").startswith("arn:aws:kms:"))
+check("RotationPeriodInDays=2561 -> ValidationException", lambda: code(raw.enable_key_rotation, KeyId=k, RotationPeriodInDays=2561) == "ValidationException")
+check("RotationPeriodInDays=89 -> ValidationException", lambda: code(raw.enable_key_rotation, KeyId=k, RotationPeriodInDays=89) == "ValidationException")
+kms.disable_key_rotation(KeyId=k)
+check("disabled rotation: no period returned", lambda: "RotationPeriodInDays" not in kms.get_key_rotation_status(KeyId=k))
+asym = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+check("rotation on asymmetric key -> UnsupportedOperationException", lambda: code(kms.enable_key_rotation, KeyId=asym) == "UnsupportedOperationException")
+d = kms.create_key()["KeyMetadata"]["KeyId"]
+kms.disable_key(KeyId=d)
+check("rotation on disabled key -> DisabledException", lambda: code(kms.enable_key_rotation, KeyId=d) == "DisabledException")
+
+check("PutKeyPolicy malformed JSON -> MalformedPolicyDocumentException", lambda: code(kms.put_key_policy, KeyId=k, PolicyName="default", Policy="{nope") == "MalformedPolicyDocumentException")
+check("CreateKey malformed policy -> MalformedPolicyDocumentException", lambda: code(kms.create_key, Policy="{nope") == "MalformedPolicyDocumentException")
+check("GetKeyPolicy without PolicyName works", lambda: code(kms.get_key_policy, KeyId=k) == "ok")
+check("GetKeyPolicy returns PolicyName", lambda: kms.get_key_policy(KeyId=k).get("PolicyName") == "default")
+
+for i in range(120):
+    kms.create_alias(AliasName=f"alias/c3/p{i:03d}", TargetKeyId=k)
+p = kms.list_aliases()
+check("ListAliases default page is 50 and Truncated", lambda: len(p["Aliases"]) == 50 and p["Truncated"] and p.get("NextMarker"))
+names = [a["AliasName"] for pg in kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 7}) for a in pg["Aliases"]]
+check("ListAliases paginator sees every alias exactly once", lambda: len(names) == len(set(names)) == 120 + 14)
+check("ListAliases Limit=101 -> ValidationException", lambda: code(raw.list_aliases, Limit=101) == "ValidationException")
+check("ListAliases bad Marker -> InvalidMarkerException", lambda: code(kms.list_aliases, Marker="bogus!") == "InvalidMarkerException")
+pre = [a for a in names if a.startswith("alias/aws/")]
+al = {a["AliasName"]: a for pg in kms.get_paginator("list_aliases").paginate() for a in pg["Aliases"]}
+check("predefined alias/aws/* listed without TargetKeyId", lambda: all("TargetKeyId" not in al[n] for n in pre))
+for i in range(5):
+    kms.create_key()
+keys = [x["KeyId"] for pg in kms.get_paginator("list_keys").paginate(PaginationConfig={"PageSize": 2}) for x in pg["Keys"]]
+check("ListKeys paginates (Limit=2)", lambda: len(keys) == len(set(keys)) == len(kms.list_keys(Limit=1000)["Keys"]))
+
+z = kms.create_key()["KeyMetadata"]["KeyId"]
+kms.schedule_key_deletion(KeyId=z, PendingWindowInDays=7)
+check("UpdateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.update_alias, AliasName="alias/c3/p000", TargetKeyId=z) == "KMSInvalidStateException")
+check("CreateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.create_alias, AliasName="alias/c3/zz", TargetKeyId=z) == "KMSInvalidStateException")
+check("ScheduleKeyDeletion window 6 -> ValidationException", lambda: code(kms.schedule_key_deletion, KeyId=k, PendingWindowInDays=6) == "ValidationException")
+
+# ---- IAM gaps closed by the launcher -----------------------------------------------------------
+iam = client("iam")
+doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "A b", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+pol = iam.create_policy(PolicyName="c3-check", Path="/c3/", PolicyDocument=doc)["Policy"]
+_raw_bodies = {}
+for _op in ("GetPolicyVersion", "GetAccountAuthorizationDetails"):  # boto3 decodes either form: look at the XML
+    iam.meta.events.register(f"before-parse.iam.{_op}",
+                             lambda response_dict, _op=_op, **_: _raw_bodies.update({_op: response_dict["body"].decode()}))
+iam.get_policy_version(PolicyArn=pol["Arn"], VersionId="v1")
+gaad = [p for p in iam.get_account_authorization_details(Filter=["LocalManagedPolicy"])["Policies"] if p["Arn"] == pol["Arn"]]
+
+
+def _document_on_the_wire(op):
+    return _raw_bodies[op].split("<Document>", 1)[1].split("</Document>", 1)[0]
+
+
+check("GetPolicyVersion Document is URL-encoded on the wire", lambda: _document_on_the_wire("GetPolicyVersion").startswith("%7B")
+      and urllib.parse.unquote(_document_on_the_wire("GetPolicyVersion")) == doc)
+check("GetAccountAuthorizationDetails policies carry PolicyName and PolicyId", lambda: len(gaad) == 1
+      and gaad[0].get("PolicyName") == "c3-check" and gaad[0].get("PolicyId") == pol["PolicyId"])
+check("GetAccountAuthorizationDetails Document still URL-encoded on the wire",
+      lambda: urllib.parse.unquote(_document_on_the_wire("GetAccountAuthorizationDetails")) == doc
+      and _document_on_the_wire("GetAccountAuthorizationDetails").startswith("%7B"))
+
+# ---- the launcher's own features: request log, --parent-pid -------------------------------------
+if LOG:
+    other = "210987654321"
+    sts = client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{other}:role/c3-test", RoleSessionName="c3-check")["Credentials"]
+    assumed = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+               "aws_session_token": creds["SessionToken"]}
+    client("kms", region="eu-north-1", creds=assumed).list_keys()
+    client("iam", creds=assumed).list_policies(Scope="Local")
+
+    def _log():
+        with open(LOG, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    entries = _log()
+    mine = [(e["service"], e["operation"], e["region"]) for e in entries if e.get("account") == other]
+    check("request log: KMS (X-Amz-Target) op attributed to the assumed-role account",
+          lambda: ("kms", "ListKeys", "eu-north-1") in mine)
+    check("request log: IAM (query Action) op attributed to the assumed-role account",
+          lambda: ("iam", "ListPolicies", R1) in mine)
+    check("request log: AssumeRole attributed to the caller's (default) account",
+          lambda: any(e["operation"] == "AssumeRole" and e["account"] == common.ACCOUNT and e["service"] == "sts"
+                      and e["status"] == 200 for e in entries))
+    check("request log: the failing call is logged with its HTTP status",
+          lambda: any(e["operation"] == "ScheduleKeyDeletion" and e["status"] == 400 for e in entries))
+else:
+    print("SKIP request-log checks (C3_EMULATOR_LOG not set)")
+
+
+def _parent_pid_exits():
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc, _ = common.start_launcher(parent_pid=parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return False
+    return True
+
+
+check("--parent-pid: the server exits once that process is gone", _parent_pid_exits)
+
+reset()
+failed = [n for n, ok in results if not ok]
+print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+raise SystemExit(1 if failed else 0)

@@ -1,0 +1,131 @@
+"""Shared helpers for the emulator checks: boto3 clients against a local emulator, and a way to
+start our own launcher (moto_c3_server.py) on a free port when no ENDPOINT is given."""
+import atexit
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCHER = os.path.join(HERE, "moto_c3_server.py")
+ENDPOINT = os.environ.get("ENDPOINT")  # None: call start_launcher() first
+R1 = os.environ.get("R1", "eu-west-1")
+R2 = os.environ.get("R2", "eu-central-1")
+ACCOUNT = os.environ.get("ACCOUNT", "123456789012")  # moto default; localstack uses 000000000000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(endpoint, proc=None, timeout=30.0):
+    """Wait until GET /moto-api/ answers; fail early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"emulator exited with {proc.returncode} before answering")
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).read()
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise RuntimeError(f"emulator at {endpoint} did not answer within {timeout} s")
+
+
+def start_launcher(log_path=None, parent_pid=None):
+    """Start moto_c3_server.py with this interpreter on a free port, wait for it, stop it at exit.
+    Returns (process, endpoint). With log_path, the server writes its request log there."""
+    env = dict(os.environ)
+    env.pop("MOTO_ACCOUNT_ID", None)  # it would disable account switching
+    if log_path:
+        env["C3_EMULATOR_LOG"] = log_path
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port),
+           "--parent-pid", str(parent_pid or os.getpid())]
+    out = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def stop():
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    atexit.register(stop)
+    try:
+        wait_ready(endpoint, proc)
+    except RuntimeError:
+        out.seek(0)
+        sys.stderr.write(out.read().decode("utf-8", "replace")[-4000:])
+        raise
+    return proc, endpoint
+
+
+def use_endpoint(endpoint):
+    global ENDPOINT
+    ENDPOINT = endpoint
+
+
+def client(service, region=R1, creds=None):
+    creds = creds or {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    return boto3.session.Session().client(  # a session per client: thread-safe
+        service,
+        region_name=region,
+        endpoint_url=ENDPOINT,
+        config=Config(retries={"max_attempts": 1}),
+        **creds,
+    )
+
+
+def call(fn, **kw):
+    """Return ('ok', response-without-metadata) or ('err', code, message, http)."""
+    try:
+        r = fn(**kw)
+        r.pop("ResponseMetadata", None)
+        return ("ok", r)
+    except ClientError as e:
+        return (
+            "err",
+            e.response["Error"].get("Code"),
+            e.response["Error"].get("Message"),
+            e.response["ResponseMetadata"].get("HTTPStatusCode"),
+        )
+    except Exception as e:  # parameter validation inside botocore etc.
+        return ("client-side", type(e).__name__, str(e)[:200])
+
+
+def show(label, value):
+    print(f"## {label}\n{json.dumps(value, default=str, indent=1)}\n", flush=True)
+
+
+def reset():
+    """Wipe all emulator state: moto's /moto-api/reset, else localstack's /_localstack/state/reset."""
+    import urllib.error
+    import urllib.request
+    if os.environ.get("EMULATOR") == "localstack":
+        return None  # /moto-api/reset answers 200 there but does not clear KMS/IAM: restart it instead
+    for path in ("/moto-api/reset", "/_localstack/state/reset"):
+        try:
+            urllib.request.urlopen(urllib.request.Request(ENDPOINT + path, method="POST")).read()
+            return path
+        except urllib.error.HTTPError:
+            continue
+    raise RuntimeError("no reset endpoint answered")

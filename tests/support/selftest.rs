@@ -1,0 +1,242 @@
+//! Tests of the harness itself: the emulator answers, accounts are isolated, the request log
+//! attributes calls to the right account, owned servers stop, and `c3_command` is hermetic.
+
+use std::collections::HashSet;
+use std::error::Error;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::{
+    c3_command_at, emulator, fresh_account, sdk_config, Emulator, Request, DEFAULT_ACCOUNT,
+};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+fn has(requests: &[Request], service: &str, operation: &str, region: &str) -> bool {
+    requests.iter().any(|r| {
+        r.service == service
+            && r.operation == operation
+            && r.region == region
+            && r.status == Some(200)
+    })
+}
+
+#[tokio::test]
+async fn emulator_answers_and_isolates_accounts() -> TestResult {
+    let endpoint = emulator().endpoint();
+    let (a, b) = (fresh_account(), fresh_account());
+    let region = "eu-west-1";
+    let kms_a = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &a, region).await);
+    let kms_b = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &b, region).await);
+
+    let key_a = kms_a.create_key().description("selftest a").send().await?;
+    let key_b = kms_b.create_key().description("selftest b").send().await?;
+    let arn_a = key_a
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .unwrap_or_default()
+        .to_string();
+    let arn_b = key_b
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        arn_a.starts_with(&format!("arn:aws:kms:{region}:{a}:key/")),
+        "{arn_a}"
+    );
+    assert!(
+        arn_b.starts_with(&format!("arn:aws:kms:{region}:{b}:key/")),
+        "{arn_b}"
+    );
+
+    let listed_a: Vec<String> = kms_a
+        .list_keys()
+        .send()
+        .await?
+        .keys()
+        .iter()
+        .filter_map(|k| k.key_arn().map(str::to_string))
+        .collect();
+    let listed_b: Vec<String> = kms_b
+        .list_keys()
+        .send()
+        .await?
+        .keys()
+        .iter()
+        .filter_map(|k| k.key_arn().map(str::to_string))
+        .collect();
+    assert_eq!(listed_a, vec![arn_a]);
+    assert_eq!(listed_b, vec![arn_b]);
+
+    // Same account, other region: separate state too.
+    let kms_a2 = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &a, "eu-central-1").await);
+    assert!(kms_a2.list_keys().send().await?.keys().is_empty());
+
+    // IAM is global per account, and lands in the assumed account as well.
+    let iam_a = aws_sdk_iam::Client::new(&sdk_config(&endpoint, &a, region).await);
+    let policies = iam_a
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await?;
+    assert!(policies.policies().is_empty());
+
+    let sts_b = aws_sdk_sts::Client::new(&sdk_config(&endpoint, &b, region).await);
+    assert_eq!(
+        sts_b.get_caller_identity().send().await?.account(),
+        Some(b.as_str())
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn request_log_attributes_calls_to_the_assumed_account() -> TestResult {
+    let emulator = emulator();
+    let endpoint = emulator.endpoint();
+    let (a, b) = (fresh_account(), fresh_account());
+    let kms_a = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &a, "eu-west-1").await);
+    let iam_b = aws_sdk_iam::Client::new(&sdk_config(&endpoint, &b, "eu-central-1").await);
+
+    kms_a.create_key().send().await?;
+    kms_a.list_aliases().send().await?;
+    let missing = kms_a
+        .describe_key()
+        .key_id("alias/c3-selftest-missing")
+        .send()
+        .await;
+    assert!(missing.is_err());
+    iam_b.list_policies().send().await?;
+
+    let log_a = emulator.requests(&a);
+    let log_b = emulator.requests(&b);
+    // KMS (JSON protocol: X-Amz-Target) and its region.
+    assert!(has(&log_a, "kms", "CreateKey", "eu-west-1"), "{log_a:#?}");
+    assert!(has(&log_a, "kms", "ListAliases", "eu-west-1"), "{log_a:#?}");
+    assert!(
+        log_a
+            .iter()
+            .any(|r| r.operation == "DescribeKey" && r.status == Some(400)),
+        "the failing call is logged with its status: {log_a:#?}"
+    );
+    // IAM (query protocol: Action in the form body); its scope region is the client's.
+    assert!(
+        has(&log_b, "iam", "ListPolicies", "eu-central-1"),
+        "{log_b:#?}"
+    );
+    // Each account sees only its own calls.
+    assert!(log_a.iter().all(|r| r.service == "kms"), "{log_a:#?}");
+    assert!(log_b.iter().all(|r| r.service == "iam"), "{log_b:#?}");
+    assert_eq!(
+        log_a.iter().filter(|r| r.operation == "CreateKey").count(),
+        1
+    );
+    // The AssumeRole calls themselves were made with the dummy base credentials.
+    assert!(has(
+        &emulator.requests(DEFAULT_ACCOUNT),
+        "sts",
+        "AssumeRole",
+        "eu-west-1"
+    ));
+    assert!(emulator.requests(&fresh_account()).is_empty());
+    Ok(())
+}
+
+#[test]
+fn fresh_accounts_are_unique_12_digit_ids() -> TestResult {
+    let threads: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| (0..250).map(|_| fresh_account()).collect::<Vec<_>>()))
+        .collect();
+    let mut seen = HashSet::new();
+    for thread in threads {
+        for account in thread.join().map_err(|_| "a thread panicked")? {
+            assert!(
+                account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                "{account}"
+            );
+            assert_ne!(account, DEFAULT_ACCOUNT);
+            assert!(seen.insert(account.clone()), "duplicate account {account}");
+        }
+    }
+    assert_eq!(seen.len(), 1000);
+    Ok(())
+}
+
+#[tokio::test]
+async fn owned_emulator_is_separate_and_stops_on_drop() -> TestResult {
+    let own = Emulator::start_own();
+    let endpoint = own.endpoint();
+    assert_ne!(endpoint, emulator().endpoint());
+    let account = fresh_account();
+    let kms = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &account, "us-east-1").await);
+    kms.create_key().send().await?;
+    assert!(has(
+        &own.requests(&account),
+        "kms",
+        "CreateKey",
+        "us-east-1"
+    ));
+    assert!(
+        emulator().requests(&account).is_empty(),
+        "the shared server saw nothing of it"
+    );
+
+    let port = endpoint
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .parse::<u16>()?;
+    drop(own);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the owned emulator still answers after drop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+#[test]
+fn c3_command_is_hermetic() -> TestResult {
+    let endpoint = "http://127.0.0.1:9";
+    let command = c3_command_at(endpoint);
+    let envs: Vec<(String, Option<String>)> = command
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let value = |name: &str| {
+        envs.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("AWS_") || name.starts_with("C3_") {
+            assert!(
+                envs.iter().any(|(k, _)| *k == name),
+                "{name} leaks into c3's environment"
+            );
+        }
+    }
+    assert_eq!(value("AWS_ENDPOINT_URL").as_deref(), Some(endpoint));
+    assert_eq!(value("AWS_ACCESS_KEY_ID").as_deref(), Some("test"));
+    assert_eq!(value("AWS_SECRET_ACCESS_KEY").as_deref(), Some("test"));
+    assert_eq!(value("AWS_REGION").as_deref(), Some("us-east-1"));
+    assert_eq!(value("AWS_EC2_METADATA_DISABLED").as_deref(), Some("true"));
+    assert_eq!(value("NO_COLOR").as_deref(), Some("1"));
+    let home = value("HOME").ok_or("HOME is not set")?;
+    assert!(std::path::Path::new(&home).is_dir(), "{home}");
+    assert_ne!(Some(home), std::env::var("HOME").ok());
+    // The binary starts with that environment.
+    let out = c3_command_at(endpoint).arg("--help").output()?;
+    assert!(out.status.success(), "{out:?}");
+    Ok(())
+}
