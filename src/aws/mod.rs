@@ -196,8 +196,56 @@ fn identity_mismatch(account: &Account, actual: &str, arn: Option<&str>) -> AwsC
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use aws_sdk_sts::config::Credentials;
+
+    /// A configuration whose endpoint refuses connections.
+    async fn unreachable() -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url("http://127.0.0.1:1")
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(2))
+                    .build(),
+            )
+            .load()
+            .await
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint_is_a_dispatch_failure_with_a_hint() {
+        let err = connect(&unreachable().await, &account(None), &Settings::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.operation, "GetCallerIdentity");
+        assert_eq!(err.code, None);
+        assert!(matches!(
+            err.kind,
+            CallErrorKind::Dispatch | CallErrorKind::Timeout
+        ));
+        assert!(err.hint().is_some_and(|h| h.contains("AWS_ENDPOINT_URL")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_assume_role_is_reported_as_such() {
+        let err = connect(
+            &unreachable().await,
+            &account(Some("arn:aws:iam::111111111111:role/c3")),
+            &Settings::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.operation, "AssumeRole", "{err}");
+        assert!(
+            err.message.contains("needed for GetCallerIdentity"),
+            "{err}"
+        );
+    }
 
     fn account(role: Option<&str>) -> Account {
         Account {
