@@ -1,8 +1,312 @@
-//! live (in progress)
-/// stub
-pub async fn read(
-    _d: &crate::model::DesiredState,
-    _b: &aws_config::SdkConfig,
-) -> crate::model::LiveState {
-    Default::default()
+//! Reading the live state of every declared account and region into plain
+//! values ([`LiveState`]); the planner never sees an SDK type.
+//!
+//! Every read of a run (all accounts, regions and keys) runs concurrently,
+//! bounded by one semaphore of `settings.parallelism` permits. A permit is
+//! held around each single API call, never around a larger unit of work, so
+//! no task waits for a permit while holding one.
+//!
+//! The SDK sits behind two small traits, [`kms::KmsRead`] and
+//! [`iam::IamRead`], one page or one object per method; the logic that
+//! builds snapshots (paging, filtering, what to read in full, how errors are
+//! classified) is generic over them and unit-tested with in-memory fakes.
+
+pub mod error;
+pub mod iam;
+pub mod kms;
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use crate::aws::{self, AwsCallError};
+use crate::model::{Account, AccountSnapshot, DesiredState, LiveState, RegionSnapshot, Target};
+
+pub use error::{ReadError, Scope};
+
+/// Reads every declared account and region.
+///
+/// Per account: connect once (AssumeRole when `role_arn` is set, then check
+/// the identity); then, concurrently, read each region's KMS keys and aliases
+/// and the account's IAM policies. A failed connect fails every target of the
+/// account and its IAM entry; a failed region read fails that target only; a
+/// failed IAM read fails that account entry only.
+pub async fn read(desired: &DesiredState, base: &SdkConfig) -> LiveState {
+    let gate = Semaphore::new(desired.settings.parallelism.max(1));
+    let reads = desired
+        .accounts
+        .iter()
+        .map(|account| read_account(desired, base, account, &gate));
+    let mut state = LiveState::default();
+    for read in join_all(reads).await {
+        state.regions.extend(read.regions);
+        state.accounts.insert(read.account_id, read.iam);
+    }
+    state
+}
+
+/// What was read from one account.
+struct AccountRead {
+    account_id: String,
+    iam: Result<AccountSnapshot, crate::model::ReadFailure>,
+    regions: Vec<(Target, Result<RegionSnapshot, crate::model::ReadFailure>)>,
+}
+
+async fn read_account(
+    desired: &DesiredState,
+    base: &SdkConfig,
+    account: &Account,
+    gate: &Semaphore,
+) -> AccountRead {
+    let session = {
+        // One permit for the identity check (and the AssumeRole it triggers).
+        let _permit = gate.acquire().await.ok();
+        aws::connect(base, account, &desired.settings).await
+    };
+    let session = match session {
+        Ok(session) => session,
+        Err(call) => {
+            let regions = account
+                .regions
+                .iter()
+                .map(|region| {
+                    let err = ReadError::new(account, Scope::Region(region.clone()), call.clone());
+                    (Target::new(&account.id, region), Err(err.into()))
+                })
+                .collect();
+            return AccountRead {
+                account_id: account.id.clone(),
+                iam: Err(ReadError::new(account, Scope::Account, call).into()),
+                regions,
+            };
+        }
+    };
+
+    let iam = async {
+        let calls = Calls::new(gate, &account.name, "global");
+        let client = iam::SdkIam::new(session.iam());
+        let declared = declared_in_account(desired, &account.id);
+        iam::read_account(&client, &calls, &desired.settings.policy_path, &declared)
+            .await
+            .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
+    };
+    let regions = join_all(account.regions.iter().map(|region| {
+        let session = &session;
+        async move {
+            let target = Target::new(&account.id, region);
+            let calls = Calls::new(gate, &account.name, region);
+            let client = kms::SdkKms::new(session.kms(region));
+            let declared = declared_in_target(desired, &target);
+            let snapshot = kms::read_region(&client, &calls, &declared)
+                .await
+                .map_err(|call| {
+                    ReadError::new(account, Scope::Region(region.clone()), call).into()
+                });
+            (target, snapshot)
+        }
+    }));
+    let (iam, regions) = futures::join!(iam, regions);
+    AccountRead {
+        account_id: account.id.clone(),
+        iam,
+        regions,
+    }
+}
+
+/// Names of the keys declared for a target.
+pub fn declared_in_target(desired: &DesiredState, target: &Target) -> BTreeSet<String> {
+    desired
+        .keys
+        .iter()
+        .filter(|k| k.targets.contains(target))
+        .map(|k| k.name.clone())
+        .collect()
+}
+
+/// Names of the keys declared for any region of an account.
+pub fn declared_in_account(desired: &DesiredState, account_id: &str) -> BTreeSet<String> {
+    desired
+        .keys
+        .iter()
+        .filter(|k| k.targets.iter().any(|t| t.account == account_id))
+        .map(|k| k.name.clone())
+        .collect()
+}
+
+/// The context of the calls of one read: the shared semaphore, and the
+/// account and region for logs.
+pub struct Calls<'a> {
+    gate: &'a Semaphore,
+    account: &'a str,
+    region: &'a str,
+}
+
+impl<'a> Calls<'a> {
+    /// Calls for `account` (its name) in `region` (`global` for IAM).
+    pub fn new(gate: &'a Semaphore, account: &'a str, region: &'a str) -> Self {
+        Self {
+            gate,
+            account,
+            region,
+        }
+    }
+
+    /// Runs one API call while holding one permit.
+    pub async fn run<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+        // The semaphore is never closed; if it were, run without a permit
+        // rather than fail the read.
+        let _permit = self.gate.acquire().await.ok();
+        tracing::debug!(
+            operation,
+            account = self.account,
+            region = self.region,
+            "AWS call"
+        );
+        call.await
+    }
+}
+
+/// One page of a listing, as the API returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Whether more pages follow (`Truncated` / `IsTruncated`).
+    pub truncated: bool,
+    /// The marker of the next page (`NextMarker` / `Marker`).
+    pub next_marker: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A last page.
+    pub fn last(items: Vec<T>) -> Self {
+        Self {
+            items,
+            truncated: false,
+            next_marker: None,
+        }
+    }
+}
+
+/// Every item of a paged listing: one call per page, each under a permit,
+/// following the marker until a page is not truncated. A truncated page
+/// without a marker, or a marker seen twice, is an error: a partial listing
+/// must never be mistaken for a complete one.
+pub async fn collect_pages<T, F, Fut>(
+    operation: &'static str,
+    calls: &Calls<'_>,
+    mut fetch: F,
+) -> Result<Vec<T>, AwsCallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, AwsCallError>>,
+{
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    let mut seen = HashSet::new();
+    loop {
+        let page = calls.run(operation, fetch(marker.take())).await?;
+        items.extend(page.items);
+        if !page.truncated {
+            return Ok(items);
+        }
+        match page.next_marker {
+            None => {
+                return Err(AwsCallError::protocol(
+                    operation,
+                    "the response is truncated but has no marker for the next page",
+                ))
+            }
+            Some(next) => {
+                if !seen.insert(next.clone()) {
+                    return Err(AwsCallError::protocol(
+                        operation,
+                        format!("the service returned the page marker {next:?} twice"),
+                    ));
+                }
+                marker = Some(next);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn pages_are_followed_until_not_truncated() {
+        let gate = Semaphore::new(1);
+        let calls = Calls::new(&gate, "a", "r");
+        let markers = Mutex::new(Vec::new());
+        let items = collect_pages("ListKeys", &calls, |marker| {
+            markers.lock().unwrap().push(marker.clone());
+            async move {
+                Ok(match marker.as_deref() {
+                    None => Page {
+                        items: vec![1, 2],
+                        truncated: true,
+                        next_marker: Some("m1".into()),
+                    },
+                    Some("m1") => Page {
+                        items: vec![3],
+                        truncated: true,
+                        next_marker: Some("m2".into()),
+                    },
+                    _ => Page::last(vec![4]),
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, vec![1, 2, 3, 4]);
+        assert_eq!(
+            *markers.lock().unwrap(),
+            vec![None, Some("m1".to_string()), Some("m2".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn truncated_without_marker_or_repeated_marker_fails() {
+        let gate = Semaphore::new(1);
+        let calls = Calls::new(&gate, "a", "r");
+        let err = collect_pages("ListAliases", &calls, |_| async {
+            Ok(Page {
+                items: vec![1],
+                truncated: true,
+                next_marker: None,
+            })
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.operation, "ListAliases");
+        let err = collect_pages("ListAliases", &calls, |_| async {
+            Ok(Page {
+                items: vec![1],
+                truncated: true,
+                next_marker: Some("same".to_string()),
+            })
+        })
+        .await
+        .unwrap_err();
+        assert!(err.message.contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn read_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let desired = DesiredState {
+            settings: crate::model::Settings::default(),
+            accounts: Vec::new(),
+            keys: Vec::new(),
+        };
+        let base = SdkConfig::builder().build();
+        let future = read(&desired, &base);
+        assert_send(&future);
+    }
 }

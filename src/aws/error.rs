@@ -1,0 +1,340 @@
+//! A failed AWS call, reduced to what a person needs to act on it.
+//!
+//! Every service's `SdkError<E, HttpResponse>` is the same generic type (the
+//! service crates re-export it from the smithy runtime), so one constructor
+//! covers KMS, IAM and STS. `live/` and `apply/` add the target; this module
+//! knows nothing about them.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::operation::RequestId;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+
+/// What kind of failure an [`AwsCallError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallErrorKind {
+    /// AWS answered with an error code (access denied, not found, throttled, ...).
+    Service,
+    /// The call (or an attempt of it) timed out.
+    Timeout,
+    /// The request never got an answer: network, endpoint, or no usable credentials.
+    Dispatch,
+    /// The SDK could not build the request.
+    Construction,
+    /// An answer came back that the SDK could not read.
+    Response,
+    /// A reply that made no sense to c3 (e.g. a truncated page without a marker).
+    Protocol,
+}
+
+/// One failed AWS call: the operation, AWS's error code and message, and the
+/// request id when AWS gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCallError {
+    /// The API operation, e.g. `ListAliases`.
+    pub operation: &'static str,
+    /// AWS's error code, e.g. `AccessDeniedException`; `None` when the call got no answer.
+    pub code: Option<String>,
+    /// What went wrong, in AWS's words or the SDK's.
+    pub message: String,
+    /// The request id, for AWS support.
+    pub request_id: Option<String>,
+    /// The kind of failure.
+    pub kind: CallErrorKind,
+}
+
+/// Error codes that mean "not allowed".
+const ACCESS_DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+];
+
+/// Error codes that mean "these credentials have expired".
+const EXPIRED: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "TokenRefreshRequired",
+];
+
+/// Error codes that mean "AWS does not know these credentials".
+const UNRECOGNIZED: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+];
+
+/// Error codes that mean "slow down" (left after the SDK's own retries).
+const THROTTLED: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+
+impl AwsCallError {
+    /// An error that is not an SDK error: c3 found the answer unusable.
+    pub fn protocol(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: None,
+            message: message.into(),
+            request_id: None,
+            kind: CallErrorKind::Protocol,
+        }
+    }
+
+    /// An error from the SDK, for any service.
+    ///
+    /// When the call failed because its credentials could not be obtained by
+    /// AssumeRole, the AssumeRole failure is reported instead (it is the cause
+    /// the user can act on).
+    pub fn from_sdk<E>(operation: &'static str, err: &SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        if let Some(service) = err.as_service_error() {
+            let code = service.code().map(str::to_string);
+            let message = match service.message() {
+                Some(m) if !m.trim().is_empty() => m.to_string(),
+                _ => "AWS gave no message".to_string(),
+            };
+            let request_id = err
+                .request_id()
+                .or_else(|| service.meta().request_id())
+                .map(str::to_string);
+            return Self {
+                operation,
+                code,
+                message,
+                request_id,
+                kind: CallErrorKind::Service,
+            };
+        }
+        if let Some(assume) = find_assume_role_error(err) {
+            let mut inner = Self::from_sdk("AssumeRole", assume);
+            inner.message = format!("{} (needed for {operation})", inner.message);
+            return inner;
+        }
+        let kind = match err {
+            SdkError::TimeoutError(_) => CallErrorKind::Timeout,
+            SdkError::DispatchFailure(d) if d.is_timeout() => CallErrorKind::Timeout,
+            SdkError::DispatchFailure(_) => CallErrorKind::Dispatch,
+            SdkError::ConstructionFailure(_) => CallErrorKind::Construction,
+            SdkError::ResponseError(_) => CallErrorKind::Response,
+            _ => CallErrorKind::Dispatch,
+        };
+        Self {
+            operation,
+            code: None,
+            message: DisplayErrorContext(err).to_string(),
+            request_id: err.request_id().map(str::to_string),
+            kind,
+        }
+    }
+
+    /// Whether AWS's code is `code`.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    /// Whether the resource does not exist (KMS `NotFoundException`, IAM `NoSuchEntity`).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("NotFoundException" | "NoSuchEntity" | "NoSuchEntityException")
+        )
+    }
+
+    /// Whether the call was refused for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| ACCESS_DENIED.contains(&c))
+    }
+
+    /// Whether AWS throttled the call (after the SDK's retries).
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| THROTTLED.contains(&c))
+    }
+
+    /// What the user can do about it, when c3 knows.
+    pub fn hint(&self) -> Option<&'static str> {
+        if let Some(code) = self.code.as_deref() {
+            if ACCESS_DENIED.contains(&code) {
+                if self.operation == "AssumeRole" {
+                    return Some(
+                        "check that the role exists, that its trust policy lets the ambient \
+                         credentials assume it, and that external_id matches",
+                    );
+                }
+                return Some(
+                    "check the permissions of the credentials (or of the account's role_arn): \
+                     c3 plan needs sts:GetCallerIdentity, kms:ListAliases, kms:ListKeys, \
+                     kms:ListResourceTags, kms:DescribeKey, kms:GetKeyRotationStatus, \
+                     kms:GetKeyPolicy (kms:List*, kms:Describe*, kms:Get*), \
+                     iam:GetAccountAuthorizationDetails, iam:GetPolicyVersion and \
+                     iam:ListPolicyTags; a key policy can also deny them",
+                );
+            }
+            if EXPIRED.contains(&code) {
+                return Some(
+                    "the credentials have expired: refresh them (e.g. `aws sso login`) and run again",
+                );
+            }
+            if UNRECOGNIZED.contains(&code) {
+                return Some(
+                    "AWS does not recognise the credentials: check AWS_PROFILE or \
+                     AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and that the region is enabled \
+                     for the account",
+                );
+            }
+            if THROTTLED.contains(&code) {
+                return Some(
+                    "AWS throttled the calls beyond the SDK's retries: lower settings.parallelism \
+                     or run again later",
+                );
+            }
+            return None;
+        }
+        match self.kind {
+            CallErrorKind::Timeout => Some(
+                "the call timed out after retries: check the network and the endpoint, or run again",
+            ),
+            CallErrorKind::Dispatch => Some(
+                "the call did not reach AWS: check that credentials are available (AWS_PROFILE, \
+                 `aws sso login`, environment), the region, the network and AWS_ENDPOINT_URL",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AwsCallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{}: {}: {}", self.operation, code, self.message),
+            None => write!(f, "{}: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl StdError for AwsCallError {}
+
+/// The AssumeRole failure somewhere in an error's source chain (the SDK
+/// reports a credentials failure as a dispatch failure of the call that
+/// needed them, wrapping the provider's error). The error itself is not
+/// looked at, only its sources.
+fn find_assume_role_error<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> Option<&'a SdkError<AssumeRoleError>> {
+    let mut current: Option<&'a (dyn StdError + 'static)> = err.source();
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<SdkError<AssumeRoleError>>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn service(code: &str, operation: &'static str) -> AwsCallError {
+        AwsCallError {
+            operation,
+            code: Some(code.into()),
+            message: "m".into(),
+            request_id: None,
+            kind: CallErrorKind::Service,
+        }
+    }
+
+    #[test]
+    fn display_with_and_without_code() {
+        assert_eq!(
+            service("AccessDeniedException", "ListKeys").to_string(),
+            "ListKeys: AccessDeniedException: m"
+        );
+        assert_eq!(
+            AwsCallError::protocol("ListKeys", "bad page").to_string(),
+            "ListKeys: bad page"
+        );
+    }
+
+    #[test]
+    fn hints_by_code() {
+        let denied = service("AccessDeniedException", "ListKeys").hint();
+        assert!(denied.is_some_and(|h| h.contains("kms:ListKeys")));
+        let assume = service("AccessDenied", "AssumeRole").hint();
+        assert!(assume.is_some_and(|h| h.contains("trust policy")));
+        assert!(service("ExpiredToken", "GetCallerIdentity")
+            .hint()
+            .is_some_and(|h| h.contains("expired")));
+        assert!(service("UnrecognizedClientException", "ListKeys")
+            .hint()
+            .is_some_and(|h| h.contains("recognise")));
+        assert!(service("ThrottlingException", "ListKeys")
+            .hint()
+            .is_some_and(|h| h.contains("parallelism")));
+        assert!(service("NotFoundException", "DescribeKey").hint().is_none());
+        assert!(service("NotFoundException", "DescribeKey").is_not_found());
+        assert!(service("NoSuchEntity", "ListPolicyTags").is_not_found());
+    }
+
+    #[test]
+    fn from_sdk_service_error_keeps_code_and_message() {
+        use aws_sdk_kms::operation::list_keys::ListKeysError;
+        use aws_sdk_kms::types::error::KmsInternalException;
+        let inner = ListKeysError::KmsInternalException(
+            KmsInternalException::builder()
+                .message("boom")
+                .meta(
+                    aws_sdk_kms::error::ErrorMetadata::builder()
+                        .code("KMSInternalException")
+                        .message("boom")
+                        .build(),
+                )
+                .build(),
+        );
+        let raw = aws_smithy_runtime_api_response();
+        let err = SdkError::service_error(inner, raw);
+        let call = AwsCallError::from_sdk("ListKeys", &err);
+        assert_eq!(call.code.as_deref(), Some("KMSInternalException"));
+        assert_eq!(call.message, "boom");
+        assert_eq!(call.kind, CallErrorKind::Service);
+        assert_eq!(call.to_string(), "ListKeys: KMSInternalException: boom");
+    }
+
+    #[test]
+    fn from_sdk_timeout_has_readable_message() {
+        use aws_sdk_kms::operation::list_keys::ListKeysError;
+        let err: SdkError<ListKeysError> = SdkError::timeout_error("took too long");
+        let call = AwsCallError::from_sdk("ListKeys", &err);
+        assert_eq!(call.kind, CallErrorKind::Timeout);
+        assert!(call.code.is_none());
+        assert!(call.message.contains("took too long"), "{}", call.message);
+        assert!(call.hint().is_some());
+    }
+
+    fn aws_smithy_runtime_api_response() -> aws_sdk_kms::config::http::HttpResponse {
+        aws_sdk_kms::config::http::HttpResponse::new(
+            400.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        )
+    }
+}

@@ -1,0 +1,105 @@
+//! A failed read, with the account and region it belongs to.
+
+use std::fmt;
+
+use crate::aws::AwsCallError;
+use crate::model::{Account, ReadFailure};
+
+/// Where a read failed: one region of an account, or the account's IAM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// KMS in one region (or connecting to the account, reported per region).
+    Region(String),
+    /// IAM, which is global to the account.
+    Iam,
+    /// Connecting to the account (STS), before any region was read.
+    Account,
+}
+
+/// A failed AWS call with its context: which account and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ReadError {
+    /// The account's name in `keys.toml`.
+    pub account_name: String,
+    /// The account id.
+    pub account_id: String,
+    /// Where in the account.
+    pub scope: Scope,
+    /// The call that failed.
+    #[source]
+    pub call: AwsCallError,
+}
+
+impl ReadError {
+    /// The error of `call` while reading `scope` of `account`.
+    pub fn new(account: &Account, scope: Scope, call: AwsCallError) -> Self {
+        Self {
+            account_name: account.name.clone(),
+            account_id: account.id.clone(),
+            scope,
+            call,
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "account '{}' ({})", self.account_name, self.account_id)?;
+        match &self.scope {
+            Scope::Region(region) => write!(f, ", region {region}")?,
+            Scope::Iam => f.write_str(", IAM")?,
+            Scope::Account => {}
+        }
+        write!(f, ": {}", self.call)?;
+        if let Some(request_id) = &self.call.request_id {
+            write!(f, " (request id {request_id})")?;
+        }
+        if let Some(hint) = self.call.hint() {
+            write!(f, "; hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<ReadError> for ReadFailure {
+    fn from(err: ReadError) -> Self {
+        ReadFailure {
+            message: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::CallErrorKind;
+
+    #[test]
+    fn message_names_operation_account_region_and_hint() {
+        let account = Account {
+            name: "prod".into(),
+            id: "111111111111".into(),
+            role_arn: None,
+            external_id: None,
+            regions: vec!["eu-west-1".into()],
+        };
+        let call = AwsCallError {
+            operation: "ListAliases",
+            code: Some("AccessDeniedException".into()),
+            message: "not allowed".into(),
+            request_id: Some("req-1".into()),
+            kind: CallErrorKind::Service,
+        };
+        let failure: ReadFailure =
+            ReadError::new(&account, Scope::Region("eu-west-1".into()), call).into();
+        let m = failure.message;
+        assert!(
+            m.starts_with(
+                "account 'prod' (111111111111), region eu-west-1: ListAliases: \
+                 AccessDeniedException: not allowed (request id req-1); hint: "
+            ),
+            "{m}"
+        );
+        assert!(m.contains("kms:ListAliases"), "{m}");
+    }
+}
