@@ -3,4 +3,5 @@
 mod support;
 
 mod config;
+mod e2e;
 mod live;

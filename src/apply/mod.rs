@@ -115,7 +115,12 @@ impl Run<'_> {
 
     /// Runs one AWS write: paced, bounded, and for keys this run just
     /// created, retried while AWS's reads have not caught up (NotFound).
-    async fn call<T, F, Fut>(&self, pace_key: String, fresh_key: bool, mut f: F) -> Result<T, AwsCallError>
+    async fn call<T, F, Fut>(
+        &self,
+        pace_key: String,
+        fresh_key: bool,
+        mut f: F,
+    ) -> Result<T, AwsCallError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, AwsCallError>>,
@@ -168,7 +173,13 @@ pub async fn execute(
             let mut outcomes = Vec::new();
             let Some(account) = desired.account(account_id) else {
                 for c in changes {
-                    run.record(&mut outcomes, c, Status::NotAttempted(format!("account {account_id} is not declared in keys.toml")));
+                    run.record(
+                        &mut outcomes,
+                        c,
+                        Status::NotAttempted(format!(
+                            "account {account_id} is not declared in keys.toml"
+                        )),
+                    );
                 }
                 return outcomes;
             };
@@ -276,7 +287,12 @@ async fn execute_target<K: KeyWriter>(
                 target.account
             );
             created.insert(
-                (target.account.clone(), target.region.clone(), name.to_string(), generation),
+                (
+                    target.account.clone(),
+                    target.region.clone(),
+                    name.to_string(),
+                    generation,
+                ),
                 (key_id, arn),
             );
         }
@@ -313,7 +329,9 @@ async fn execute_key_step<K: KeyWriter>(
             KeyRef::Existing { key_id } => Ok(key_id.clone()),
             KeyRef::New { generation } => match new_key {
                 Some((g, id)) if g == generation => Ok(id.clone()),
-                _ => Err(format!("the key of generation {generation} was not created")),
+                _ => Err(format!(
+                    "the key of generation {generation} was not created"
+                )),
             },
         }
     };
@@ -327,7 +345,9 @@ async fn execute_key_step<K: KeyWriter>(
         } => {
             check_key_policy_text(policy, target)?;
             let created = run
-                .call(pace("CreateKey"), false, || writer.create_key(description, policy, tags))
+                .call(pace("CreateKey"), false, || {
+                    writer.create_key(description, policy, tags)
+                })
                 .await
                 .map_err(err)?;
             *new_key = Some((*generation, created.key_id.clone()));
@@ -337,33 +357,47 @@ async fn execute_key_step<K: KeyWriter>(
             .await
             .map_err(|e| format!("key {} created, but {}", created.key_id, err(e)))
         }
-        Operation::EnableRotation { key_id, rotation_days } => run
-            .call(pace("EnableKeyRotation"), fresh, || writer.enable_rotation(key_id, *rotation_days))
+        Operation::EnableRotation {
+            key_id,
+            rotation_days,
+        } => run
+            .call(pace("EnableKeyRotation"), fresh, || {
+                writer.enable_rotation(key_id, *rotation_days)
+            })
             .await
             .map_err(err),
         Operation::CreateAlias { alias, key } => {
             let key_id = resolve(key, new_key)?;
-            run.call(pace("CreateAlias"), fresh, || writer.create_alias(alias, &key_id))
-                .await
-                .map_err(err)
+            run.call(pace("CreateAlias"), fresh, || {
+                writer.create_alias(alias, &key_id)
+            })
+            .await
+            .map_err(err)
         }
         Operation::UpdateAlias { alias, key } => {
             let key_id = resolve(key, new_key)?;
-            run.call(pace("UpdateAlias"), fresh, || writer.update_alias(alias, &key_id))
-                .await
-                .map_err(err)
+            run.call(pace("UpdateAlias"), fresh, || {
+                writer.update_alias(alias, &key_id)
+            })
+            .await
+            .map_err(err)
         }
         Operation::PutKeyPolicy { key_id, policy } => {
             check_key_policy_text(policy, target)?;
-            run.call(pace("PutKeyPolicy"), fresh, || writer.put_key_policy(key_id, policy))
-                .await
-                .map_err(err)
+            run.call(pace("PutKeyPolicy"), fresh, || {
+                writer.put_key_policy(key_id, policy)
+            })
+            .await
+            .map_err(err)
         }
         Operation::TagKey { key_id, tags } => run
             .call(pace("TagResource"), fresh, || writer.tag_key(key_id, tags))
             .await
             .map_err(err),
-        Operation::UpdateDescription { key_id, description } => run
+        Operation::UpdateDescription {
+            key_id,
+            description,
+        } => run
             .call(pace("UpdateKeyDescription"), fresh, || {
                 writer.update_description(key_id, description)
             })
@@ -375,9 +409,11 @@ async fn execute_key_step<K: KeyWriter>(
             enable,
         } => {
             if *cancel_deletion {
-                run.call(pace("CancelKeyDeletion"), false, || writer.cancel_deletion(key_id))
-                    .await
-                    .map_err(err)?;
+                run.call(pace("CancelKeyDeletion"), false, || {
+                    writer.cancel_deletion(key_id)
+                })
+                .await
+                .map_err(err)?;
             }
             if *enable {
                 run.call(pace("EnableKey"), false, || writer.enable_key(key_id))
@@ -447,9 +483,13 @@ async fn execute_policy<P: PolicyWriter>(
         ));
     }
     match &change.operation {
-        Some(Operation::CreatePolicy { name, path, tags, .. }) => {
+        Some(Operation::CreatePolicy {
+            name, path, tags, ..
+        }) => {
             match run
-                .call(pace("CreatePolicy"), false, || iam.create_policy(name, path, &document, tags))
+                .call(pace("CreatePolicy"), false, || {
+                    iam.create_policy(name, path, &document, tags)
+                })
                 .await
             {
                 Ok(_) => Status::Done,
@@ -461,7 +501,9 @@ async fn execute_policy<P: PolicyWriter>(
         }) => {
             if let Some(v) = prune_version {
                 if let Err(e) = run
-                    .call(pace("DeletePolicyVersion"), false, || iam.prune_version(arn, v))
+                    .call(pace("DeletePolicyVersion"), false, || {
+                        iam.prune_version(arn, v)
+                    })
                     .await
                 {
                     return err(e);

@@ -44,9 +44,14 @@ pub trait KeyWriter {
     /// PutKeyPolicy (policy name `default`), lockout check not bypassed.
     async fn put_key_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsCallError>;
     /// TagResource.
-    async fn tag_key(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsCallError>;
+    async fn tag_key(
+        &self,
+        key_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsCallError>;
     /// UpdateKeyDescription.
-    async fn update_description(&self, key_id: &str, description: &str) -> Result<(), AwsCallError>;
+    async fn update_description(&self, key_id: &str, description: &str)
+        -> Result<(), AwsCallError>;
     /// CancelKeyDeletion.
     async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsCallError>;
     /// EnableKey.
@@ -84,7 +89,10 @@ impl SdkKeyWriter {
     }
 }
 
-fn kms_tags(tags: &BTreeMap<String, String>, operation: &'static str) -> Result<Vec<KmsTag>, AwsCallError> {
+fn kms_tags(
+    tags: &BTreeMap<String, String>,
+    operation: &'static str,
+) -> Result<Vec<KmsTag>, AwsCallError> {
     tags.iter()
         .map(|(k, v)| {
             KmsTag::builder()
@@ -173,7 +181,11 @@ impl KeyWriter for SdkKeyWriter {
         Ok(())
     }
 
-    async fn tag_key(&self, key_id: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsCallError> {
+    async fn tag_key(
+        &self,
+        key_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsCallError> {
         self.client
             .tag_resource()
             .key_id(key_id)
@@ -184,7 +196,11 @@ impl KeyWriter for SdkKeyWriter {
         Ok(())
     }
 
-    async fn update_description(&self, key_id: &str, description: &str) -> Result<(), AwsCallError> {
+    async fn update_description(
+        &self,
+        key_id: &str,
+        description: &str,
+    ) -> Result<(), AwsCallError> {
         self.client
             .update_key_description()
             .key_id(key_id)

@@ -113,9 +113,7 @@ pub(crate) async fn run(cli: &Cli, args: &ApplyArgs, style: &Style) -> anyhow::R
         }
     }
 
-    let progress = StderrProgress {
-        show: !quiet,
-    };
+    let progress = StderrProgress { show: !quiet };
     let outcomes = crate::apply::execute(&desired, &plan, &base, &progress).await;
     let failed = outcomes.iter().filter(|o| o.status != Status::Done).count();
     {
@@ -126,8 +124,14 @@ pub(crate) async fn run(cli: &Cli, args: &ApplyArgs, style: &Style) -> anyhow::R
             out,
             "Apply: {} done, {} failed, {} not attempted.",
             outcomes.iter().filter(|o| o.status == Status::Done).count(),
-            outcomes.iter().filter(|o| matches!(o.status, Status::Failed(_))).count(),
-            outcomes.iter().filter(|o| matches!(o.status, Status::NotAttempted(_))).count(),
+            outcomes
+                .iter()
+                .filter(|o| matches!(o.status, Status::Failed(_)))
+                .count(),
+            outcomes
+                .iter()
+                .filter(|o| matches!(o.status, Status::NotAttempted(_)))
+                .count(),
         )?;
     }
 
@@ -200,7 +204,9 @@ fn outcome_table(outcomes: &[Outcome], style: &Style) -> String {
     if !style.color {
         table.force_no_tty();
     }
-    table.set_header(vec!["account", "region", "key", "resource", "action", "outcome"]);
+    table.set_header(vec![
+        "account", "region", "key", "resource", "action", "outcome",
+    ]);
     let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| {
         let k = |o: &Outcome| {
@@ -234,7 +240,11 @@ fn outcome_table(outcomes: &[Outcome], style: &Style) -> String {
 }
 
 /// Lists the changes only in the saved plan and only in the fresh one.
-fn write_plan_difference(out: &mut dyn Write, saved: &[Change], fresh: &[Change]) -> std::io::Result<()> {
+fn write_plan_difference(
+    out: &mut dyn Write,
+    saved: &[Change],
+    fresh: &[Change],
+) -> std::io::Result<()> {
     let line = |c: &Change| {
         format!(
             "{} {} {} {} {}: {}",
@@ -254,4 +264,3 @@ fn write_plan_difference(out: &mut dyn Write, saved: &[Change], fresh: &[Change]
     }
     Ok(())
 }
-

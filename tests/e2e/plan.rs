@@ -33,8 +33,15 @@ fn example_on_empty_accounts_lists_every_create() {
     assert_eq!(doc.format_version, 1);
     // 17 (key, account, region) targets: a key and an alias each; 11 (key, account) pairs: 3 policies each.
     assert_eq!(doc.summary.create, 17 * 2 + 11 * 3, "{:#?}", doc.summary);
-    assert!(doc.changes.iter().all(|c| c.action.as_str() == "create" && c.executable));
-    let keys = doc.changes.iter().filter(|c| c.resource.as_str() == "key").count();
+    assert!(doc
+        .changes
+        .iter()
+        .all(|c| c.action.as_str() == "create" && c.executable));
+    let keys = doc
+        .changes
+        .iter()
+        .filter(|c| c.resource.as_str() == "key")
+        .count();
     assert_eq!(keys, 17);
     assert!(doc
         .changes
@@ -106,7 +113,10 @@ async fn seed_by_hand(account: &str, region: &str) {
     }
     let key = create.send().await.expect("CreateKey");
     let meta = key.key_metadata().expect("metadata");
-    let (key_id, arn) = (meta.key_id().to_string(), meta.arn().expect("arn").to_string());
+    let (key_id, arn) = (
+        meta.key_id().to_string(),
+        meta.arn().expect("arn").to_string(),
+    );
     kms.enable_key_rotation()
         .key_id(&key_id)
         .rotation_period_in_days(180)
@@ -121,9 +131,24 @@ async fn seed_by_hand(account: &str, region: &str) {
         .expect("CreateAlias");
     let iam = iam(account).await;
     let docs = [
-        ("allow-encrypt-payments", format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:Encrypt","kms:DescribeKey","kms:ReEncryptTo","kms:GenerateDataKey*"],"Resource":"{arn}"}}]}}"#)),
-        ("allow-decrypt-payments", format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:DescribeKey"],"Resource":["{arn}"]}},{{"Effect":"Allow","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":["{arn}"]}}]}}"#)),
-        ("allow-crypto-payments", format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:Decrypt","kms:DescribeKey","kms:Encrypt","kms:GenerateDataKey*","kms:ReEncrypt*"],"Resource":["{arn}"]}},{{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"{arn}","Condition":{{"Bool":{{"kms:GrantIsForAWSResource":"true"}}}}}}]}}"#)),
+        (
+            "allow-encrypt-payments",
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:Encrypt","kms:DescribeKey","kms:ReEncryptTo","kms:GenerateDataKey*"],"Resource":"{arn}"}}]}}"#
+            ),
+        ),
+        (
+            "allow-decrypt-payments",
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:DescribeKey"],"Resource":["{arn}"]}},{{"Effect":"Allow","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":["{arn}"]}}]}}"#
+            ),
+        ),
+        (
+            "allow-crypto-payments",
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:Decrypt","kms:DescribeKey","kms:Encrypt","kms:GenerateDataKey*","kms:ReEncrypt*"],"Resource":["{arn}"]}},{{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"{arn}","Condition":{{"Bool":{{"kms:GrantIsForAWSResource":"true"}}}}}}]}}"#
+            ),
+        ),
     ];
     for (name, doc) in docs {
         iam.create_policy()
@@ -161,10 +186,14 @@ where
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
     let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path)).await.expect("join");
+    tokio::task::spawn_blocking(move || apply_ok(&path))
+        .await
+        .expect("join");
     drift(account.clone()).await;
     let path = config.path.clone();
-    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path)).await.expect("join");
+    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
+        .await
+        .expect("join");
     assert_eq!(run.code, 0, "{run:?}");
     doc
 }
@@ -183,7 +212,11 @@ async fn drift_rotation_off() {
     let doc = drifted(|a| async move {
         let kms = kms(&a, R1).await;
         let id = key_behind(&kms, "alias/payments").await;
-        kms.disable_key_rotation().key_id(id).send().await.expect("DisableKeyRotation");
+        kms.disable_key_rotation()
+            .key_id(id)
+            .send()
+            .await
+            .expect("DisableKeyRotation");
     })
     .await;
     one(&doc, "rotation", "update", true);
@@ -203,7 +236,11 @@ async fn drift_rotation_other_period() {
     })
     .await;
     one(&doc, "rotation", "update", true);
-    assert!(doc.changes[0].detail.contains("400"), "{}", doc.changes[0].detail);
+    assert!(
+        doc.changes[0].detail.contains("400"),
+        "{}",
+        doc.changes[0].detail
+    );
 }
 
 async fn edit_policy(account: &str, edit: impl FnOnce(&mut Vec<serde_json::Value>)) {
@@ -269,7 +306,12 @@ async fn drift_c3_statement_altered() {
 async fn drift_alias_repointed_to_a_foreign_key() {
     let doc = drifted(|a| async move {
         let kms = kms(&a, R1).await;
-        let foreign = kms.create_key().description("someone else's").send().await.expect("CreateKey");
+        let foreign = kms
+            .create_key()
+            .description("someone else's")
+            .send()
+            .await
+            .expect("CreateKey");
         let id = foreign.key_metadata().expect("meta").key_id().to_string();
         kms.update_alias()
             .alias_name("alias/payments")
@@ -287,7 +329,11 @@ async fn drift_key_disabled() {
     let doc = drifted(|a| async move {
         let kms = kms(&a, R1).await;
         let id = key_behind(&kms, "alias/payments").await;
-        kms.disable_key().key_id(id).send().await.expect("DisableKey");
+        kms.disable_key()
+            .key_id(id)
+            .send()
+            .await
+            .expect("DisableKey");
     })
     .await;
     one(&doc, "key_state", "restore", true);
@@ -320,7 +366,13 @@ async fn drift_tag_changed() {
         let id = key_behind(&kms, "alias/payments").await;
         kms.tag_resource()
             .key_id(id)
-            .tags(Tag::builder().tag_key("team").tag_value("other").build().expect("tag"))
+            .tags(
+                Tag::builder()
+                    .tag_key("team")
+                    .tag_value("other")
+                    .build()
+                    .expect("tag"),
+            )
             .send()
             .await
             .expect("TagResource");
@@ -372,11 +424,15 @@ async fn a_c3_key_no_longer_in_the_file_is_reported() {
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
     let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path)).await.expect("join");
+    tokio::task::spawn_blocking(move || apply_ok(&path))
+        .await
+        .expect("join");
     let text = one_key_config(&account, R1).replace("name = \"payments\"", "name = \"ledger\"");
     config.rewrite(&text);
     let path = config.path.clone();
-    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path)).await.expect("join");
+    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
+        .await
+        .expect("join");
     assert_eq!(run.code, 0, "{run:?}");
     let reported: Vec<(String, String)> = doc
         .changes
@@ -384,9 +440,19 @@ async fn a_c3_key_no_longer_in_the_file_is_reported() {
         .filter(|c| c.key == "payments")
         .map(|c| (c.resource.to_string(), c.action.to_string()))
         .collect();
-    assert!(reported.contains(&("key".into(), "report".into())), "{reported:?}");
-    assert!(reported.contains(&("alias".into(), "report".into())), "{reported:?}");
-    assert_eq!(reported.iter().filter(|(r, _)| r == "iam_policy").count(), 3, "{reported:?}");
+    assert!(
+        reported.contains(&("key".into(), "report".into())),
+        "{reported:?}"
+    );
+    assert!(
+        reported.contains(&("alias".into(), "report".into())),
+        "{reported:?}"
+    );
+    assert_eq!(
+        reported.iter().filter(|(r, _)| r == "iam_policy").count(),
+        3,
+        "{reported:?}"
+    );
     assert!(reported.iter().all(|(_, a)| a == "report"));
 }
 
@@ -423,8 +489,14 @@ fn an_account_whose_identity_does_not_match_fails_alone() {
     let (run, doc) = plan_json(&config.path);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!doc.errors.is_empty());
-    assert!(doc.errors.iter().all(|e| e.account == wrong), "{:?}", doc.errors);
-    assert!(doc.errors[0].message.contains(&wrong) && doc.errors[0].message.contains("123456789012"));
+    assert!(
+        doc.errors.iter().all(|e| e.account == wrong),
+        "{:?}",
+        doc.errors
+    );
+    assert!(
+        doc.errors[0].message.contains(&wrong) && doc.errors[0].message.contains("123456789012")
+    );
     assert!(doc.changes.iter().any(|c| c.account == good));
     assert!(!doc.changes.iter().any(|c| c.account == wrong));
     // Nothing was read in the wrong account.
@@ -451,11 +523,18 @@ async fn more_than_100_aliases_in_a_region_are_paged() {
     // c3's alias lands on the third page (moto lists in insertion order, 50 a page).
     let config = Config::new(&one_key_config(&account, R1));
     let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path)).await.expect("join");
+    tokio::task::spawn_blocking(move || apply_ok(&path))
+        .await
+        .expect("join");
     let path = config.path.clone();
-    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path)).await.expect("join");
+    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
+        .await
+        .expect("join");
     assert_eq!(run.code, 0, "{run:?}");
     assert!(doc.changes.is_empty(), "{:#?}", doc.changes);
     let ops = operations(&account);
-    assert!(ops.get("ListAliases").copied().unwrap_or(0) >= 3 * 2, "{ops:?}");
+    assert!(
+        ops.get("ListAliases").copied().unwrap_or(0) >= 3 * 2,
+        "{ops:?}"
+    );
 }
