@@ -1,1 +1,653 @@
-//! config tests
+//! config: `keys.toml` → `DesiredState`, through the library only.
+//!
+//! - `tests/fixtures/invalid/*.toml`: one file per rule; each starts with
+//!   comments `# expect-line: N` and `# expect: <substring>` (one or more),
+//!   and one test checks them all.
+//! - `tests/fixtures/valid/*.toml`: accepted files, with assertions on the
+//!   desired state they give.
+//! - `schema/keys.schema.json` must equal `c3::config::schema_json()`;
+//!   `C3_BLESS=1 cargo test --test integration config::schema` rewrites it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use c3::config::{self, ConfigError, Diagnostic};
+use c3::model::{DesiredState, KeySpec, Settings, Target};
+
+fn fixture_dir(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind)
+}
+
+/// The `.toml` files of a fixture directory, sorted.
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(fixture_dir(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn load_valid(name: &str) -> DesiredState {
+    let path = fixture_dir("valid").join(name);
+    match config::load(&path) {
+        Ok(state) => state,
+        Err(e) => panic!("{} should be valid:\n{e}", path.display()),
+    }
+}
+
+fn key<'a>(state: &'a DesiredState, name: &str) -> &'a KeySpec {
+    state
+        .keys
+        .iter()
+        .find(|k| k.name == name)
+        .unwrap_or_else(|| panic!("no key {name}"))
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn targets(pairs: &[(&str, &str)]) -> Vec<Target> {
+    pairs.iter().map(|(a, r)| Target::new(*a, *r)).collect()
+}
+
+/// The diagnostics of an `Invalid` error, or a panic saying what came instead.
+fn invalid(result: Result<DesiredState, ConfigError>) -> (String, Vec<Diagnostic>, String) {
+    match result {
+        Ok(_) => panic!("accepted"),
+        Err(e @ ConfigError::Read { .. }) => panic!("read error: {e}"),
+        Err(e) => {
+            let text = e.to_string();
+            match e {
+                ConfigError::Invalid { file, diagnostics } => (file, diagnostics, text),
+                ConfigError::Read { .. } => unreachable!(),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- invalid
+
+struct Expectation {
+    line: usize,
+    substrings: Vec<String>,
+}
+
+/// Reads the `# expect-line:` / `# expect:` comments at the top of a fixture.
+fn expectation(source: &str) -> Result<Expectation, String> {
+    let mut line = None;
+    let mut substrings = Vec::new();
+    for text in source.lines().take_while(|l| l.starts_with('#')) {
+        if let Some(n) = text.strip_prefix("# expect-line:") {
+            line = Some(
+                n.trim()
+                    .parse()
+                    .map_err(|e| format!("bad expect-line: {e}"))?,
+            );
+        } else if let Some(s) = text.strip_prefix("# expect:") {
+            substrings.push(s.trim().to_string());
+        }
+    }
+    match (line, substrings.is_empty()) {
+        (Some(line), false) => Ok(Expectation { line, substrings }),
+        _ => Err("needs `# expect-line: N` and at least one `# expect: ...`".into()),
+    }
+}
+
+/// What is wrong with how `config::load` treats one invalid fixture.
+fn check_invalid_fixture(path: &Path) -> Result<(), String> {
+    let source = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let expect = expectation(&source)?;
+    let (file, diagnostics, text) = match config::load(path) {
+        Ok(_) => return Err("was accepted".into()),
+        Err(e @ ConfigError::Read { .. }) => return Err(format!("read error: {e}")),
+        Err(e) => {
+            let text = e.to_string();
+            match e {
+                ConfigError::Invalid { file, diagnostics } => (file, diagnostics, text),
+                ConfigError::Read { .. } => unreachable!(),
+            }
+        }
+    };
+    let name = path.display().to_string();
+    if file != name {
+        return Err(format!("error names file {file:?}, not {name:?}"));
+    }
+    let mut lines: Vec<&str> = text.lines().collect();
+    let last = lines.pop().unwrap_or_default();
+    if last != format!("{} error(s) in {name}", diagnostics.len()) {
+        return Err(format!("last line is {last:?}"));
+    }
+    if let Some(bad) = lines.iter().find(|l| !l.starts_with(&format!("{name}:"))) {
+        return Err(format!("line does not start with the file name: {bad}"));
+    }
+    let on_line: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.line == expect.line)
+        .map(|d| d.render(&file))
+        .collect();
+    let matching = on_line
+        .iter()
+        .any(|d| expect.substrings.iter().all(|s| d.contains(s.as_str())));
+    if matching {
+        Ok(())
+    } else {
+        Err(format!(
+            "no diagnostic on line {} contains all of {:?}; got:\n{text}",
+            expect.line, expect.substrings
+        ))
+    }
+}
+
+#[test]
+fn every_invalid_fixture_fails_on_its_line_with_its_message() {
+    let files = fixtures("invalid");
+    assert!(files.len() >= 40, "only {} invalid fixtures", files.len());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|path| {
+            check_invalid_fixture(path)
+                .err()
+                .map(|why| format!("--- {}: {why}", path.display()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} invalid fixtures are not rejected as expected:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_sorted_by_line() {
+    let source = r#"version = 2
+
+[settings]
+parallelism = 0
+
+[accounts.prod]
+id = "12345"
+regions = ["eu-west-1", "mars-1"]
+
+[accounts.staging]
+id = "222222222222"
+role_arn = "arn:aws:iam::333333333333:role/c3"
+regions = ["eu-west-1"]
+
+[classifications.internal]
+rotation_days = 30
+
+[[keys]]
+name = "pay/ments"
+classification = "nope"
+rotation_days = 80
+tags = { "aws:x" = "y" }
+
+[[keys]]
+name = "orders"
+classification = "internal"
+accounts = ["prod", "qa"]
+generation = 0
+"#;
+    let (file, diagnostics, text) = invalid(config::parse(source, "multi.toml"));
+    assert_eq!(file, "multi.toml");
+    let got: Vec<(usize, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.line, d.field.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "version"),
+            (4, "settings.parallelism"),
+            (7, "accounts.prod.id"),
+            (8, "accounts.prod.regions[1]"),
+            (12, "accounts.staging.role_arn"),
+            (16, "classifications.internal.rotation_days"),
+            (19, "keys[0].name"),
+            (20, "keys[0].classification"),
+            (21, "keys[0].rotation_days"),
+            (22, "keys[0].tags.\"aws:x\""),
+            (27, "keys[1].accounts[1]"),
+            (28, "keys[1].generation"),
+        ],
+        "{text}"
+    );
+    assert!(text.ends_with("\n12 error(s) in multi.toml"), "{text}");
+    assert!(
+        text.starts_with("multi.toml:1:11: version: version = 2 is not supported"),
+        "{text}"
+    );
+}
+
+#[test]
+fn type_errors_in_several_sections_are_all_reported() {
+    let source = r#"version = 1
+
+[settings]
+parallelism = "many"
+
+[accounts.prod]
+id = 111111111111
+regions = ["eu-west-1"]
+
+[accounts.staging]
+id = "222222222222"
+regions = ["eu-west-1"]
+colour = "blue"
+
+[[keys]]
+name = "a"
+
+[[keys]]
+name = "b"
+classification = "c"
+enabled = "yes"
+"#;
+    let (_, diagnostics, text) = invalid(config::parse(source, "types.toml"));
+    let got: Vec<(usize, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.line, d.field.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (4, "settings.parallelism"),
+            (7, "accounts.prod.id"),
+            (13, "accounts.staging.colour"),
+            (15, "keys[0].classification"),
+            (21, "keys[1].enabled"),
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn diagnostics_have_columns_and_display_is_file_line_column_field_message() {
+    let source = "version = 1\n\n[accounts.prod]\nid = \"111111111111\"\nregions = [\"eu-west-1\"]\n\n[classifications.c]\n\n[[keys]]\nname = \"k\"\nclassification = \"c\"\nrotation_days = 80\n";
+    let (_, diagnostics, text) = invalid(config::parse(source, "keys.toml"));
+    assert_eq!(
+        diagnostics,
+        vec![Diagnostic {
+            line: 12,
+            column: 17,
+            field: "keys[0].rotation_days".into(),
+            message: "rotation_days = 80 is out of range; allowed: 90 to 2560 days".into(),
+        }]
+    );
+    assert_eq!(
+        text,
+        "keys.toml:12:17: keys[0].rotation_days: rotation_days = 80 is out of range; \
+         allowed: 90 to 2560 days\n1 error(s) in keys.toml"
+    );
+}
+
+#[test]
+fn an_empty_source_needs_a_version() {
+    let (_, diagnostics, _) = invalid(config::parse("", "empty.toml"));
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!((diagnostics[0].line, diagnostics[0].column), (1, 1));
+    assert_eq!(diagnostics[0].field, "version");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    fs::write(&path, b"version = 1\n# caf\xe9\n").unwrap();
+    let (file, diagnostics, text) = invalid(config::load(&path));
+    assert_eq!(file, path.display().to_string());
+    assert_eq!(diagnostics.len(), 1, "{text}");
+    assert_eq!(
+        (diagnostics[0].line, diagnostics[0].column),
+        (2, 6),
+        "{text}"
+    );
+    assert!(diagnostics[0].message.contains("not valid UTF-8"), "{text}");
+    assert!(diagnostics[0].message.contains("0xE9"), "{text}");
+}
+
+#[test]
+fn a_huge_file_is_refused_without_parsing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    let mut source = String::from("version = 1\n");
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    while source.len() < 10 * 1024 * 1024 {
+        source.push_str(line);
+    }
+    fs::write(&path, &source).unwrap();
+    let (_, diagnostics, text) = invalid(config::load(&path));
+    assert_eq!(diagnostics.len(), 1, "{text}");
+    assert_eq!(diagnostics[0].field, "(file)");
+    assert!(diagnostics[0].message.contains("larger than"), "{text}");
+    assert!(diagnostics[0].message.contains("at most"), "{text}");
+    let (_, diagnostics, _) = invalid(config::parse(&source, "huge.toml"));
+    assert!(diagnostics[0].message.contains("larger than"));
+}
+
+#[test]
+fn a_missing_file_is_a_read_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.toml");
+    match config::load(&path) {
+        Err(e @ ConfigError::Read { .. }) => {
+            assert!(e.to_string().contains("absent.toml"), "{e}");
+            assert!(e.diagnostics().is_empty());
+        }
+        other => panic!("expected a read error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- valid
+
+#[test]
+fn every_valid_fixture_is_accepted() {
+    let files = fixtures("valid");
+    assert!(files.len() >= 5);
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|p| {
+            config::load(p)
+                .err()
+                .map(|e| format!("--- {}:\n{e}", p.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_design_example_expands_as_documented() {
+    let state = load_valid("design.toml");
+    assert_eq!(
+        state.settings,
+        Settings {
+            policy_path: "/c3/".into(),
+            session_name: "c3".into(),
+            parallelism: 16,
+            writes_per_second: 3,
+        }
+    );
+    let names: Vec<&str> = state.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["prod", "staging"]);
+    let prod = &state.accounts[0];
+    assert_eq!(prod.id, "111111111111");
+    assert_eq!(
+        prod.role_arn.as_deref(),
+        Some("arn:aws:iam::111111111111:role/c3")
+    );
+    assert_eq!(prod.external_id.as_deref(), Some("..."));
+    assert_eq!(prod.regions, ["eu-central-1", "eu-west-1"]);
+    assert_eq!(state.accounts[1].role_arn, None);
+
+    let payments = key(&state, "payments");
+    assert_eq!(payments.classification, "confidential");
+    assert_eq!(payments.description, "Payment records");
+    assert_eq!(payments.rotation_days, 180);
+    assert_eq!(payments.generation, 1);
+    assert!(payments.enabled);
+    assert_eq!(
+        payments.via_services,
+        set(&["dynamodb", "s3", "secretsmanager"])
+    );
+    assert!(payments.service_principals.is_empty());
+    assert_eq!(
+        payments.user_tags,
+        BTreeMap::from([("team".to_string(), "payments".to_string())])
+    );
+    assert_eq!(
+        payments.targets,
+        targets(&[("111111111111", "eu-west-1"), ("222222222222", "eu-west-1")])
+    );
+    assert_eq!(payments.alias(), "alias/payments");
+}
+
+#[test]
+fn defaults_apply_when_fields_are_left_out() {
+    let state = load_valid("defaults.toml");
+    assert_eq!(state.settings, Settings::default());
+    assert_eq!(state.keys.len(), 1);
+    let k = &state.keys[0];
+    assert_eq!(k.name, "minimal");
+    assert_eq!(k.description, "Managed by c3: minimal (internal)");
+    assert_eq!(k.rotation_days, 365);
+    assert_eq!(k.generation, 1);
+    assert!(k.enabled);
+    assert!(k.via_services.is_empty());
+    assert!(k.service_principals.is_empty());
+    assert!(k.user_tags.is_empty());
+    assert_eq!(
+        k.targets,
+        targets(&[
+            ("123456789012", "eu-central-1"),
+            ("123456789012", "eu-west-1"),
+            ("123456789012", "us-east-1"),
+        ])
+    );
+    // The account's regions are sorted and unique.
+    assert_eq!(
+        state.accounts[0].regions,
+        ["eu-central-1", "eu-west-1", "us-east-1"]
+    );
+}
+
+#[test]
+fn classifications_give_defaults_and_services_are_merged() {
+    let state = load_valid("classifications.toml");
+    let inherits = key(&state, "inherits");
+    assert_eq!(inherits.rotation_days, 90);
+    assert_eq!(inherits.via_services, set(&["s3", "secretsmanager"]));
+    assert_eq!(inherits.service_principals, set(&["logs"]));
+
+    let overrides = key(&state, "overrides");
+    assert_eq!(overrides.rotation_days, 400);
+    assert_eq!(
+        overrides.via_services,
+        set(&["dynamodb", "lex-v2", "s3", "secretsmanager"])
+    );
+    assert_eq!(overrides.service_principals, set(&["delivery", "logs"]));
+
+    // A classification without rotation_days: the key's, else 365.
+    let plain = key(&state, "plain");
+    assert_eq!(plain.rotation_days, 365);
+    assert!(plain.via_services.is_empty());
+    assert_eq!(key(&state, "plain-custom").rotation_days, 2560);
+}
+
+#[test]
+fn targets_are_the_accounts_times_regions_they_share() {
+    let state = load_valid("targets.toml");
+    // No accounts, no regions: every account, each in its own regions.
+    assert_eq!(
+        key(&state, "everywhere").targets,
+        targets(&[
+            ("111111111111", "eu-central-1"),
+            ("111111111111", "eu-west-1"),
+            ("111111111111", "us-east-1"),
+            ("222222222222", "eu-west-1"),
+            ("333333333333", "us-east-1"),
+        ])
+    );
+    // Regions only: each account where it has them.
+    assert_eq!(
+        key(&state, "us-only").targets,
+        targets(&[("111111111111", "us-east-1"), ("333333333333", "us-east-1")])
+    );
+    // Accounts only: their own regions.
+    assert_eq!(
+        key(&state, "staging-only").targets,
+        targets(&[("222222222222", "eu-west-1")])
+    );
+    // Both: the intersection, sorted by account id then region.
+    assert_eq!(
+        key(&state, "both").targets,
+        targets(&[("111111111111", "eu-west-1"), ("222222222222", "eu-west-1")])
+    );
+    // DesiredState::targets: every (account, region) declared.
+    assert_eq!(state.targets().len(), 5);
+    // Keys keep file order; accounts are in name order.
+    let keys: Vec<&str> = state.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["everywhere", "us-only", "staging-only", "both", "retired"]
+    );
+    let accounts: Vec<&str> = state.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(accounts, ["alpha", "beta", "gamma"]);
+}
+
+#[test]
+fn enabled_false_and_generation_are_kept() {
+    let state = load_valid("targets.toml");
+    let retired = key(&state, "retired");
+    assert!(!retired.enabled);
+    assert_eq!(retired.generation, 3);
+    assert_eq!(
+        retired.tags().get("c3:generation").map(String::as_str),
+        Some("3")
+    );
+}
+
+#[test]
+fn settings_are_read() {
+    let state = load_valid("settings.toml");
+    assert_eq!(
+        state.settings,
+        Settings {
+            policy_path: "/platform/c3/".into(),
+            session_name: "c3-reconciler@ci".into(),
+            parallelism: 256,
+            writes_per_second: 50,
+        }
+    );
+}
+
+#[test]
+fn inline_tables_and_arrays_are_the_same_file() {
+    let inline = load_valid("inline.toml");
+    let k = key(&inline, "payments");
+    assert_eq!(k.targets, targets(&[("111111111111", "eu-west-1")]));
+    assert_eq!(k.rotation_days, 90);
+}
+
+#[test]
+fn boundary_values_are_accepted() {
+    let state = load_valid("boundaries.toml");
+    let long = &state.keys[0];
+    assert_eq!(long.name.len(), 114);
+    assert_eq!(long.rotation_days, 90);
+    assert_eq!(long.generation, 1_000_000);
+    assert_eq!(long.user_tags.len(), 46);
+    assert_eq!(long.description.chars().count(), 8192);
+    let gov = key(&state, "gov");
+    assert_eq!(gov.rotation_days, 2560);
+    assert_eq!(gov.targets, targets(&[("222222222222", "us-gov-west-1")]));
+    let unicode = key(&state, "unicode-tags");
+    assert_eq!(
+        unicode.user_tags.get("équipe").map(String::as_str),
+        Some("paiements @ 日本")
+    );
+    let cn = key(&state, "china");
+    assert_eq!(cn.targets, targets(&[("333333333333", "cn-north-1")]));
+}
+
+// ---------------------------------------------------------------- schema
+
+#[test]
+fn schema_file_is_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/keys.schema.json");
+    let generated = config::schema_json();
+    if std::env::var_os("C3_BLESS").is_some_and(|v| v == "1") {
+        fs::write(&path, &generated).unwrap();
+    }
+    let committed = fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is stale (or missing); regenerate it with \
+         `C3_BLESS=1 cargo test --test integration config::schema` and commit it",
+        path.display()
+    );
+}
+
+#[test]
+fn schema_describes_the_contract_fields() {
+    let schema: serde_json::Value = serde_json::from_str(&config::schema_json()).unwrap();
+    assert!(config::schema_json().ends_with("}\n"));
+    assert_eq!(schema["properties"]["version"]["const"], 1);
+    assert_eq!(schema["additionalProperties"], false);
+    let defs = &schema["definitions"];
+    let fields = |def: &str| -> Vec<String> {
+        defs[def]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        fields("SettingsFile"),
+        [
+            "policy_path",
+            "session_name",
+            "parallelism",
+            "writes_per_second"
+        ]
+    );
+    assert_eq!(
+        fields("AccountFile"),
+        ["id", "role_arn", "external_id", "regions"]
+    );
+    assert_eq!(
+        fields("ClassificationFile"),
+        ["rotation_days", "via_services", "service_principals"]
+    );
+    assert_eq!(
+        fields("KeyFile"),
+        [
+            "name",
+            "classification",
+            "description",
+            "accounts",
+            "regions",
+            "rotation_days",
+            "generation",
+            "enabled",
+            "via_services",
+            "service_principals",
+            "tags"
+        ]
+    );
+    for def in [
+        "SettingsFile",
+        "AccountFile",
+        "ClassificationFile",
+        "KeyFile",
+    ] {
+        assert_eq!(defs[def]["additionalProperties"], false, "{def}");
+        for (field, property) in defs[def]["properties"].as_object().unwrap() {
+            assert!(
+                property["description"].is_string(),
+                "{def}.{field} has no description"
+            );
+        }
+    }
+    let key = &defs["KeyFile"]["properties"];
+    assert_eq!(key["name"]["maxLength"], 114);
+    assert_eq!(key["rotation_days"]["minimum"], 90);
+    assert_eq!(key["rotation_days"]["maximum"], 2560);
+    assert_eq!(key["generation"]["minimum"], 1);
+    assert_eq!(
+        defs["AccountFile"]["properties"]["id"]["pattern"],
+        "^[0-9]{12}$"
+    );
+    // TOML has no null: optional fields are simply not required.
+    assert!(!config::schema_json().contains("null"));
+}

@@ -1,14 +1,179 @@
-//! config (in progress)
+//! `keys.toml` → [`DesiredState`]: a strict parse, then every rule checked,
+//! then defaults applied, classifications merged and targets expanded.
+//!
+//! Nothing here does I/O except [`load`] reading the file, and nothing
+//! calls AWS. Every problem is reported (not only the first) with the file,
+//! line, column and field, and says what is allowed:
+//!
+//! ```text
+//! keys.toml:12:17: keys[0].rotation_days: rotation_days = 80 is out of range; allowed: 90 to 2560 days
+//! 1 error(s) in keys.toml
+//! ```
+//!
+//! The stages:
+//! - `file`: the serde/schemars mirror of the file (also the JSON Schema);
+//! - `structure`: TOML syntax, types, unknown and missing fields (located by
+//!   the spans toml reports);
+//! - `validate`: the rules and the expansion (located by looking the field
+//!   path up in a `toml_edit` parse of the same source).
+
+mod error;
+mod file;
+mod hints;
+mod locate;
+mod structure;
+mod validate;
+
+use std::io::Read;
+use std::path::Path;
+
+pub use error::{ConfigError, Diagnostic};
+
 use crate::model::DesiredState;
-/// stub
-#[derive(Debug, thiserror::Error)]
-#[error("stub")]
-pub struct ConfigError;
-/// stub
-pub fn load(_p: &std::path::Path) -> Result<DesiredState, ConfigError> {
-    Err(ConfigError)
+use locate::{FieldPath, Locator};
+
+/// The largest `keys.toml` accepted, in bytes (4 MiB: tens of thousands of keys).
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads and parses `keys.toml`.
+///
+/// The file name in messages is `path` as given. A file that is not UTF-8,
+/// or larger than [`MAX_FILE_BYTES`], is `Invalid` with one diagnostic.
+pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
+    let file_name = path.display().to_string();
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_FILE_BYTES).unwrap_or(u64::MAX);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(&file_name));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(source) => parse(source, &file_name),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            // The prefix is valid UTF-8 by construction.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            let (line, column) = locate::line_col(prefix, prefix.len());
+            let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+            Err(ConfigError::Invalid {
+                file: file_name,
+                diagnostics: vec![Diagnostic {
+                    line,
+                    column,
+                    field: "(file)".into(),
+                    message: format!(
+                        "the file is not valid UTF-8 (byte 0x{byte:02X} at offset {}); \
+                         allowed: UTF-8 text, as TOML requires",
+                        e.valid_up_to()
+                    ),
+                }],
+            })
+        }
+    }
 }
-/// stub
+
+/// Parses and validates the text of a `keys.toml`; `file_name` is used in
+/// messages only.
+pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError> {
+    if source.len() > MAX_FILE_BYTES {
+        return Err(too_large(file_name));
+    }
+    let loc = Locator::new(source);
+    let issues = match structure::read(&loc) {
+        Ok(file) => match validate::validate(&file) {
+            Ok(state) => return Ok(state),
+            Err(issues) => issues,
+        },
+        Err(issues) => issues,
+    };
+    let mut diagnostics: Vec<Diagnostic> = issues
+        .into_iter()
+        .map(|issue| {
+            let (line, column) = match &issue.at {
+                At::Offset(offset) => loc.line_col(*offset),
+                At::Path(path) => loc.line_col_of(path),
+            };
+            Diagnostic {
+                line,
+                column,
+                field: issue.field,
+                message: issue.message,
+            }
+        })
+        .collect();
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    Err(ConfigError::Invalid {
+        file: file_name.to_string(),
+        diagnostics,
+    })
+}
+
+/// The JSON Schema of `keys.toml`, pretty-printed, ending in a newline.
+/// `schema/keys.schema.json` is this text.
 pub fn schema_json() -> String {
-    String::new()
+    format!("{:#}\n", file::schema())
+}
+
+fn too_large(file_name: &str) -> ConfigError {
+    ConfigError::Invalid {
+        file: file_name.to_string(),
+        diagnostics: vec![Diagnostic {
+            line: 1,
+            column: 1,
+            field: "(file)".into(),
+            message: format!(
+                "the file is larger than {MAX_FILE_BYTES} bytes; allowed: at most \
+                 {MAX_FILE_BYTES} bytes (4 MiB)"
+            ),
+        }],
+    }
+}
+
+/// Where an issue is: a byte offset (errors from the TOML parser and serde),
+/// or a field path to look up (rule violations).
+#[derive(Debug, Clone)]
+enum At {
+    Offset(usize),
+    Path(FieldPath),
+}
+
+/// One problem before it is located.
+#[derive(Debug, Clone)]
+struct Issue {
+    field: String,
+    message: String,
+    at: At,
+}
+
+impl Issue {
+    fn at_path(path: &FieldPath, message: String) -> Self {
+        Self {
+            field: path.to_string(),
+            message,
+            at: At::Path(path.clone()),
+        }
+    }
+
+    fn at_offset(offset: usize, path: &FieldPath, message: String) -> Self {
+        Self {
+            field: path.to_string(),
+            message,
+            at: At::Offset(offset),
+        }
+    }
+
+    fn syntax(offset: usize, message: String) -> Self {
+        Self {
+            field: "(syntax)".into(),
+            message,
+            at: At::Offset(offset),
+        }
+    }
 }

@@ -1,0 +1,252 @@
+//! `keys.toml` as written: a serde mirror of the file (strict: unknown
+//! fields are errors), from which the JSON Schema is derived too.
+//!
+//! Integers are `i64` (TOML's integer) so that out-of-range values reach
+//! validation, which says what is allowed, instead of failing as a type
+//! mismatch. Optional fields are `Option` so that "absent" can be told from
+//! any value; the defaults are applied in `validate`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Account and classification names (`[accounts.<name>]`).
+pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// Key names: they form `alias/<name>` and `allow-encrypt-<name>` (IAM: 128 at most).
+pub(crate) const KEY_NAME_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+/// AWS region names.
+pub(crate) const REGION_PATTERN: &str = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+/// 12-digit account ids.
+pub(crate) const ACCOUNT_ID_PATTERN: &str = "^[0-9]{12}$";
+/// IAM role ARNs.
+pub(crate) const ROLE_ARN_PATTERN: &str =
+    "^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/([!-~]*/)?[A-Za-z0-9_+=,.@-]{1,64}$";
+/// STS ExternalId.
+pub(crate) const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9_+=,.@:/-]+$";
+/// IAM paths.
+pub(crate) const POLICY_PATH_PATTERN: &str = "^(/|/[!-~]+/)$";
+/// STS role session names.
+pub(crate) const SESSION_NAME_PATTERN: &str = "^[A-Za-z0-9_+=,.@-]+$";
+/// Service names: lowercase DNS labels.
+pub(crate) const SERVICE_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/// User tag keys: KMS tag characters, not under `aws:` or `c3:`.
+pub(crate) const TAG_KEY_PATTERN: &str =
+    "^(?![aA][wW][sS]:)(?![cC]3:)[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$";
+/// User tag values: KMS tag characters.
+pub(crate) const TAG_VALUE_PATTERN: &str = "^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$";
+
+/// `keys.toml`: the KMS keys c3 keeps, the accounts and regions they live in,
+/// and the classifications that give them defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "c3 keys.toml")]
+pub struct KeysFile {
+    /// Format version of this file; must be 1.
+    #[schemars(extend("const" = 1))]
+    pub version: i64,
+    /// Run-wide settings; every field is optional.
+    #[serde(default)]
+    pub settings: SettingsFile,
+    /// The AWS accounts c3 manages, by a name you choose
+    /// (`[accounts.<name>]`, 1 to 64 of `A-Z a-z 0-9 _ -`). At least one.
+    #[serde(default)]
+    #[schemars(extend(
+        "minProperties" = 1,
+        "propertyNames" = { "pattern": NAME_PATTERN }
+    ))]
+    pub accounts: BTreeMap<String, AccountFile>,
+    /// Defaults shared by the keys of a data classification, by name
+    /// (`[classifications.<name>]`, 1 to 64 of `A-Z a-z 0-9 _ -`).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": NAME_PATTERN }))]
+    pub classifications: BTreeMap<String, ClassificationFile>,
+    /// The keys (`[[keys]]`), in the order c3 shows them.
+    #[serde(default)]
+    pub keys: Vec<KeyFile>,
+}
+
+/// `[settings]`: run-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// IAM path of the managed policies: begins and ends with `/`, 1 to 512
+    /// printable ASCII characters. Default `"/"`.
+    #[schemars(length(min = 1, max = 512), regex(pattern = POLICY_PATH_PATTERN))]
+    pub policy_path: Option<String>,
+    /// STS role session name used when assuming `role_arn`: 2 to 64 of
+    /// `A-Z a-z 0-9 _ + = , . @ -`. Default `"c3"`.
+    #[schemars(length(min = 2, max = 64), regex(pattern = SESSION_NAME_PATTERN))]
+    pub session_name: Option<String>,
+    /// Concurrent API calls at most, 1 to 256. Default 16.
+    #[schemars(range(min = 1, max = 256))]
+    pub parallelism: Option<i64>,
+    /// Key-creating and alias writes (CreateKey, CreateAlias, UpdateAlias)
+    /// per second, per account and region, 1 to 50. Default 3.
+    #[schemars(range(min = 1, max = 50))]
+    pub writes_per_second: Option<i64>,
+}
+
+/// `[accounts.<name>]`: one AWS account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFile {
+    /// The 12-digit account id, as a string (`"111111111111"`).
+    #[schemars(regex(pattern = ACCOUNT_ID_PATTERN))]
+    pub id: String,
+    /// A role in this account to assume (`arn:aws:iam::<id>:role/<name>`).
+    /// Without it the ambient credentials must be this account's.
+    #[schemars(regex(pattern = ROLE_ARN_PATTERN))]
+    pub role_arn: Option<String>,
+    /// ExternalId for AssumeRole: 2 to 1224 of `A-Z a-z 0-9 _ + = , . @ : / -`.
+    #[schemars(length(min = 2, max = 1224), regex(pattern = EXTERNAL_ID_PATTERN))]
+    pub external_id: Option<String>,
+    /// The regions c3 manages in this account (`eu-west-1`), at least one,
+    /// no duplicates.
+    #[schemars(
+        length(min = 1),
+        inner(regex(pattern = REGION_PATTERN)),
+        extend("uniqueItems" = true)
+    )]
+    pub regions: Vec<String>,
+}
+
+/// `[classifications.<name>]`: defaults for every key of this class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassificationFile {
+    /// AWS-managed rotation period in days, 90 to 2560, for keys that do not
+    /// set their own. Default 365.
+    #[schemars(range(min = 90, max = 2560))]
+    pub rotation_days: Option<i64>,
+    /// Services (lowercase DNS labels, e.g. `secretsmanager`) allowed to use
+    /// the keys on a caller's behalf (`kms:ViaService`).
+    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    pub via_services: Option<Vec<String>>,
+    /// Services (lowercase DNS labels, e.g. `logs`) allowed to use the keys
+    /// as service principals (`<service>.<region>.amazonaws.com`).
+    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    pub service_principals: Option<Vec<String>>,
+}
+
+/// `[[keys]]`: one key, created in every account and region it targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    /// The key name, 1 to 114 of `A-Z a-z 0-9 _ -`, unique even ignoring
+    /// case: it forms `alias/<name>` and the IAM policy names
+    /// `allow-{encrypt,decrypt,crypto}-<name>` (128 characters at most).
+    #[schemars(length(min = 1, max = 114), regex(pattern = KEY_NAME_PATTERN))]
+    pub name: String,
+    /// The key's classification; must be declared in `[classifications]`.
+    pub classification: String,
+    /// The key description, at most 8192 characters. Default
+    /// `"Managed by c3: <name> (<classification>)"`.
+    #[schemars(length(max = 8192))]
+    pub description: Option<String>,
+    /// The names of the accounts the key lives in (declared in
+    /// `[accounts]`). Default: every account.
+    #[schemars(
+        inner(regex(pattern = NAME_PATTERN)),
+        extend("uniqueItems" = true)
+    )]
+    pub accounts: Option<Vec<String>>,
+    /// The regions the key lives in; each must be a region of at least one
+    /// of its accounts. Default: each account's regions.
+    #[schemars(
+        inner(regex(pattern = REGION_PATTERN)),
+        extend("uniqueItems" = true)
+    )]
+    pub regions: Option<Vec<String>>,
+    /// AWS-managed rotation period in days, 90 to 2560. Default: the
+    /// classification's, else 365.
+    #[schemars(range(min = 90, max = 2560))]
+    pub rotation_days: Option<i64>,
+    /// The generation behind the alias, 1 to 1000000; bump it to put a new
+    /// key behind the alias (manual rotation; old keys stay). Default 1.
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub generation: Option<i64>,
+    /// Whether the key should be enabled. Default true.
+    pub enabled: Option<bool>,
+    /// Services allowed through `kms:ViaService`, added to the
+    /// classification's.
+    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    pub via_services: Option<Vec<String>>,
+    /// Services allowed as service principals, added to the
+    /// classification's.
+    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    pub service_principals: Option<Vec<String>>,
+    /// Tags put on the key, at most 46 (c3 adds its own four `c3:` tags).
+    /// Keys 1 to 128, values 0 to 256 characters: letters, digits, spaces
+    /// and `_ . : / = + - @`; no key under `aws:` or `c3:`.
+    #[schemars(extend(
+        "maxProperties" = 46,
+        "propertyNames" = { "minLength": 1, "maxLength": 128, "pattern": TAG_KEY_PATTERN },
+        "additionalProperties" = { "type": "string", "maxLength": 256, "pattern": TAG_VALUE_PATTERN }
+    ))]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// The JSON Schema of `keys.toml` (draft 07, which editors such as taplo
+/// understand), as a JSON value.
+pub(crate) fn schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<KeysFile>().to_value();
+    strip_null(&mut schema);
+    let serde_json::Value::Object(mut root) = schema else {
+        return schema;
+    };
+    // `accounts` has a serde default so that its absence is reported by
+    // validation ("no account is declared"), but the file needs one.
+    if let Some(serde_json::Value::Array(required)) = root.get_mut("required") {
+        required.push("accounts".into());
+    }
+    // The header first, then the rest as generated.
+    let mut ordered = serde_json::Map::new();
+    for key in ["$schema", "title", "description"] {
+        if let Some(v) = root.remove(key) {
+            ordered.insert(key.into(), v);
+        }
+    }
+    ordered.extend(root);
+    serde_json::Value::Object(ordered)
+}
+
+/// TOML has no null: an absent field is how a value is left out. Removes
+/// the `null` alternative schemars gives `Option` fields.
+fn strip_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            for key in ["anyOf", "oneOf"] {
+                if let Some(Value::Array(options)) = map.get_mut(key) {
+                    options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
+                    if options.len() == 1 {
+                        if let Some(Value::Object(only)) = options.pop() {
+                            map.remove(key);
+                            for (k, v) in only {
+                                map.entry(k).or_insert(v);
+                            }
+                        }
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                strip_null(v);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                strip_null(v);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,80 @@
+//! What each field allows, in words: the second half of every message.
+
+pub(crate) const VERSION: &str = "version = 1";
+pub(crate) const POLICY_PATH: &str = "an IAM path that begins and ends with `/`, \
+     1 to 512 printable ASCII characters without spaces, e.g. \"/\" or \"/c3/\"";
+pub(crate) const SESSION_NAME: &str = "2 to 64 characters of A-Z a-z 0-9 and _ + = , . @ -";
+pub(crate) const PARALLELISM: &str = "1 to 256";
+pub(crate) const WRITES_PER_SECOND: &str = "1 to 50 writes per second";
+pub(crate) const NAME: &str = "1 to 64 characters of A-Z a-z 0-9 _ -";
+pub(crate) const ACCOUNT_ID: &str = "exactly 12 digits, as a string, e.g. \"111111111111\"";
+pub(crate) const ROLE_ARN: &str = "an IAM role ARN in this account, \
+     arn:<aws|aws-cn|aws-us-gov>:iam::<12-digit id>:role/<path/><name>, \
+     e.g. \"arn:aws:iam::111111111111:role/c3\"";
+pub(crate) const EXTERNAL_ID: &str = "2 to 1224 characters of A-Z a-z 0-9 and _ + = , . @ : / -";
+pub(crate) const REGION: &str =
+    "a region name such as \"eu-west-1\", \"us-gov-west-1\" or \"cn-north-1\"";
+pub(crate) const REGIONS: &str = "an array of region names, e.g. [\"eu-west-1\"]";
+pub(crate) const ROTATION_DAYS: &str = "90 to 2560 days";
+pub(crate) const SERVICE: &str = "a lowercase DNS label (a-z 0-9 -, at most 63, \
+     not starting or ending with -), e.g. \"secretsmanager\" or \"lex-v2\"; \
+     c3 adds .<region>.amazonaws.com itself";
+pub(crate) const SERVICES: &str = "an array of service names, e.g. [\"secretsmanager\", \"s3\"]";
+pub(crate) const KEY_NAME: &str = "1 to 114 characters of A-Z a-z 0-9 _ - \
+     (the name forms alias/<name> and the IAM policy names allow-encrypt-<name> \
+     etc., which allow no other characters and at most 128 of them)";
+pub(crate) const DESCRIPTION: &str = "a string of at most 8192 characters";
+pub(crate) const GENERATION: &str = "1 to 1000000";
+pub(crate) const MAX_GENERATION: i64 = 1_000_000;
+pub(crate) const TAG_CHARS: &str = "letters, digits, spaces and _ . : / = + - @";
+pub(crate) const TAGS: &str = "a table of string values, e.g. tags = { team = \"payments\" }";
+pub(crate) const MAX_USER_TAGS: usize = 46;
+
+/// What the field at this path shape (see `FieldPath::shape`) allows.
+pub(crate) fn allowed(shape: &str) -> Option<String> {
+    let text = match shape {
+        "version" => VERSION,
+        "settings" => {
+            "a table: [settings] with policy_path, session_name, parallelism, writes_per_second"
+        }
+        "settings.policy_path" => POLICY_PATH,
+        "settings.session_name" => SESSION_NAME,
+        "settings.parallelism" => "an integer from 1 to 256",
+        "settings.writes_per_second" => "an integer from 1 to 50",
+        "accounts" => "a table of accounts, [accounts.<name>]",
+        "accounts.*" => "a table with id, regions and optionally role_arn, external_id",
+        "accounts.*.id" => ACCOUNT_ID,
+        "accounts.*.role_arn" => ROLE_ARN,
+        "accounts.*.external_id" => EXTERNAL_ID,
+        "accounts.*.regions" | "keys[].regions" => REGIONS,
+        "accounts.*.regions[]" | "keys[].regions[]" => REGION,
+        "classifications" => "a table of classifications, [classifications.<name>]",
+        "classifications.*" => "a table with rotation_days, via_services, service_principals",
+        "classifications.*.rotation_days" | "keys[].rotation_days" => {
+            "an integer from 90 to 2560 (days)"
+        }
+        "classifications.*.via_services"
+        | "classifications.*.service_principals"
+        | "keys[].via_services"
+        | "keys[].service_principals" => SERVICES,
+        "classifications.*.via_services[]"
+        | "classifications.*.service_principals[]"
+        | "keys[].via_services[]"
+        | "keys[].service_principals[]" => SERVICE,
+        "keys" => "an array of tables, [[keys]]",
+        "keys[]" => "a table ([[keys]]) with at least name and classification",
+        "keys[].name" => KEY_NAME,
+        "keys[].classification" => {
+            "the name of a classification declared in [classifications.<name>]"
+        }
+        "keys[].description" => DESCRIPTION,
+        "keys[].accounts" => "an array of declared account names, e.g. [\"prod\"]",
+        "keys[].accounts[]" => "the name of an account declared in [accounts.<name>]",
+        "keys[].generation" => "an integer from 1 to 1000000",
+        "keys[].enabled" => "true or false",
+        "keys[].tags" => TAGS,
+        "keys[].tags.*" => "a string of at most 256 characters",
+        _ => return None,
+    };
+    Some(text.to_string())
+}
