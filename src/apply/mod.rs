@@ -23,7 +23,9 @@ use self::pace::Pacer;
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
 use crate::aws::AwsCallError;
 use crate::model::{partition, DesiredState, Target};
-use crate::plan::desired::{pending_arn, KEY_POLICY_MAX_BYTES, MANAGED_POLICY_MAX_CHARS};
+use crate::plan::desired::{
+    is_pending_arn, pending_arn, KEY_POLICY_MAX_BYTES, MANAGED_POLICY_MAX_CHARS,
+};
 use crate::plan::policy::{check_key_policy, size_without_whitespace, Document};
 use crate::plan::{Change, KeyRef, Operation, Plan};
 
@@ -445,14 +447,14 @@ fn check_key_policy_text(policy: &str, target: &Target) -> Result<(), String> {
 /// Replaces the ARNs of keys this plan meant to create with the real ones.
 fn resolve_document(document: &str, account: &str, created: &Created) -> Result<String, String> {
     let mut text = document.to_string();
-    for ((acct, region, _name, generation), (_id, arn)) in created {
+    for ((acct, region, name, generation), (_id, arn)) in created {
         if acct != account {
             continue;
         }
-        let pending = pending_arn(&Target::new(acct, region), *generation);
+        let pending = pending_arn(&Target::new(acct, region), name, *generation);
         text = text.replace(&pending, arn);
     }
-    if text.contains(":key/(new key, generation") {
+    if is_pending_arn(&text) {
         return Err("a key this policy names was not created".into());
     }
     Ok(text)

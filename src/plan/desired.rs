@@ -202,7 +202,8 @@ pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
-fn grant_sid(kind: PolicyKind, index: usize) -> String {
+/// The Sid c3 gives the `index`-th grant of a policy kind.
+pub fn grant_sid(kind: PolicyKind, index: usize) -> String {
     match (kind, index) {
         (PolicyKind::Encrypt, _) => "AllowEncrypt".into(),
         (PolicyKind::Decrypt, _) => "AllowDecrypt".into(),
@@ -213,13 +214,18 @@ fn grant_sid(kind: PolicyKind, index: usize) -> String {
 
 /// The text of a key ARN that does not exist yet (shown in plans, replaced by
 /// apply with the ARN CreateKey returns).
-pub fn pending_arn(target: &Target, generation: u32) -> String {
+pub fn pending_arn(target: &Target, name: &str, generation: u32) -> String {
     format!(
-        "arn:{}:kms:{}:{}:key/(new key, generation {generation})",
+        "arn:{}:kms:{}:{}:key/(new key {name}, generation {generation})",
         partition(&target.region),
         target.region,
         target.account
     )
+}
+
+/// Whether an ARN is a [`pending_arn`].
+pub fn is_pending_arn(arn: &str) -> bool {
+    arn.contains(":key/(new key ")
 }
 
 /// A stand-in for a pending key's ARN with the length of a real one (a key

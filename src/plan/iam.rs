@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::action::Operation;
 use super::desired::{
-    managed_policy, pending_arn, pending_arn_sized, PolicyKind, MANAGED_POLICY_MAX_CHARS,
+    grant_sid, managed_policy, pending_arn, pending_arn_sized, PolicyKind, MANAGED_POLICY_MAX_CHARS,
 };
 use super::policy::{glob_match, pretty, size_without_whitespace, Document, Statement};
 use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource};
@@ -73,7 +73,26 @@ fn covered(g: &Grant, by: &BTreeSet<Grant>) -> bool {
 
 /// Regroups grants into statements: per condition, resources with the same
 /// action set share a statement. Deterministic.
-fn statements_from(grants: &BTreeSet<Grant>) -> Vec<Value> {
+fn statements_from(grants: &BTreeSet<Grant>, kind: PolicyKind) -> Vec<Value> {
+    // c3's own grants keep their Sids, so a diff shows only what changed.
+    let known: Vec<(BTreeSet<String>, String, String)> = kind
+        .grants()
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let actions = g.actions.iter().map(|a| a.to_ascii_lowercase()).collect();
+            let condition = g
+                .condition
+                .as_ref()
+                .and_then(|c| {
+                    let doc = json!({"Statement": [{"Effect": "Allow", "Condition": c}]});
+                    Document::from_value(doc, "aws").ok()
+                })
+                .and_then(|d| d.statements.first().map(condition_text))
+                .unwrap_or_default();
+            (actions, condition, grant_sid(kind, i))
+        })
+        .collect();
     // condition -> resource -> actions
     let mut by_condition: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for g in grants {
@@ -91,11 +110,14 @@ fn statements_from(grants: &BTreeSet<Grant>) -> Vec<Value> {
             by_actions.entry(actions).or_default().insert(resource);
         }
         for (actions, resources) in by_actions {
+            let lower: BTreeSet<String> = actions.iter().map(|a| a.to_ascii_lowercase()).collect();
+            let sid = known
+                .iter()
+                .find(|(a, c, _)| *a == lower && c == condition)
+                .map(|(_, _, sid)| sid.clone())
+                .unwrap_or_else(|| format!("C3Grant{}", out.len() + 1));
             let mut m = Map::new();
-            m.insert(
-                "Sid".into(),
-                Value::String(format!("C3Grant{}", out.len() + 1)),
-            );
+            m.insert("Sid".into(), Value::String(sid));
             m.insert("Effect".into(), "Allow".into());
             m.insert("Action".into(), json!(actions));
             m.insert("Resource".into(), json!(resources));
@@ -158,7 +180,7 @@ pub(crate) fn plan_account(
         if let Some(new) = created.get(&(account.id.clone(), spec.name.clone())) {
             for (region, generation) in new {
                 let t = Target::new(&account.id, region);
-                arns.insert(pending_arn(&t, *generation));
+                arns.insert(pending_arn(&t, &spec.name, *generation));
                 sized.insert(pending_arn_sized(&t, *generation));
             }
         }
@@ -184,7 +206,7 @@ pub(crate) fn plan_account(
                 key: &spec.name,
             };
             plan_policy(
-                &name,
+                kind,
                 &text,
                 snapshot,
                 &desired.settings.policy_path,
@@ -198,7 +220,7 @@ pub(crate) fn plan_account(
 }
 
 fn plan_policy(
-    name: &str,
+    kind: PolicyKind,
     text: &str,
     snapshot: &AccountSnapshot,
     path: &str,
@@ -206,6 +228,7 @@ fn plan_policy(
     at: &At<'_>,
     changes: &mut Changes,
 ) {
+    let name = &kind.policy_name(key);
     let part = partition("");
     let Ok(want) = Document::parse(text, part) else {
         return;
@@ -301,7 +324,7 @@ fn plan_policy(
     // statements that are not plain Allows, verbatim.
     let mut union = live_grants.clone();
     union.extend(lacking.iter().map(|g| (*g).clone()));
-    let mut statements = statements_from(&union);
+    let mut statements = statements_from(&union, kind);
     if let Some(Value::Array(raw)) = live_doc.raw.get("Statement") {
         for (i, s) in live_doc.statements.iter().enumerate() {
             if !s.is_plain_allow() {

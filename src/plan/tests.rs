@@ -224,7 +224,10 @@ fn missing_key_creates_key_alias_and_policies() {
     let Some(Operation::CreatePolicy { document, .. }) = &p.changes[2].operation else {
         panic!("not a CreatePolicy");
     };
-    assert!(document.contains("(new key, generation 1)"), "{document}");
+    assert!(
+        document.contains("(new key payments, generation 1)"),
+        "{document}"
+    );
     let s = p.summary();
     assert_eq!((s.create, s.report), (5, 0));
     assert_eq!(
@@ -856,5 +859,33 @@ fn no_operation_removes_anything() {
             | Some(Operation::UpdatePolicy { .. }) => {}
             None => panic!("executable without operation"),
         }
+    }
+}
+
+#[test]
+fn new_keys_of_different_names_get_distinct_pending_arns() {
+    let d = desired(vec![spec("a", &[(A, R1)]), spec("b", &[(A, R1)])]);
+    let mut live = converged(&d);
+    *region_mut(&mut live, A, R1) = RegionSnapshot::default();
+    *account_mut(&mut live, A) = AccountSnapshot::default();
+    let p = plan(&d, &live);
+    let docs: Vec<(String, String)> = p
+        .changes
+        .iter()
+        .filter_map(|c| match &c.operation {
+            Some(Operation::CreatePolicy { document, .. }) => {
+                Some((c.key.clone(), document.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(docs.len(), 6);
+    for (key, doc) in docs {
+        let other = if key == "a" { "b" } else { "a" };
+        assert!(
+            doc.contains(&format!("(new key {key}, generation 1)")),
+            "{doc}"
+        );
+        assert!(!doc.contains(&format!("(new key {other}, ")), "{doc}");
     }
 }

@@ -398,11 +398,21 @@ async fn set_policy_resources(account: &str, name: &str, resources: Vec<String>)
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_managed_policy_missing_an_arn() {
     let doc = drifted(|a| async move {
-        set_policy_resources(&a, "allow-decrypt-payments", vec![]).await;
+        // IAM refuses a statement without resources: name only another key.
+        let other = format!("arn:aws:kms:{R1}:{a}:key/00000000-0000-0000-0000-000000000000");
+        set_policy_resources(&a, "allow-decrypt-payments", vec![other]).await;
     })
     .await;
-    one(&doc, "iam_policy", "update", true);
-    assert!(doc.changes[0].region.is_none());
+    assert_eq!(
+        rows(&doc),
+        vec![
+            ("iam_policy".to_string(), "report".to_string(), false),
+            ("iam_policy".to_string(), "update".to_string(), true)
+        ],
+        "{:#?}",
+        doc.changes
+    );
+    assert!(doc.changes.iter().all(|c| c.region.is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
