@@ -1,5 +1,8 @@
 //! The one integration-test binary; each module is an area.
 
+// Tests may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod config;
