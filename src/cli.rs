@@ -70,6 +70,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the safe part of the plan real: create, add, repoint, restore. Never deletes, disables or removes.
     Apply(ApplyArgs),
+    /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
+    Merge(MergeArgs),
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
@@ -90,6 +92,48 @@ pub struct PlanArgs {
     /// Concurrent API calls at most (overrides [settings] parallelism).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: Option<u16>,
+    /// Which part of the estate to plan.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// Selecting and splitting an estate (plan and apply).
+#[derive(Debug, Args, Default)]
+pub struct ScopeArgs {
+    /// Only these accounts (names from keys.toml or 12-digit ids), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ACCOUNTS")]
+    pub accounts: Vec<String>,
+    /// Only these regions, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
+    pub regions: Vec<String>,
+    /// Only these keys (names from keys.toml), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub keys: Vec<String>,
+    /// Only shard I of N (1-based): the accounts, sorted by id, are dealt out
+    /// round-robin, so N CI jobs cover the estate exactly once. Merge their
+    /// JSON plans with `c3 merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not I/N (for example 2/8)"))?;
+    let i: u32 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("{i:?} is not a number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number"))?;
+    if n == 0 || i == 0 || i > n {
+        return Err(format!(
+            "shard {i}/{n}: I must be between 1 and N, and N at least 1"
+        ));
+    }
+    Ok((i, n))
 }
 
 /// `--output`.
@@ -113,4 +157,21 @@ pub struct ApplyArgs {
     /// Concurrent API calls at most (overrides [settings] parallelism).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: Option<u16>,
+    /// Which part of the estate to apply.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// `c3 merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Plan files written by `c3 plan --out FILE` (or `--output json`).
+    #[arg(value_name = "PLAN_FILE", required = true)]
+    pub plans: Vec<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+    /// Exit 2 when the merged plan has differences, 0 when it has none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }

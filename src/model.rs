@@ -154,6 +154,44 @@ impl KeySpec {
     }
 }
 
+/// Which part of the declared estate a run covers (`--accounts`, `--regions`,
+/// `--keys`, `--shard`). `None` means everything.
+///
+/// The declared state itself is never cut down: the planner still knows every
+/// key of the file, so keys outside the scope are neither planned nor
+/// mistaken for resources the file no longer declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    /// Account ids in scope.
+    pub accounts: Option<BTreeSet<String>>,
+    /// Regions in scope.
+    pub regions: Option<BTreeSet<String>>,
+    /// Key names in scope.
+    pub keys: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    /// Whether an account is in scope.
+    pub fn account(&self, id: &str) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(id))
+    }
+
+    /// Whether a target is in scope.
+    pub fn target(&self, t: &Target) -> bool {
+        self.account(&t.account) && self.regions.as_ref().is_none_or(|r| r.contains(&t.region))
+    }
+
+    /// Whether a key name is in scope.
+    pub fn key(&self, name: &str) -> bool {
+        self.keys.as_ref().is_none_or(|k| k.contains(name))
+    }
+
+    /// Whether the scope is the whole estate.
+    pub fn is_everything(&self) -> bool {
+        self.accounts.is_none() && self.regions.is_none() && self.keys.is_none()
+    }
+}
+
 /// The desired state: what `keys.toml` declares, validated and expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredState {
@@ -163,17 +201,34 @@ pub struct DesiredState {
     pub accounts: Vec<Account>,
     /// Declared keys, in file order.
     pub keys: Vec<KeySpec>,
+    /// The part of the estate this run covers.
+    pub scope: Scope,
 }
 
 impl DesiredState {
-    /// Every target of any key or account, sorted, unique.
+    /// Every target in scope, sorted, unique.
     pub fn targets(&self) -> Vec<Target> {
         let set: BTreeSet<Target> = self
             .accounts
             .iter()
             .flat_map(|a| a.regions.iter().map(|r| Target::new(&a.id, r)))
+            .filter(|t| self.scope.target(t))
             .collect();
         set.into_iter().collect()
+    }
+
+    /// The accounts in scope, each with only its regions in scope.
+    pub fn accounts_in_scope(&self) -> Vec<Account> {
+        self.accounts
+            .iter()
+            .filter(|a| self.scope.account(&a.id))
+            .map(|a| {
+                let mut a = a.clone();
+                a.regions
+                    .retain(|r| self.scope.regions.as_ref().is_none_or(|s| s.contains(r)));
+                a
+            })
+            .collect()
     }
 
     /// The account with this id.

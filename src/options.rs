@@ -87,3 +87,146 @@ impl Style {
         self.paint("2", t)
     }
 }
+
+/// Resolves `--accounts`, `--regions`, `--keys` and `--shard` against the
+/// declared estate. Names that keys.toml does not declare are errors that list
+/// what is allowed.
+pub fn resolve_scope(
+    desired: &crate::model::DesiredState,
+    args: &crate::cli::ScopeArgs,
+) -> Result<crate::model::Scope, String> {
+    use std::collections::BTreeSet;
+    let mut scope = crate::model::Scope::default();
+    let mut accounts: Vec<&crate::model::Account> = desired.accounts.iter().collect();
+    if !args.accounts.is_empty() {
+        let mut chosen = Vec::new();
+        for wanted in &args.accounts {
+            match desired
+                .accounts
+                .iter()
+                .find(|a| &a.name == wanted || &a.id == wanted)
+            {
+                Some(a) => chosen.push(a),
+                None => {
+                    let known: Vec<String> = desired
+                        .accounts
+                        .iter()
+                        .map(|a| format!("{} ({})", a.name, a.id))
+                        .collect();
+                    return Err(format!(
+                        "--accounts: {wanted:?} is not declared in keys.toml; declared: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        accounts = chosen;
+    }
+    if let Some((i, n)) = args.shard {
+        let mut sorted = accounts.clone();
+        sorted.sort_by(|a, b| a.id.cmp(&b.id));
+        sorted.dedup_by(|a, b| a.id == b.id);
+        accounts = sorted
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| (*k as u64) % u64::from(n) == u64::from(i - 1))
+            .map(|(_, a)| a)
+            .collect();
+    }
+    if !args.accounts.is_empty() || args.shard.is_some() {
+        scope.accounts = Some(accounts.iter().map(|a| a.id.clone()).collect());
+    }
+    if !args.regions.is_empty() {
+        let known: BTreeSet<&str> = desired
+            .accounts
+            .iter()
+            .flat_map(|a| a.regions.iter().map(String::as_str))
+            .collect();
+        for r in &args.regions {
+            if !known.contains(r.as_str()) {
+                let list: Vec<&str> = known.iter().copied().collect();
+                return Err(format!(
+                    "--regions: {r:?} is not a region of any account in keys.toml; declared: {}",
+                    list.join(", ")
+                ));
+            }
+        }
+        scope.regions = Some(args.regions.iter().cloned().collect());
+    }
+    if !args.keys.is_empty() {
+        for k in &args.keys {
+            if !desired.keys.iter().any(|s| &s.name == k) {
+                let list: Vec<&str> = desired.keys.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "--keys: {k:?} is not declared in keys.toml; declared: {}",
+                    list.join(", ")
+                ));
+            }
+        }
+        scope.keys = Some(args.keys.iter().cloned().collect());
+    }
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ScopeArgs;
+    use crate::model::{Account, DesiredState, Settings};
+
+    fn estate(n: usize) -> DesiredState {
+        DesiredState {
+            settings: Settings::default(),
+            accounts: (0..n)
+                .map(|i| Account {
+                    name: format!("a{i}"),
+                    id: format!("{:012}", 100 + i),
+                    role_arn: None,
+                    external_id: None,
+                    regions: vec!["eu-west-1".into(), "us-east-1".into()],
+                })
+                .collect(),
+            keys: vec![],
+            scope: Default::default(),
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_account_exactly_once() {
+        let d = estate(10);
+        let mut seen = Vec::new();
+        for i in 1..=3 {
+            let args = ScopeArgs {
+                shard: Some((i, 3)),
+                ..ScopeArgs::default()
+            };
+            let s = resolve_scope(&d, &args).unwrap_or_default();
+            seen.extend(s.accounts.unwrap_or_default());
+        }
+        seen.sort();
+        let all: Vec<String> = d.accounts.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(seen, all);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_that_list_what_is_declared() {
+        let d = estate(2);
+        let args = ScopeArgs {
+            accounts: vec!["nope".into()],
+            ..ScopeArgs::default()
+        };
+        let err = resolve_scope(&d, &args).unwrap_err();
+        assert!(err.contains("a0 (000000000100)"), "{err}");
+        let args = ScopeArgs {
+            regions: vec!["mars-1".into()],
+            ..ScopeArgs::default()
+        };
+        assert!(resolve_scope(&d, &args).unwrap_err().contains("eu-west-1"));
+        let args = ScopeArgs {
+            accounts: vec!["a1".into(), "000000000100".into()],
+            ..ScopeArgs::default()
+        };
+        let s = resolve_scope(&d, &args).unwrap_or_default();
+        assert_eq!(s.accounts.map(|a| a.len()), Some(2));
+    }
+}

@@ -45,12 +45,9 @@ impl Progress for StderrProgress {
 const SETTLE_DELAYS: [u64; 5] = [1, 2, 4, 8, 8];
 
 pub(crate) async fn run(cli: &Cli, args: &ApplyArgs, style: &Style) -> anyhow::Result<ExitStatus> {
-    let Some(mut desired) = super::load(cli)? else {
+    let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope)? else {
         return Ok(ExitStatus::Failure);
     };
-    if let Some(p) = args.parallelism {
-        desired.settings.parallelism = usize::from(p);
-    }
     let quiet = cli.global.quiet;
     let base = crate::aws::load_base_config().await;
     let plan = read_and_plan(&desired, &base, quiet).await;

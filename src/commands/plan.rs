@@ -44,12 +44,9 @@ pub(crate) fn eprint_line(line: &str) {
 }
 
 pub(crate) async fn run(cli: &Cli, args: &PlanArgs, style: &Style) -> anyhow::Result<ExitStatus> {
-    let Some(mut desired) = super::load(cli)? else {
+    let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope)? else {
         return Ok(ExitStatus::Failure);
     };
-    if let Some(p) = args.parallelism {
-        desired.settings.parallelism = usize::from(p);
-    }
     let quiet = cli.global.quiet || args.output == OutputFormat::Json;
     let base = crate::aws::load_base_config().await;
     let plan = read_and_plan(&desired, &base, quiet).await;

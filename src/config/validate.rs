@@ -38,6 +38,7 @@ pub(crate) fn validate(file: &KeysFile) -> Result<DesiredState, Vec<Issue>> {
             settings,
             accounts,
             keys,
+            scope: crate::model::Scope::default(),
         })
     } else {
         Err(v.issues)

@@ -36,8 +36,9 @@ pub use error::{ReadError, Scope};
 /// failed IAM read fails that account entry only.
 pub async fn read(desired: &DesiredState, base: &SdkConfig) -> LiveState {
     let gate = Semaphore::new(desired.settings.parallelism.max(1));
-    let reads = desired
-        .accounts
+    // Only the accounts and regions in this run's scope are read.
+    let accounts = desired.accounts_in_scope();
+    let reads = accounts
         .iter()
         .map(|account| read_account(desired, base, account, &gate));
     let mut state = LiveState::default();
@@ -304,6 +305,7 @@ mod tests {
             settings: crate::model::Settings::default(),
             accounts: Vec::new(),
             keys: Vec::new(),
+            scope: crate::model::Scope::default(),
         };
         let base = SdkConfig::builder().build();
         let future = read(&desired, &base);

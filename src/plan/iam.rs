@@ -143,17 +143,24 @@ pub(crate) fn plan_account(
     changes: &mut Changes,
     errors: &mut Vec<PlanError>,
 ) {
-    let mut declared: BTreeSet<&str> = BTreeSet::new();
-    for spec in &desired.keys {
+    // Every key the file declares in this account, in scope or not.
+    let declared: BTreeSet<&str> = desired
+        .keys
+        .iter()
+        .filter(|k| k.targets.iter().any(|t| t.account == account.id))
+        .map(|k| k.name.as_str())
+        .collect();
+    for spec in desired.keys.iter().filter(|k| desired.scope.key(&k.name)) {
         let regions: Vec<&Target> = spec
             .targets
             .iter()
             .filter(|t| t.account == account.id)
             .collect();
-        if regions.is_empty() {
+        // A managed policy names the key's ARNs in every region: it is planned
+        // only when all of them are in this run's scope.
+        if regions.is_empty() || !regions.iter().all(|t| desired.scope.target(t)) {
             continue;
         }
-        declared.insert(&spec.name);
         // Every region must have been read, or the ARN list would be incomplete.
         let mut arns = BTreeSet::new();
         // The same ARNs with every key to be created at its real length, for the size check.
@@ -216,7 +223,7 @@ pub(crate) fn plan_account(
             );
         }
     }
-    report_orphans(snapshot, &declared, &account.id, changes);
+    report_orphans(desired, snapshot, &declared, &account.id, changes);
 }
 
 fn plan_policy(
@@ -401,6 +408,7 @@ fn describe(grants: &[&Grant]) -> String {
 }
 
 fn report_orphans(
+    desired: &DesiredState,
     snapshot: &AccountSnapshot,
     declared: &BTreeSet<&str>,
     account: &str,
@@ -410,7 +418,7 @@ fn report_orphans(
         let Some((_, key)) = PolicyKind::parse_name(&p.name) else {
             continue;
         };
-        if declared.contains(key) {
+        if declared.contains(key) || !desired.scope.key(key) {
             continue;
         }
         // Only policies c3 tagged are c3's; untagged ones of the same shape are

@@ -19,17 +19,19 @@ pub(crate) fn plan_target(
     changes: &mut Changes,
 ) -> Vec<(String, u32)> {
     let mut created = Vec::new();
+    // Every key the file declares here, in scope or not: a key left out of
+    // this run by --keys is not a resource the file no longer declares.
     let declared: Vec<&KeySpec> = desired
         .keys
         .iter()
         .filter(|k| k.targets.contains(target))
         .collect();
-    for spec in &declared {
+    for spec in declared.iter().filter(|k| desired.scope.key(&k.name)) {
         if let Some(generation) = plan_key(spec, target, snapshot, changes) {
             created.push((spec.name.clone(), generation));
         }
     }
-    report_orphans(&declared, target, snapshot, changes);
+    report_orphans(desired, &declared, target, snapshot, changes);
     created
 }
 
@@ -564,6 +566,7 @@ fn plan_tags(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Changes) 
 }
 
 fn report_orphans(
+    desired: &DesiredState,
     declared: &[&KeySpec],
     target: &Target,
     snapshot: &RegionSnapshot,
@@ -574,7 +577,7 @@ fn report_orphans(
         let Some(name) = key.c3_name() else {
             continue;
         };
-        if names.contains(name) {
+        if names.contains(name) || !desired.scope.key(name) {
             continue;
         }
         let at = At {
@@ -596,7 +599,7 @@ fn report_orphans(
         let Some(name) = alias.name.strip_prefix("alias/") else {
             continue;
         };
-        if names.contains(name) {
+        if names.contains(name) || !desired.scope.key(name) {
             continue;
         }
         let Some(key) = alias

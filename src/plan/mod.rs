@@ -232,6 +232,58 @@ impl Plan {
     pub fn executable(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.executable)
     }
+
+    /// Puts changes and errors in their canonical order: account, region
+    /// (IAM last), key, resource; stable, so the planner's order within those
+    /// is kept.
+    pub fn sort(&mut self) {
+        self.changes.sort_by(|a, b| {
+            (
+                &a.account,
+                a.region.is_none(),
+                &a.region,
+                &a.key,
+                a.resource,
+            )
+                .cmp(&(
+                    &b.account,
+                    b.region.is_none(),
+                    &b.region,
+                    &b.key,
+                    b.resource,
+                ))
+        });
+        self.errors.sort();
+        self.errors.dedup();
+    }
+
+    /// Merges the plans of disjoint shards (`--shard I/N`) into one. Refuses
+    /// plans that cover the same account, since one of them would be stale.
+    pub fn merge(plans: Vec<Plan>) -> Result<Plan, String> {
+        let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+        let mut merged = Plan::default();
+        for (i, p) in plans.into_iter().enumerate() {
+            let accounts: std::collections::BTreeSet<String> = p
+                .changes
+                .iter()
+                .map(|c| c.account.clone())
+                .chain(p.errors.iter().map(|e| e.account.clone()))
+                .collect();
+            for a in accounts {
+                if let Some(j) = owner.insert(a.clone(), i) {
+                    return Err(format!(
+                        "plans {} and {} both cover account {a}: merge the plans of disjoint shards (--shard I/N) only",
+                        j + 1,
+                        i + 1
+                    ));
+                }
+            }
+            merged.changes.extend(p.changes);
+            merged.errors.extend(p.errors);
+        }
+        merged.sort();
+        Ok(merged)
+    }
 }
 
 /// Collects changes for one run; keeps `executable` and `operation` in step.
@@ -320,7 +372,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         }
     }
 
-    for account in &desired.accounts {
+    for account in desired
+        .accounts
+        .iter()
+        .filter(|a| desired.scope.account(&a.id))
+    {
         match live.accounts.get(&account.id) {
             None => errors.push(PlanError {
                 account: account.id.clone(),
@@ -355,26 +411,12 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         }
     }
 
-    let mut changes = changes.items;
-    changes.sort_by(|a, b| {
-        (
-            &a.account,
-            a.region.is_none(),
-            &a.region,
-            &a.key,
-            a.resource,
-        )
-            .cmp(&(
-                &b.account,
-                b.region.is_none(),
-                &b.region,
-                &b.key,
-                b.resource,
-            ))
-    });
-    errors.sort();
-    errors.dedup();
-    Plan { changes, errors }
+    let mut plan = Plan {
+        changes: changes.items,
+        errors,
+    };
+    plan.sort();
+    plan
 }
 
 #[cfg(test)]

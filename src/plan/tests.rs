@@ -52,6 +52,7 @@ fn desired(keys: Vec<KeySpec>) -> DesiredState {
             })
             .collect(),
         keys,
+        scope: Scope::default(),
     }
 }
 
@@ -888,4 +889,53 @@ fn new_keys_of_different_names_get_distinct_pending_arns() {
         );
         assert!(!doc.contains(&format!("(new key {other}, ")), "{doc}");
     }
+}
+
+#[test]
+fn keys_out_of_scope_are_neither_planned_nor_orphans() {
+    let d = desired(vec![spec("a", &[(A, R1)]), spec("b", &[(A, R1)])]);
+    let live = converged(&d);
+    let mut missing = live.clone();
+    // b's key is gone; a run scoped to a says nothing about b.
+    region_mut(&mut missing, A, R1)
+        .keys
+        .retain(|k| k.c3_name() != Some("b"));
+    region_mut(&mut missing, A, R1)
+        .aliases
+        .retain(|a| a.name != "alias/b");
+    let mut scoped = d.clone();
+    scoped.scope.keys = Some(BTreeSet::from(["a".to_string()]));
+    assert!(plan(&scoped, &missing).is_empty());
+    assert!(!plan(&d, &missing).is_empty());
+}
+
+#[test]
+fn managed_policies_are_planned_only_when_all_their_regions_are_in_scope() {
+    let d = desired(vec![spec("a", &[(A, R1), (A, R2)])]);
+    let mut live = converged(&d);
+    *account_mut(&mut live, A) = AccountSnapshot::default();
+    let mut scoped = d.clone();
+    scoped.scope.regions = Some(BTreeSet::from([R1.to_string()]));
+    live.regions.remove(&Target::new(A, R2));
+    let p = plan(&scoped, &live);
+    assert!(p.is_empty(), "{:#?}", p.changes);
+    assert!(p.errors.is_empty(), "{:#?}", p.errors);
+}
+
+#[test]
+fn merged_shards_equal_the_whole_plan_and_overlaps_are_refused() {
+    let d = desired(vec![spec("a", &[(A, R1), (B, R1)])]);
+    let mut live = converged(&d);
+    for s in live.regions.values_mut() {
+        *s = Ok(RegionSnapshot::default());
+    }
+    let whole = plan(&d, &live);
+    let shard = |id: &str| {
+        let mut s = d.clone();
+        s.scope.accounts = Some(BTreeSet::from([id.to_string()]));
+        plan(&s, &live)
+    };
+    let merged = Plan::merge(vec![shard(B), shard(A)]);
+    assert_eq!(merged.as_ref().ok(), Some(&whole));
+    assert!(Plan::merge(vec![shard(A), shard(A)]).is_err());
 }
