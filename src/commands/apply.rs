@@ -195,6 +195,9 @@ fn outcome_table(outcomes: &[Outcome], style: &Style) -> String {
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
+        if table.width().is_none_or(|w| w < 60) {
+            table.set_width(style.width.unwrap_or(160));
+        }
     } else {
         table.load_preset(presets::ASCII_MARKDOWN);
     }

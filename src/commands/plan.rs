@@ -20,22 +20,46 @@ pub(crate) async fn read_and_plan(
 ) -> Plan {
     let show = !quiet && std::io::stderr().is_terminal();
     let started = Instant::now();
-    if show {
-        eprint_line(&format!(
-            "Reading {} account(s), {} target(s)...",
-            desired.accounts.len(),
-            desired.targets().len()
-        ));
-    }
-    let live = crate::live::read(desired, base).await;
+    let progress = crate::live::ReadProgress::new();
+    let read = crate::live::read_observed(desired, base, &progress);
+    let live = if show {
+        // A progress line on the terminal, redrawn while the read runs.
+        tokio::pin!(read);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                live = &mut read => break live,
+                _ = tick.tick() => draw_progress(&progress, started, false),
+            }
+        }
+    } else {
+        read.await
+    };
     let plan = crate::plan::plan(desired, &live);
     if show {
-        eprint_line(&format!(
-            "Read in {:.1} s.",
-            started.elapsed().as_secs_f64()
-        ));
+        draw_progress(&progress, started, true);
     }
     plan
+}
+
+/// Redraws the progress line on stderr (a terminal).
+fn draw_progress(p: &crate::live::ReadProgress, started: Instant, done: bool) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let line = format!(
+        "{} {}/{} targets, {} API calls, {:.1} s",
+        if done { "Read" } else { "Reading" },
+        p.targets_done.load(Relaxed),
+        p.targets.load(Relaxed),
+        p.calls.load(Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    let mut err = std::io::stderr().lock();
+    let _ = if done {
+        writeln!(err, "\r\x1b[2K{line}.")
+    } else {
+        write!(err, "\r\x1b[2K{line}")
+    };
+    let _ = err.flush();
 }
 
 pub(crate) fn eprint_line(line: &str) {

@@ -17,6 +17,7 @@ pub mod kms;
 
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::SdkConfig;
 use futures::future::join_all;
@@ -35,12 +36,25 @@ pub use error::{ReadError, Scope};
 /// account and its IAM entry; a failed region read fails that target only; a
 /// failed IAM read fails that account entry only.
 pub async fn read(desired: &DesiredState, base: &SdkConfig) -> LiveState {
+    read_observed(desired, base, &UNOBSERVED).await
+}
+
+/// [`read`], counting targets and calls into `progress` as it goes.
+pub async fn read_observed(
+    desired: &DesiredState,
+    base: &SdkConfig,
+    progress: &ReadProgress,
+) -> LiveState {
     let gate = Semaphore::new(desired.settings.parallelism.max(1));
     // Only the accounts and regions in this run's scope are read.
     let accounts = desired.accounts_in_scope();
+    progress.targets.store(
+        accounts.iter().map(|a| a.regions.len()).sum(),
+        Ordering::Relaxed,
+    );
     let reads = accounts
         .iter()
-        .map(|account| read_account(desired, base, account, &gate));
+        .map(|account| read_account(desired, base, account, &gate, progress));
     let mut state = LiveState::default();
     for read in join_all(reads).await {
         state.regions.extend(read.regions);
@@ -61,6 +75,7 @@ async fn read_account(
     base: &SdkConfig,
     account: &Account,
     gate: &Semaphore,
+    progress: &ReadProgress,
 ) -> AccountRead {
     let session = {
         // One permit for the identity check (and the AssumeRole it triggers).
@@ -70,6 +85,9 @@ async fn read_account(
     let session = match session {
         Ok(session) => session,
         Err(call) => {
+            progress
+                .targets_done
+                .fetch_add(account.regions.len(), Ordering::Relaxed);
             let regions = account
                 .regions
                 .iter()
@@ -87,7 +105,7 @@ async fn read_account(
     };
 
     let iam = async {
-        let calls = Calls::new(gate, &account.name, "global");
+        let calls = Calls::observed(gate, &account.name, "global", progress);
         let client = iam::SdkIam::new(session.iam());
         let declared = declared_in_account(desired, &account.id);
         iam::read_account(&client, &calls, &desired.settings.policy_path, &declared)
@@ -98,7 +116,7 @@ async fn read_account(
         let session = &session;
         async move {
             let target = Target::new(&account.id, region);
-            let calls = Calls::new(gate, &account.name, region);
+            let calls = Calls::observed(gate, &account.name, region, progress);
             let client = kms::SdkKms::new(session.kms(region));
             let declared = declared_in_target(desired, &target);
             let snapshot = kms::read_region(&client, &calls, &declared)
@@ -106,6 +124,7 @@ async fn read_account(
                 .map_err(|call| {
                     ReadError::new(account, Scope::Region(region.clone()), call).into()
                 });
+            progress.targets_done.fetch_add(1, Ordering::Relaxed);
             (target, snapshot)
         }
     }));
@@ -137,21 +156,58 @@ pub fn declared_in_account(desired: &DesiredState, account_id: &str) -> BTreeSet
         .collect()
 }
 
-/// The context of the calls of one read: the shared semaphore, and the
-/// account and region for logs.
+/// Counters of a read in progress, for a progress display.
+#[derive(Debug, Default)]
+pub struct ReadProgress {
+    /// (account, region) targets to read.
+    pub targets: AtomicUsize,
+    /// Targets read (successfully or not).
+    pub targets_done: AtomicUsize,
+    /// API calls made so far.
+    pub calls: AtomicUsize,
+}
+
+impl ReadProgress {
+    /// Zeroed counters.
+    pub const fn new() -> Self {
+        Self {
+            targets: AtomicUsize::new(0),
+            targets_done: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counters nobody watches.
+static UNOBSERVED: ReadProgress = ReadProgress::new();
+
+/// The context of the calls of one read: the shared semaphore, the account
+/// and region for logs, and the progress counters.
 pub struct Calls<'a> {
     gate: &'a Semaphore,
     account: &'a str,
     region: &'a str,
+    progress: &'a ReadProgress,
 }
 
 impl<'a> Calls<'a> {
     /// Calls for `account` (its name) in `region` (`global` for IAM).
     pub fn new(gate: &'a Semaphore, account: &'a str, region: &'a str) -> Self {
+        Self::observed(gate, account, region, &UNOBSERVED)
+    }
+
+    /// The same, counting calls into `progress`.
+    pub fn observed(
+        gate: &'a Semaphore,
+        account: &'a str,
+        region: &'a str,
+        progress: &'a ReadProgress,
+    ) -> Self {
         Self {
             gate,
             account,
             region,
+            progress,
         }
     }
 
@@ -160,6 +216,7 @@ impl<'a> Calls<'a> {
         // The semaphore is never closed; if it were, run without a permit
         // rather than fail the read.
         let _permit = self.gate.acquire().await.ok();
+        self.progress.calls.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             operation,
             account = self.account,

@@ -24,8 +24,16 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = style.width {
-            table.set_width(w);
+        // An explicit COLUMNS wins; a terminal that reports no usable size
+        // (a pseudo-terminal of 0 columns) gets a sensible width.
+        match (style.width, table.width()) {
+            (Some(w), _) => {
+                table.set_width(w);
+            }
+            (None, Some(w)) if w >= 60 => {}
+            (None, _) => {
+                table.set_width(160);
+            }
         }
     } else {
         table
