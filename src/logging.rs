@@ -5,7 +5,9 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber. `C3_LOG` (an `EnvFilter` directive) overrides `-v`.
-pub fn init(verbose: u8, quiet: bool) {
+/// `ansi`: colour the log lines (see [`crate::options::ColorChoice::resolve`]);
+/// never when stderr is a file or a pipe, so CI logs carry no escape codes.
+pub fn init(verbose: u8, quiet: bool, ansi: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -20,6 +22,7 @@ pub fn init(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }

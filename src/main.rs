@@ -1,7 +1,7 @@
 //! The `c3` binary: parse the command line, set up logging and the runtime,
 //! run the command, print the error chain, return the exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,7 +20,8 @@ fn main() -> ExitCode {
             };
         }
     };
-    c3::logging::init(cli.global.verbose, cli.global.quiet);
+    let log_colour = cli.global.color.resolve(std::io::stderr().is_terminal());
+    c3::logging::init(cli.global.verbose, cli.global.quiet, log_colour);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -15,6 +15,19 @@ pub enum ColorChoice {
     Never,
 }
 
+impl ColorChoice {
+    /// Whether a stream is coloured: `always`, `never`, or under `auto` only a
+    /// terminal with `NO_COLOR` unset or empty.
+    pub fn resolve(self, terminal: bool) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
+        }
+    }
+}
+
 /// How output looks.
 #[derive(Debug, Clone, Default)]
 pub struct Style {
@@ -30,12 +43,7 @@ impl Style {
     /// Resolves the style for stdout.
     pub fn for_stdout(choice: ColorChoice) -> Self {
         let terminal = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && !no_color,
-        };
+        let color = choice.resolve(terminal);
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
         Self {
             color,

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod cli;
 mod config;
 mod e2e;
 mod live;

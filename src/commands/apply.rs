@@ -133,10 +133,17 @@ pub(crate) async fn run(cli: &Cli, args: &ApplyArgs, style: &Style) -> anyhow::R
     }
 
     // Plan again; AWS's reads can lag its writes by seconds, so what was just
-    // written is given time to show before anything is called drift.
+    // written is given time to show before anything is called drift. Targets
+    // that already failed before apply had nothing written and will not
+    // settle by waiting: only executable changes and new failures are waited on.
+    let failed_before = |e: &crate::plan::PlanError| {
+        plan.errors
+            .iter()
+            .any(|b| b.account == e.account && b.region == e.region)
+    };
     let mut after = read_and_plan(&desired, &base, true).await;
     for secs in SETTLE_DELAYS {
-        if failed > 0 || (!after.has_executable() && after.errors.is_empty()) {
+        if failed > 0 || (!after.has_executable() && after.errors.iter().all(failed_before)) {
             break;
         }
         tokio::time::sleep(Duration::from_secs(secs)).await;

@@ -13,12 +13,15 @@ use crate::plan::Plan;
 
 /// Writes the human view: table, policy diffs, errors, summary line.
 pub fn human(out: &mut dyn Write, plan: &Plan, style: &Style) -> io::Result<()> {
-    if plan.changes.is_empty() {
+    if plan.changes.is_empty() && plan.errors.is_empty() {
         writeln!(
             out,
             "{}",
             style.paint_ok("No differences: every account and region matches keys.toml.")
         )?;
+    } else if plan.changes.is_empty() {
+        // Targets that could not be read may differ: never call them matching.
+        writeln!(out, "No differences in the targets that could be read.")?;
     } else {
         writeln!(out, "{}", table::render(plan, style))?;
         let with_diffs: Vec<_> = plan

@@ -11,6 +11,7 @@ use c3::render::json::PlanDocument;
 use crate::support::{self, emulator};
 
 pub mod apply;
+pub mod failure;
 pub mod plan;
 
 /// A keys.toml in a temp dir.
@@ -56,7 +57,7 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn finish(out: Output) -> Run {
+pub fn finish(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -66,7 +67,12 @@ fn finish(out: Output) -> Run {
 
 /// Runs c3 with `args` then `-c <config>`.
 pub fn c3(config: &Path, args: &[&str]) -> Run {
-    let out = support::c3_command()
+    c3_at(&emulator().endpoint(), config, args)
+}
+
+/// Runs c3 against the emulator at `endpoint` (such as a test's own) with `args` then `-c <config>`.
+pub fn c3_at(endpoint: &str, config: &Path, args: &[&str]) -> Run {
+    let out = support::c3_command_at(endpoint)
         .args(args)
         .arg("-c")
         .arg(config)

@@ -139,6 +139,17 @@ impl Emulator {
     /// Every AWS call the server attributed to `account`, in the order it answered them.
     /// The log line is written before the response is sent, so a call that returned is listed.
     pub fn requests(&self, account: &str) -> Vec<Request> {
+        self.all_requests()
+            .into_iter()
+            .filter(|(a, _)| a == account)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Every AWS call the server received, whatever its account, as (account, call), in the
+    /// order it answered them. Meant for a server of a test's own ([`Emulator::start_own`]):
+    /// the shared one holds every test's calls.
+    pub fn all_requests(&self) -> Vec<(String, Request)> {
         let text = fs::read_to_string(&self.log).unwrap_or_else(|e| {
             panic!(
                 "cannot read the emulator's request log {}: {e}",
@@ -148,7 +159,7 @@ impl Emulator {
         text.split_inclusive('\n')
             // A line without its newline is still being written: not a complete call yet.
             .filter(|line| line.ends_with('\n') && !line.trim().is_empty())
-            .filter_map(|line| {
+            .map(|line| {
                 let entry: serde_json::Value = serde_json::from_str(line)
                     .unwrap_or_else(|e| panic!("bad line in {}: {e}: {line}", self.log.display()));
                 let field = |name: &str| {
@@ -158,15 +169,18 @@ impl Emulator {
                         .unwrap_or("")
                         .to_string()
                 };
-                (field("account") == account).then(|| Request {
-                    service: field("service"),
-                    operation: field("operation"),
-                    region: field("region"),
-                    status: entry
-                        .get("status")
-                        .and_then(|v| v.as_u64())
-                        .and_then(|s| u16::try_from(s).ok()),
-                })
+                (
+                    field("account"),
+                    Request {
+                        service: field("service"),
+                        operation: field("operation"),
+                        region: field("region"),
+                        status: entry
+                            .get("status")
+                            .and_then(|v| v.as_u64())
+                            .and_then(|s| u16::try_from(s).ok()),
+                    },
+                )
             })
             .collect()
     }
@@ -178,6 +192,9 @@ impl Emulator {
         let script = Path::new(REPO).join("tests/emulator/moto_c3_server.py");
         let log = dir.join("requests.jsonl");
         let output = dir.join("server.out");
+        // An empty log before the server starts: a server that was never called has a log with
+        // no line (and a missing log stays an error of the harness, not "no calls").
+        File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let mut last_error = String::new();
         for _attempt in 0..3 {
             let port = free_port()?;
@@ -405,4 +422,59 @@ fn test_home() -> OsString {
         panic!("cannot create {}: {e}", home.display());
     }
     home.into_os_string()
+}
+
+/// What a program run under a pseudo-terminal showed and how it ended.
+pub struct PtyRun {
+    /// The program's exit code (128 + N when signal N killed it).
+    pub code: i32,
+    /// Everything the terminal showed (stdout and stderr interleaved, CR LF line ends, the typed
+    /// answer echoed), then anything the driver itself wrote to its stderr.
+    pub output: String,
+}
+
+impl std::fmt::Debug for PtyRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- terminal\n{}", self.code, self.output)
+    }
+}
+
+/// Runs `command` (for example [`c3_command`] with its arguments) under a pseudo-terminal, so its
+/// stdin, stdout and stderr are a terminal, and types `answer` and Enter once `prompt` has
+/// appeared in its output; a program that never shows `prompt` is never answered.
+///
+/// The driver is `tests/support/pty_answer.py`, run by the emulator's Python. The program, its
+/// arguments, its environment (what `command` set and removed) and its working directory are
+/// those of `command`, so [`c3_command`]'s hermetic environment reaches c3 unchanged.
+pub fn run_in_pty(command: &Command, prompt: &str, answer: &str) -> PtyRun {
+    let python = python().unwrap_or_else(|message| panic!("{message}"));
+    let mut driver = Command::new(python);
+    driver
+        .arg(Path::new(REPO).join("tests/support/pty_answer.py"))
+        .arg(prompt)
+        .arg(answer)
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => driver.env(name, value),
+            None => driver.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        driver.current_dir(dir);
+    }
+    let out = driver
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tests/support/pty_answer.py: {e}"));
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.stderr.is_empty() {
+        output.push_str("\n--- pty_answer.py stderr\n");
+        output.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    PtyRun {
+        code: out.status.code().unwrap_or(-1),
+        output,
+    }
 }
