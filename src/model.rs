@@ -427,6 +427,20 @@ impl AccountSnapshot {
 pub struct ReadFailure {
     /// A one-line message naming the operation and what AWS said.
     pub message: String,
+    /// The whole account could not be reached (its credentials or identity
+    /// failed), so every one of its targets failed for this one reason.
+    #[serde(default)]
+    pub account_wide: bool,
+}
+
+impl ReadFailure {
+    /// A failure of one target or one account's IAM read.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            account_wide: false,
+        }
+    }
 }
 
 impl fmt::Display for ReadFailure {

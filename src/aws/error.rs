@@ -8,7 +8,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
@@ -138,7 +138,7 @@ impl AwsCallError {
         Self {
             operation,
             code: None,
-            message: DisplayErrorContext(err).to_string(),
+            message: chain_text(err),
             request_id: err.request_id().map(str::to_string),
             kind,
         }
@@ -231,6 +231,22 @@ impl fmt::Display for AwsCallError {
 }
 
 impl StdError for AwsCallError {}
+
+/// The messages of an error and its sources, each once, joined by `: `
+/// (`dispatch failure: io error: ... Connection refused (os error 111)`),
+/// without the debug dumps the SDK's own context printer adds.
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
 
 /// The AssumeRole failure somewhere in an error's source chain (the SDK
 /// reports a credentials failure as a dispatch failure of the call that

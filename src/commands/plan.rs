@@ -54,10 +54,11 @@ fn draw_progress(p: &crate::live::ReadProgress, started: Instant, done: bool) {
         started.elapsed().as_secs_f64()
     );
     let mut err = std::io::stderr().lock();
+    // Carriage return and padding redraw the line without any escape sequence.
     let _ = if done {
-        writeln!(err, "\r\x1b[2K{line}.")
+        writeln!(err, "\r{:<72}", format!("{line}."))
     } else {
-        write!(err, "\r\x1b[2K{line}")
+        write!(err, "\r{line:<72}")
     };
     let _ = err.flush();
 }

@@ -63,9 +63,7 @@ impl fmt::Display for ReadError {
 
 impl From<ReadError> for ReadFailure {
     fn from(err: ReadError) -> Self {
-        ReadFailure {
-            message: err.to_string(),
-        }
+        ReadFailure::new(err.to_string())
     }
 }
 

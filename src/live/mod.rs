@@ -93,12 +93,17 @@ async fn read_account(
                 .iter()
                 .map(|region| {
                     let err = ReadError::new(account, Scope::Region(region.clone()), call.clone());
-                    (Target::new(&account.id, region), Err(err.into()))
+                    let mut failure = crate::model::ReadFailure::from(err);
+                    failure.account_wide = true;
+                    (Target::new(&account.id, region), Err(failure))
                 })
                 .collect();
+            let mut failure =
+                crate::model::ReadFailure::from(ReadError::new(account, Scope::Account, call));
+            failure.account_wide = true;
             return AccountRead {
                 account_id: account.id.clone(),
-                iam: Err(ReadError::new(account, Scope::Account, call).into()),
+                iam: Err(failure),
                 regions,
             };
         }

@@ -355,6 +355,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
                 region: Some(target.region.clone()),
                 message: "this target was not read".into(),
             }),
+            // An account that could not be reached at all is one error, below.
+            Some(Err(failure)) if failure.account_wide => {}
             Some(Err(failure)) => errors.push(PlanError {
                 account: target.account.clone(),
                 region: Some(target.region.clone()),
@@ -383,20 +385,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
                 region: None,
                 message: "the account's IAM policies were not read".into(),
             }),
-            Some(Err(failure)) => {
-                // The same failure is on every target of an account that could not be
-                // reached at all; say it once.
-                let already = errors
-                    .iter()
-                    .any(|e| e.account == account.id && e.message == failure.message);
-                if !already {
-                    errors.push(PlanError {
-                        account: account.id.clone(),
-                        region: None,
-                        message: failure.message.clone(),
-                    });
-                }
-            }
+            Some(Err(failure)) => errors.push(PlanError {
+                account: account.id.clone(),
+                region: None,
+                message: failure.message.clone(),
+            }),
             Some(Ok(snapshot)) => {
                 iam::plan_account(
                     desired,

@@ -784,9 +784,7 @@ fn a_failed_target_is_an_error_and_others_are_planned() {
     let mut live = converged(&d);
     live.regions.insert(
         Target::new(A, R1),
-        Err(ReadFailure {
-            message: "ListKeys: AccessDeniedException: no".into(),
-        }),
+        Err(ReadFailure::new("ListKeys: AccessDeniedException: no")),
     );
     *region_mut(&mut live, B, R1) = RegionSnapshot::default();
     let p = plan(&d, &live);
