@@ -35,8 +35,13 @@ CHECK="$ROOT/tests/emulator/crash_check.py"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/c3-crash.XXXXXX")"
 export C3_EMULATOR_NAME="crash-trials-$$"
 cleanup() {
+  local rc=$?
   scripts/emulator.sh stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ "$rc" -eq 0 ]; then
+    rm -rf "$WORK" "$ROOT/.c3-tmp/$C3_EMULATOR_NAME".*
+  else
+    echo "kept for a look: $WORK (configs and c3 output), $ROOT/.c3-tmp/$C3_EMULATOR_NAME.* (emulator)" >&2
+  fi
 }
 trap cleanup EXIT
 eval "$(scripts/emulator.sh start)"   # AWS_ENDPOINT_URL, dummy credentials, C3_EMULATOR_LOG
