@@ -11,6 +11,7 @@ use c3::render::json::PlanDocument;
 use crate::support::{self, emulator};
 
 pub mod apply;
+pub mod crash;
 pub mod failure;
 pub mod plan;
 

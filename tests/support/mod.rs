@@ -136,6 +136,12 @@ impl Emulator {
         self.pid
     }
 
+    /// The request log (one JSON line per AWS call, appended as the server answers), for tests
+    /// that follow it while it grows; [`Emulator::requests`] reads it whole.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     /// Every AWS call the server attributed to `account`, in the order it answered them.
     /// The log line is written before the response is sent, so a call that returned is listed.
     pub fn requests(&self, account: &str) -> Vec<Request> {
