@@ -8,4 +8,5 @@ mod support;
 mod cli;
 mod config;
 mod e2e;
+mod leaks;
 mod live;
