@@ -191,10 +191,28 @@ where
         .expect("join");
     drift(account.clone()).await;
     let path = config.path.clone();
-    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
-        .await
-        .expect("join");
+    let (run, doc, after) = tokio::task::spawn_blocking(move || {
+        let (run, doc) = plan_json(&path);
+        // Then apply fixes exactly the executable part; the reported part is
+        // still reported, unchanged.
+        let applied = c3(&path, &["apply", "--auto-approve"]);
+        let (_, after) = plan_json(&path);
+        assert_eq!(applied.code, 0, "{applied:?}");
+        (run, doc, after)
+    })
+    .await
+    .expect("join");
     assert_eq!(run.code, 0, "{run:?}");
+    let reported: Vec<_> = doc
+        .changes
+        .iter()
+        .filter(|c| !c.executable)
+        .cloned()
+        .collect();
+    assert_eq!(
+        after.changes, reported,
+        "after apply, only the reported changes remain"
+    );
     doc
 }
 
