@@ -573,7 +573,13 @@ fn report_orphans(
     changes: &mut Changes,
 ) {
     let names: BTreeSet<&str> = declared.iter().map(|k| k.name.as_str()).collect();
-    for key in &snapshot.keys {
+    // In key id and alias name order, whatever order the snapshot lists them
+    // in: the plan must not depend on it.
+    let mut keys: Vec<&LiveKey> = snapshot.keys.iter().collect();
+    keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
+    let mut aliases: Vec<&crate::model::LiveAlias> = snapshot.aliases.iter().collect();
+    aliases.sort();
+    for key in keys {
         let Some(name) = key.c3_name() else {
             continue;
         };
@@ -595,7 +601,7 @@ fn report_orphans(
             ),
         );
     }
-    for alias in &snapshot.aliases {
+    for alias in aliases {
         let Some(name) = alias.name.strip_prefix("alias/") else {
             continue;
         };
