@@ -16,7 +16,9 @@ use super::desired::{
 };
 use super::policy::{glob_match, pretty, size_without_whitespace, Document, Statement};
 use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource};
-use crate::model::{partition, tag, Account, AccountSnapshot, DesiredState, LiveState, Target};
+use crate::model::{
+    partition, tag, Account, AccountSnapshot, DesiredState, LiveManagedPolicy, LiveState, Target,
+};
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -414,7 +416,11 @@ fn report_orphans(
     account: &str,
     changes: &mut Changes,
 ) {
-    for p in &snapshot.policies {
+    // In name order, whatever order the snapshot lists them in: the plan must
+    // not depend on it.
+    let mut policies: Vec<&LiveManagedPolicy> = snapshot.policies.iter().collect();
+    policies.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
+    for p in policies {
         let Some((_, key)) = PolicyKind::parse_name(&p.name) else {
             continue;
         };

@@ -318,10 +318,34 @@ fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Chang
     let Some(details) = &key.details else {
         return;
     };
+    let want = spec.rotation_days;
     let Some(rotation) = &details.rotation else {
+        // GetKeyRotationStatus fails while a key is PendingDeletion (and on some
+        // endpoints while it is Disabled). When the same apply restores the key,
+        // set rotation anyway (EnableKeyRotation is idempotent): otherwise a
+        // rotation that is off would take a second apply to be seen and fixed.
+        let restored = spec.enabled
+            && matches!(
+                details.state,
+                KeyState::Disabled | KeyState::PendingDeletion
+            );
+        if restored {
+            changes.exec(
+                at,
+                Resource::Rotation,
+                ActionKind::Update,
+                format!(
+                    "rotation cannot be read while the key is {}: enable it every {want} days once the key is restored",
+                    details.state
+                ),
+                Operation::EnableRotation {
+                    key_id: key.key_id.clone(),
+                    rotation_days: want,
+                },
+            );
+        }
         return;
     };
-    let want = spec.rotation_days;
     let detail = if !rotation.enabled {
         format!("rotation is off: enable it every {want} days")
     } else {
@@ -573,7 +597,13 @@ fn report_orphans(
     changes: &mut Changes,
 ) {
     let names: BTreeSet<&str> = declared.iter().map(|k| k.name.as_str()).collect();
-    for key in &snapshot.keys {
+    // In key id and alias name order, whatever order the snapshot lists them
+    // in: the plan must not depend on it.
+    let mut keys: Vec<&LiveKey> = snapshot.keys.iter().collect();
+    keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
+    let mut aliases: Vec<&crate::model::LiveAlias> = snapshot.aliases.iter().collect();
+    aliases.sort();
+    for key in keys {
         let Some(name) = key.c3_name() else {
             continue;
         };
@@ -595,7 +625,7 @@ fn report_orphans(
             ),
         );
     }
-    for alias in &snapshot.aliases {
+    for alias in aliases {
         let Some(name) = alias.name.strip_prefix("alias/") else {
             continue;
         };

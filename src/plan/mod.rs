@@ -414,3 +414,6 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

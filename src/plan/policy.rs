@@ -29,11 +29,16 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 pub struct CiSet(BTreeMap<String, String>);
 
 impl CiSet {
-    /// Adds a member (the first spelling wins).
+    /// Adds a member. Of spellings that differ only in case, the smallest
+    /// (in byte order) is kept, so the set does not depend on insertion order.
     pub fn insert(&mut self, value: &str) {
-        self.0
+        let spelled = self
+            .0
             .entry(value.to_ascii_lowercase())
             .or_insert_with(|| value.to_string());
+        if value < spelled.as_str() {
+            *spelled = value.to_string();
+        }
     }
 
     /// Whether the set holds this member (case-insensitively).
@@ -344,7 +349,12 @@ fn parse_statement(v: &Value, partition: &str) -> Result<Statement, PolicyError>
             let entry = condition.entry(op.clone()).or_default();
             for (key, values) in keys {
                 let lower = key.to_ascii_lowercase();
-                condition_keys.entry(lower.clone()).or_insert(key.clone());
+                // Of spellings that differ only in case, the smallest is kept,
+                // so the canonical form does not depend on key order.
+                let spelled = condition_keys.entry(lower.clone()).or_insert(key.clone());
+                if key < spelled {
+                    *spelled = key.clone();
+                }
                 entry
                     .entry(lower)
                     .or_default()
@@ -777,6 +787,28 @@ mod tests {
   "Version" : "2012-10-17", "Id": "other"
 }"#);
         assert_eq!(a.normalized(), b.normalized());
+    }
+
+    #[test]
+    fn spelling_does_not_depend_on_order() {
+        // Found by the property tests: of two spellings of one action or
+        // condition key, the first one met was kept, so list and key order
+        // showed in the normalised document.
+        let a = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":["kms:encrypt","kms:Encrypt"],"Resource":"*",
+            "Condition":{"StringLike":{"kms:viaservice":"*.eu-west-1.amazonaws.com"},
+                         "StringEquals":{"kms:ViaService":"s3.eu-west-1.amazonaws.com"}}}]}"#,
+        );
+        let b = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:encrypt"],"Resource":"*",
+            "Condition":{"StringEquals":{"kms:ViaService":"s3.eu-west-1.amazonaws.com"},
+                         "StringLike":{"kms:viaservice":"*.eu-west-1.amazonaws.com"}}}]}"#,
+        );
+        assert_eq!(a.normalized(), b.normalized());
+        assert_eq!(
+            a.normalized()["Statement"][0]["Action"],
+            serde_json::json!(["kms:Encrypt"])
+        );
     }
 
     #[test]

@@ -937,3 +937,81 @@ fn merged_shards_equal_the_whole_plan_and_overlaps_are_refused() {
     assert_eq!(merged.as_ref().ok(), Some(&whole));
     assert!(Plan::merge(vec![shard(A), shard(A)]).is_err());
 }
+
+#[test]
+fn unreadable_rotation_of_a_key_being_restored_is_set_in_the_same_apply() {
+    // GetKeyRotationStatus fails while a key is PendingDeletion (and on some
+    // endpoints while it is Disabled), so the plan cannot see that rotation
+    // is off. The restore enables the key; rotation is set in the same apply
+    // rather than by a second one.
+    for state in [KeyState::PendingDeletion, KeyState::Disabled] {
+        let d = one_key();
+        let mut live = converged(&d);
+        let det = details_mut(region_mut(&mut live, A, R1), 0);
+        det.state = state.clone();
+        det.rotation = None;
+        let p = plan(&d, &live);
+        assert_eq!(
+            rows(&p),
+            vec![
+                (Resource::Rotation, ActionKind::Update, true),
+                (Resource::KeyState, ActionKind::Restore, true),
+            ],
+            "{state}: {:#?}",
+            p.changes
+        );
+        assert_eq!(
+            p.changes[0].operation,
+            Some(Operation::EnableRotation {
+                key_id: key_id("payments", &Target::new(A, R1), 1),
+                rotation_days: 365
+            })
+        );
+        // enabled = false: the key stays disabled, rotation cannot be set.
+        let mut off = d.clone();
+        off.keys[0].enabled = false;
+        assert!(!plan(&off, &live)
+            .changes
+            .iter()
+            .any(|c| c.resource == Resource::Rotation));
+    }
+}
+
+#[test]
+fn orphan_reports_do_not_depend_on_listing_order() {
+    // Found by the property tests: reports of the same (account, region, key,
+    // resource) followed the order the snapshot listed keys and policies in.
+    let d = desired(vec![spec("payments", &[(A, R1)]), spec("old", &[(A, R1)])]);
+    let mut live = converged(&d);
+    let t = Target::new(A, R1);
+    let mut second = c3_key(&d.keys[1], &t, 2);
+    second.key_id = "0-second-old".into();
+    region_mut(&mut live, A, R1).keys.push(second);
+    for p in &mut account_mut(&mut live, A).policies {
+        p.tags = Some(BTreeMap::from([(
+            tag::MANAGED.to_string(),
+            "true".to_string(),
+        )]));
+    }
+    let d2 = desired(vec![spec("payments", &[(A, R1)])]);
+    let p = plan(&d2, &live);
+    let mut reversed = live.clone();
+    for s in reversed.regions.values_mut().flatten() {
+        s.keys.reverse();
+        s.aliases.reverse();
+    }
+    for a in reversed.accounts.values_mut().flatten() {
+        a.policies.reverse();
+    }
+    assert_eq!(p, plan(&d2, &reversed));
+    let iam: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.resource == Resource::IamPolicy)
+        .map(|c| c.detail.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        iam,
+        vec!["allow-crypto-old", "allow-decrypt-old", "allow-encrypt-old"]
+    );
+}
