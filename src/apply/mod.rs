@@ -136,15 +136,26 @@ impl Run<'_> {
                 f().await
             };
             match result {
-                Err(e) if fresh_key && e.is_not_found() && attempt < 6 => {
-                    attempt += 1;
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
+                // Reads lag writes: a key made seconds ago may not be found yet.
+                Err(e) if fresh_key && e.is_not_found() && attempt < 6 => {}
+                // A refused request did nothing: safe to send again, later.
+                Err(e) if e.is_throttling() && attempt < 8 => {}
                 other => return other,
             }
+            attempt += 1;
+            tokio::time::sleep(delay + jitter(delay)).await;
+            delay = (delay * 2).min(Duration::from_secs(8));
         }
     }
+}
+
+/// Up to half of `delay` again, so retries of many keys spread out.
+fn jitter(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let half = delay.as_millis().max(1) / 2;
+    Duration::from_millis(u64::try_from(u128::from(nanos) % (half + 1)).unwrap_or(0))
 }
 
 /// Key ARNs created in this run: (account, region, key name, generation) → (key id, ARN).

@@ -15,6 +15,16 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag as KmsTag};
 use crate::aws::AwsCallError;
 use crate::model::tag;
 
+/// Calls that are not idempotent (CreateKey, CreatePolicyVersion) are not
+/// retried by the SDK: after a reset connection or a lost answer AWS may have
+/// done the work, and a blind retry would make a second key or a second,
+/// identical policy version. The executor retries them only on throttling
+/// (a request AWS refused); anything else fails the step, and the next run
+/// finds what was made by its `c3:` tags or its document.
+fn no_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::disabled()
+}
+
 /// A key CreateKey made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedKey {
@@ -121,6 +131,8 @@ impl KeyWriter for SdkKeyWriter {
             .multi_region(false)
             .bypass_policy_lockout_safety_check(false)
             .set_tags(Some(kms_tags(tags, "CreateKey")?))
+            .customize()
+            .config_override(aws_sdk_kms::config::Builder::default().retry_config(no_retries()))
             .send()
             .await
             .map_err(|e| AwsCallError::from_sdk("CreateKey", &e))?;
@@ -287,6 +299,8 @@ impl PolicyWriter for SdkPolicyWriter {
             .policy_arn(arn)
             .policy_document(document)
             .set_as_default(true)
+            .customize()
+            .config_override(aws_sdk_iam::config::Builder::default().retry_config(no_retries()))
             .send()
             .await
             .map_err(|e| AwsCallError::from_sdk("CreatePolicyVersion", &e))?;

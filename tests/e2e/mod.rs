@@ -13,6 +13,7 @@ use crate::support::{self, emulator};
 pub mod apply;
 pub mod crash;
 pub mod failure;
+pub mod faults;
 pub mod plan;
 
 /// A keys.toml in a temp dir.

@@ -484,3 +484,49 @@ pub fn run_in_pty(command: &Command, prompt: &str, answer: &str) -> PtyRun {
         output,
     }
 }
+
+/// The project's fault- and latency-injecting proxy (`tests/emulator/proxy.py`)
+/// in front of an emulator, on 127.0.0.1; stopped when dropped.
+pub struct Proxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Proxy {
+    /// Starts the proxy towards `upstream` with extra arguments such as
+    /// `["--throttle", "0.3", "--seed", "7"]`.
+    pub fn start(upstream: &str, args: &[&str]) -> Proxy {
+        use std::io::BufRead;
+        let python = python().unwrap_or_else(|e| panic!("{e}"));
+        let mut child = std::process::Command::new(python)
+            .arg(Path::new(REPO).join("tests/emulator/proxy.py"))
+            .args(["--upstream", upstream, "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the proxy: {e}"));
+        let stdout = child.stdout.take().expect("proxy stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("proxy port line");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the proxy printed {line:?}, not its port"));
+        Proxy { child, port }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

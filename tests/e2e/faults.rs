@@ -1,0 +1,214 @@
+//! Faults at the wire: throttling, HTTP 429/500/503, reset connections and
+//! truncated answers, injected by the project's proxy between c3 and the
+//! emulator. A plan under faults is the plan without them, or a clear error
+//! for the affected target — never a different plan. An apply under faults
+//! converges on rerun, with one key per (name, generation, account, region)
+//! and nothing deleted.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::support::{fresh_account, Proxy};
+
+const R1: &str = "eu-west-1";
+const R2: &str = "eu-central-1";
+
+const FAULTS: &[(&str, &str)] = &[
+    ("throttle", "0.3"),
+    ("http429", "0.3"),
+    ("http500", "0.25"),
+    ("http503", "0.25"),
+    ("reset", "0.2"),
+    ("truncate", "0.2"),
+];
+
+fn estate(a: &str, b: &str) -> String {
+    format!(
+        "version = 1\n\n{}{}[classifications.confidential]\nrotation_days = 180\nvia_services = [\"s3\"]\n\n[[keys]]\nname = \"payments\"\nclassification = \"confidential\"\n\n[[keys]]\nname = \"ledger\"\nclassification = \"confidential\"\n",
+        account_block("one", a, &[R1, R2]),
+        account_block("two", b, &[R1])
+    )
+}
+
+fn parse(run: &Run) -> PlanDocument {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not a plan ({e}): {run:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_under_faults_is_the_same_plan_or_an_error_never_another_plan() {
+    let (a, b) = (fresh_account(), fresh_account());
+    let config = Config::new(&estate(&a, &b));
+    let path = config.path.clone();
+    tokio::task::spawn_blocking(move || apply_ok(&path))
+        .await
+        .expect("join");
+    // Some drift, so the plan has executable and reported changes to get right.
+    let kms = kms(&a, R1).await;
+    let id = key_behind(&kms, "alias/payments").await;
+    kms.disable_key_rotation()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("DisableKeyRotation");
+    kms.disable_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("DisableKey");
+
+    let path = config.path.clone();
+    let (baseline, outcomes) = tokio::task::spawn_blocking(move || {
+        let (run, baseline) = plan_json(&path);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(!baseline.changes.is_empty());
+        let upstream = crate::support::emulator().endpoint();
+        let mut outcomes = BTreeMap::new();
+        for (fault, fraction) in FAULTS {
+            let proxy = Proxy::start(
+                &upstream,
+                &[&format!("--{fault}"), fraction, "--seed", "11"],
+            );
+            let run = c3_at(&proxy.endpoint(), &path, &["plan", "--output", "json"]);
+            outcomes.insert(fault.to_string(), (run.code, parse(&run), run));
+        }
+        (baseline, outcomes)
+    })
+    .await
+    .expect("join");
+
+    for (fault, (code, doc, run)) in &outcomes {
+        if doc.errors.is_empty() {
+            assert_eq!(*code, 0, "{fault}: {run:?}");
+            assert_eq!(doc.changes, baseline.changes, "{fault}: a different plan");
+        } else {
+            // A clear error for the targets that failed; nothing claimed elsewhere
+            // that the plan without faults does not claim.
+            assert_eq!(*code, 1, "{fault}: {run:?}");
+            for e in &doc.errors {
+                assert!(!e.message.is_empty(), "{fault}: empty error");
+            }
+            for c in &doc.changes {
+                assert!(
+                    baseline.changes.contains(c),
+                    "{fault}: {c:?} is not in the plan without faults"
+                );
+            }
+        }
+    }
+}
+
+/// (c3:name, c3:generation) → number of c3 keys, per region of an account.
+async fn c3_keys(account: &str, region: &str) -> BTreeMap<(String, String), usize> {
+    let kms = kms(account, region).await;
+    let mut out = BTreeMap::new();
+    let keys = kms.list_keys().limit(1000).send().await.expect("ListKeys");
+    for k in keys.keys() {
+        let id = k.key_id().unwrap_or_default();
+        let tags = kms
+            .list_resource_tags()
+            .key_id(id)
+            .send()
+            .await
+            .expect("ListResourceTags");
+        let get = |name: &str| {
+            tags.tags()
+                .iter()
+                .find(|t| t.tag_key() == name)
+                .map(|t| t.tag_value().to_string())
+        };
+        if get("c3:managed").as_deref() == Some("true") {
+            let key = (
+                get("c3:name").unwrap_or_default(),
+                get("c3:generation").unwrap_or_default(),
+            );
+            *out.entry(key).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_under_faults_converges_on_rerun_without_duplicates() {
+    let (a, b) = (fresh_account(), fresh_account());
+    let config = Config::new(&estate(&a, &b));
+    let path = config.path.clone();
+    let runs = tokio::task::spawn_blocking(move || {
+        let upstream = crate::support::emulator().endpoint();
+        let proxy = Proxy::start(
+            &upstream,
+            &[
+                "--throttle",
+                "0.15",
+                "--http500",
+                "0.1",
+                "--reset",
+                "0.1",
+                "--truncate",
+                "0.1",
+                "--seed",
+                "5",
+            ],
+        );
+        let mut runs = Vec::new();
+        for _ in 0..6 {
+            let run = c3_at(&proxy.endpoint(), &path, &["apply", "--auto-approve"]);
+            let done = run.code == 0;
+            runs.push(run);
+            if done {
+                break;
+            }
+        }
+        runs
+    })
+    .await
+    .expect("join");
+    let last = runs.last().expect("a run");
+    assert_eq!(
+        last.code,
+        0,
+        "apply under faults did not converge in {} runs: {last:?}",
+        runs.len()
+    );
+
+    // Without faults: nothing left to do, one key per (name, generation, target).
+    let path = config.path.clone();
+    let clean = tokio::task::spawn_blocking(move || c3(&path, &["plan", "--detailed-exitcode"]))
+        .await
+        .expect("join");
+    assert_eq!(clean.code, 0, "{clean:?}");
+    for (account, region) in [(&a, R1), (&a, R2), (&b, R1)] {
+        let keys = c3_keys(account, region).await;
+        assert_eq!(keys.len(), 2, "{account}/{region}: {keys:?}");
+        assert!(
+            keys.values().all(|n| *n == 1),
+            "{account}/{region}: duplicates {keys:?}"
+        );
+    }
+    for account in [&a, &b] {
+        let ops = operations(account);
+        for op in [
+            "ScheduleKeyDeletion",
+            "DeleteAlias",
+            "DisableKey",
+            "DisableKeyRotation",
+            "UntagResource",
+            "DeletePolicy",
+        ] {
+            assert!(!ops.contains_key(op), "{op} in {account}: {ops:?}");
+        }
+        // No policy has two versions.
+        let iam = iam(account).await;
+        for kind in ["encrypt", "decrypt", "crypto"] {
+            for key in ["payments", "ledger"] {
+                let arn = format!("arn:aws:iam::{account}:policy/allow-{kind}-{key}");
+                let v = iam
+                    .list_policy_versions()
+                    .policy_arn(&arn)
+                    .send()
+                    .await
+                    .expect("ListPolicyVersions");
+                assert_eq!(v.versions().len(), 1, "{arn}: {:?}", v.versions());
+            }
+        }
+    }
+}
