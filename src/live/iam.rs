@@ -169,10 +169,9 @@ async fn default_document<I: IamRead>(
             )
         })?;
     let text = calls
-        .run(
-            "GetPolicyVersion",
-            iam.policy_document(&entry.arn, &version_id),
-        )
+        .run("GetPolicyVersion", || {
+            iam.policy_document(&entry.arn, &version_id)
+        })
         .await?
         .ok_or_else(|| {
             AwsCallError::protocol(

@@ -154,8 +154,16 @@ impl<'a> Calls<'a> {
         }
     }
 
-    /// Runs one API call while holding one permit.
-    pub async fn run<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+    /// Runs one API call while holding one permit. `call` makes the call's
+    /// future only once the permit is held, and that future lives on the
+    /// heap: an SDK call's future is about 5 KB, and a large read queues
+    /// thousands of calls at once (four per key), so a queued call holds
+    /// only a closure and the SDK futures in memory are at most the permits.
+    pub async fn run<T, F, Fut>(&self, operation: &'static str, call: F) -> T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
         // The semaphore is never closed; if it were, run without a permit
         // rather than fail the read.
         let _permit = self.gate.acquire().await.ok();
@@ -165,7 +173,7 @@ impl<'a> Calls<'a> {
             region = self.region,
             "AWS call"
         );
-        call.await
+        Box::pin(call()).await
     }
 }
 
@@ -208,7 +216,7 @@ where
     let mut marker: Option<String> = None;
     let mut seen = HashSet::new();
     loop {
-        let page = calls.run(operation, fetch(marker.take())).await?;
+        let page = calls.run(operation, || fetch(marker.take())).await?;
         items.extend(page.items);
         if !page.truncated {
             return Ok(items);
