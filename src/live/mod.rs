@@ -36,10 +36,11 @@ pub use error::{ReadError, Scope};
 /// failed IAM read fails that account entry only.
 pub async fn read(desired: &DesiredState, base: &SdkConfig) -> LiveState {
     let gate = Semaphore::new(desired.settings.parallelism.max(1));
+    let iam_path = iam::ReadPath::from_env();
     let reads = desired
         .accounts
         .iter()
-        .map(|account| read_account(desired, base, account, &gate));
+        .map(|account| read_account(desired, base, account, &gate, iam_path));
     let mut state = LiveState::default();
     for read in join_all(reads).await {
         state.regions.extend(read.regions);
@@ -60,6 +61,7 @@ async fn read_account(
     base: &SdkConfig,
     account: &Account,
     gate: &Semaphore,
+    iam_path: iam::ReadPath,
 ) -> AccountRead {
     let session = {
         // One permit for the identity check (and the AssumeRole it triggers).
@@ -89,9 +91,15 @@ async fn read_account(
         let calls = Calls::new(gate, &account.name, "global");
         let client = iam::SdkIam::new(session.iam());
         let declared = declared_in_account(desired, &account.id);
-        iam::read_account(&client, &calls, &desired.settings.policy_path, &declared)
-            .await
-            .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
+        iam::read_account(
+            &client,
+            &calls,
+            &desired.settings.policy_path,
+            &declared,
+            iam_path,
+        )
+        .await
+        .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
     };
     let regions = join_all(account.regions.iter().map(|region| {
         let session = &session;
