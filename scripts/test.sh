@@ -3,6 +3,7 @@
 # it creates the emulator's venv (.venv, ~30 s the first time) and builds everything it needs.
 #   1. scripts/emulator-venv.sh               the Python venv with the pinned moto (no-op when current)
 #   2. tests/emulator/check_patched.py        the emulator patches still hold (own server, stopped after)
+#      tests/emulator/check_proxy.py          the latency/fault proxy of the benchmark works (same server)
 #   3. cargo fmt --check
 #   4. cargo clippy --all-targets -- -D warnings
 #   5. scripts/check-planner-imports.sh       the planner and the model stay pure
@@ -24,6 +25,7 @@ exports="$(scripts/emulator.sh start)"
 endpoint="$(sed -n 's/^export AWS_ENDPOINT_URL=//p' <<<"$exports")"
 log="$(sed -n 's/^export C3_EMULATOR_LOG=//p' <<<"$exports")"
 ENDPOINT="$endpoint" C3_EMULATOR_LOG="$log" .venv/bin/python tests/emulator/check_patched.py
+ENDPOINT="$endpoint" .venv/bin/python tests/emulator/check_proxy.py
 scripts/emulator.sh stop
 trap - EXIT
 unset C3_EMULATOR_NAME

@@ -130,12 +130,71 @@ fn desired(accounts: Vec<Account>, keys: Vec<KeySpec>, policy_path: &str) -> Des
 
 /// Records which AWS calls a read made: c3's own `AWS call` debug events
 /// (one per API call, by operation) and aws-config's AssumeRole provider
-/// fetching credentials. Installed for the current thread only, which is
+/// fetching credentials. Recorded for the current thread only, which is
 /// where a `#[tokio::test]` (current-thread runtime) polls everything.
+///
+/// One global subscriber routes each event to the log of its thread, if
+/// any ([`CallLog::record`]). A scoped subscriber per test (`set_default`)
+/// is not reliable while other tests run: when exactly one scoped
+/// subscriber exists, tracing-core registers a callsite first hit on
+/// another thread with that thread's (absent) subscriber only, and caches
+/// it as disabled for every thread, so the test saw none of c3's calls.
 #[derive(Clone, Default)]
 struct CallLog(Arc<Mutex<Vec<String>>>);
 
+thread_local! {
+    static THREAD_LOG: std::cell::RefCell<Option<CallLog>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Clears this thread's [`CallLog`] when dropped.
+struct Recording;
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        THREAD_LOG.with(|log| log.borrow_mut().take());
+    }
+}
+
+/// The global subscriber's layer: hands each event to its thread's log.
+struct Router;
+
+impl<S: tracing::Subscriber> Layer<S> for Router {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        THREAD_LOG.with(|log| {
+            if let Some(log) = log.borrow().as_ref() {
+                log.on_event(event);
+            }
+        });
+    }
+}
+
 impl CallLog {
+    /// A log of this thread's calls until the returned guard is dropped.
+    fn record() -> (CallLog, Recording) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::filter::LevelFilter::DEBUG)
+                .with(Router);
+            // Another global subscriber may exist already; then this one is not needed.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        let log = CallLog::default();
+        THREAD_LOG.with(|slot| *slot.borrow_mut() = Some(log.clone()));
+        (log, Recording)
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>) {
+        let mut fields = EventFields::default();
+        event.record(&mut fields);
+        let entry = match fields.message.as_str() {
+            "AWS call" => fields.operation,
+            "retrieving assumed credentials" => "AssumeRole".to_string(),
+            _ => return,
+        };
+        self.0.lock().unwrap().push(entry);
+    }
+
     fn count(&self, operation: &str) -> usize {
         self.0
             .lock()
@@ -165,19 +224,6 @@ impl Visit for EventFields {
             "operation" => self.operation = format!("{value:?}"),
             _ => {}
         }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for CallLog {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut fields = EventFields::default();
-        event.record(&mut fields);
-        let entry = match fields.message.as_str() {
-            "AWS call" => fields.operation,
-            "retrieving assumed credentials" => "AssumeRole".to_string(),
-            _ => return,
-        };
-        self.0.lock().unwrap().push(entry);
     }
 }
 
@@ -382,12 +428,9 @@ async fn accounts_reached_by_role_see_only_their_own_keys() {
     let d = desired(vec![acct_a, acct_b], vec![key("shared", targets)], "/");
     // The ambient credentials belong to a third account.
     let base = config(&caller, REGION).await;
-    let log = CallLog::default();
-    let state = {
-        let _guard =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(log.clone()));
-        live::read(&d, &base).await
-    };
+    let (log, recording) = CallLog::record();
+    let state = live::read(&d, &base).await;
+    drop(recording);
 
     // One AssumeRole per account, whatever its number of regions and clients.
     // (counted by the emulator: c3's AssumeRole calls are signed by the caller's account)
@@ -436,6 +479,46 @@ async fn accounts_reached_by_role_see_only_their_own_keys() {
     assert_eq!(state.regions.len(), 3);
     assert!(state.accounts.get(&a).is_some_and(|r| r.is_ok()));
     assert!(state.accounts.get(&b).is_some_and(|r| r.is_ok()));
+}
+
+/// The SDK's shared identity cache holds 64 partitions and evicts beyond
+/// that; each account's session must keep its own, or with more accounts
+/// roles get assumed again and again (211 AssumeRole for 100 accounts).
+#[tokio::test]
+async fn more_accounts_than_the_sdk_cache_holds_assume_each_role_once() {
+    let caller = support::fresh_account();
+    let accounts: Vec<Account> = (0..80)
+        .map(|i| {
+            let id = support::fresh_account();
+            let role = format!("arn:aws:iam::{id}:role/c3");
+            account(&format!("a{i}"), &id, Some(role), &[REGION])
+        })
+        .collect();
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let mut d = desired(accounts, vec![], "/");
+    d.settings.parallelism = 16;
+    let base = config(&caller, REGION).await;
+    let (log, recording) = CallLog::record();
+    let state = live::read(&d, &base).await;
+    drop(recording);
+    assert!(state.regions.values().all(|r| r.is_ok()));
+    assert!(state.accounts.values().all(|r| r.is_ok()));
+    assert_eq!(log.count("GetCallerIdentity"), ids.len());
+    let assumed = support::emulator()
+        .requests(&caller)
+        .iter()
+        .filter(|r| r.operation == "AssumeRole")
+        .count();
+    assert_eq!(assumed, ids.len());
+    for id in &ids {
+        // Each account's own calls: one identity check, one page of each listing.
+        let ops: Vec<String> = support::emulator()
+            .requests(id)
+            .into_iter()
+            .map(|r| r.operation)
+            .collect();
+        assert_eq!(ops.len(), 4, "{id}: {ops:?}");
+    }
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ pub mod error;
 
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
@@ -55,9 +56,10 @@ pub async fn load_base_config() -> SdkConfig {
 
 /// The credentials of one declared account, verified to belong to it.
 ///
-/// Clients made from a session share one credentials provider and the base
-/// configuration's identity cache, so a role is assumed once per account and
-/// refreshed before it expires, whatever the number of regions and clients.
+/// Clients made from a session share one credentials provider and, for an
+/// assumed role, one identity cache of the session's own, so a role is
+/// assumed once per account and refreshed before it expires, whatever the
+/// number of regions, clients and accounts.
 #[derive(Debug, Clone)]
 pub struct AccountSession {
     /// The account as declared.
@@ -136,6 +138,10 @@ pub async fn connect(
             let provider = builder.build().await;
             base.to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
+                // A cache of its own: the base configuration's is shared by
+                // every account and holds 64 partitions, evicting beyond, so
+                // with more accounts roles were assumed again and again.
+                .identity_cache(IdentityCache::lazy().build())
                 .build()
         }
     };

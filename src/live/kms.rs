@@ -210,9 +210,9 @@ async fn read_details<K: KmsRead>(
     key_id: &str,
 ) -> Result<Option<KeyDetails>, AwsCallError> {
     let (description, rotation, policy) = futures::join!(
-        calls.run("DescribeKey", kms.describe(key_id)),
-        calls.run("GetKeyRotationStatus", kms.rotation(key_id)),
-        calls.run("GetKeyPolicy", kms.policy(key_id)),
+        calls.run("DescribeKey", || kms.describe(key_id)),
+        calls.run("GetKeyRotationStatus", || kms.rotation(key_id)),
+        calls.run("GetKeyPolicy", || kms.policy(key_id)),
     );
     let description = match description {
         Ok(d) => d,
@@ -769,5 +769,26 @@ mod tests {
         let snap = read_region(&kms, &calls, &names(&[])).await.unwrap();
         assert_eq!(snap.keys.len(), 20);
         assert_eq!(kms.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    /// Every key of a region has its reads queued at once; a queued read must
+    /// not hold an SDK future (~5 KB each), or 10,000 keys take hundreds of MB.
+    #[test]
+    fn queued_reads_hold_no_sdk_future() {
+        let conf = aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .region(aws_sdk_kms::config::Region::new("eu-west-1"))
+            .build();
+        let kms = SdkKms::new(Client::from_conf(conf));
+        let sdk_call = std::mem::size_of_val(&kms.describe("k"));
+        let gate = Semaphore::new(1);
+        let calls = Calls::new(&gate, "prod", "eu-west-1");
+        let details = std::mem::size_of_val(&read_details(&kms, &calls, "k"));
+        let tags = std::mem::size_of_val(&collect_pages("ListResourceTags", &calls, |m| {
+            kms.list_tags("k", m)
+        }));
+        assert!(sdk_call > 1024, "an SDK call future is {sdk_call} bytes");
+        assert!(details < 1024, "read_details future is {details} bytes");
+        assert!(tags < 1024, "a tag listing future is {tags} bytes");
     }
 }

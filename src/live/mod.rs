@@ -46,6 +46,7 @@ pub async fn read_observed(
     progress: &ReadProgress,
 ) -> LiveState {
     let gate = Semaphore::new(desired.settings.parallelism.max(1));
+    let iam_path = iam::ReadPath::from_env();
     // Only the accounts and regions in this run's scope are read.
     let accounts = desired.accounts_in_scope();
     progress.targets.store(
@@ -54,7 +55,7 @@ pub async fn read_observed(
     );
     let reads = accounts
         .iter()
-        .map(|account| read_account(desired, base, account, &gate, progress));
+        .map(|account| read_account(desired, base, account, &gate, progress, iam_path));
     let mut state = LiveState::default();
     for read in join_all(reads).await {
         state.regions.extend(read.regions);
@@ -76,6 +77,7 @@ async fn read_account(
     account: &Account,
     gate: &Semaphore,
     progress: &ReadProgress,
+    iam_path: iam::ReadPath,
 ) -> AccountRead {
     let session = {
         // One permit for the identity check (and the AssumeRole it triggers).
@@ -113,9 +115,15 @@ async fn read_account(
         let calls = Calls::observed(gate, &account.name, "global", progress);
         let client = iam::SdkIam::new(session.iam());
         let declared = declared_in_account(desired, &account.id);
-        iam::read_account(&client, &calls, &desired.settings.policy_path, &declared)
-            .await
-            .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
+        iam::read_account(
+            &client,
+            &calls,
+            &desired.settings.policy_path,
+            &declared,
+            iam_path,
+        )
+        .await
+        .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
     };
     let regions = join_all(account.regions.iter().map(|region| {
         let session = &session;
@@ -216,8 +224,16 @@ impl<'a> Calls<'a> {
         }
     }
 
-    /// Runs one API call while holding one permit.
-    pub async fn run<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+    /// Runs one API call while holding one permit. `call` makes the call's
+    /// future only once the permit is held, and that future lives on the
+    /// heap: an SDK call's future is about 5 KB, and a large read queues
+    /// thousands of calls at once (four per key), so a queued call holds
+    /// only a closure and the SDK futures in memory are at most the permits.
+    pub async fn run<T, F, Fut>(&self, operation: &'static str, call: F) -> T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
         // The semaphore is never closed; if it were, run without a permit
         // rather than fail the read.
         let _permit = self.gate.acquire().await.ok();
@@ -228,7 +244,7 @@ impl<'a> Calls<'a> {
             region = self.region,
             "AWS call"
         );
-        call.await
+        Box::pin(call()).await
     }
 }
 
@@ -271,7 +287,7 @@ where
     let mut marker: Option<String> = None;
     let mut seen = HashSet::new();
     loop {
-        let page = calls.run(operation, fetch(marker.take())).await?;
+        let page = calls.run(operation, || fetch(marker.take())).await?;
         items.extend(page.items);
         if !page.truncated {
             return Ok(items);

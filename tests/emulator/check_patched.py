@@ -8,9 +8,11 @@ usage: .venv/bin/python tests/emulator/check_patched.py
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 import boto3
@@ -95,6 +97,24 @@ kms.schedule_key_deletion(KeyId=z, PendingWindowInDays=7)
 check("UpdateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.update_alias, AliasName="alias/c3/p000", TargetKeyId=z) == "KMSInvalidStateException")
 check("CreateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.create_alias, AliasName="alias/c3/zz", TargetKeyId=z) == "KMSInvalidStateException")
 check("ScheduleKeyDeletion window 6 -> ValidationException", lambda: code(kms.schedule_key_deletion, KeyId=k, PendingWindowInDays=6) == "ValidationException")
+
+# ---- fast CreateKey (no RSA key generated for symmetric keys) ----------------------------------
+def _create_key_ms():
+    t = time.perf_counter()
+    kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")
+    return (time.perf_counter() - t) * 1000
+
+
+_times = sorted(_create_key_ms() for _ in range(20))
+print(f"     CreateKey (symmetric) x20: median {statistics.median(_times):.1f} ms, max {_times[-1]:.1f} ms")
+check("CreateKey of a symmetric key is fast (median < 15 ms over 20)", lambda: statistics.median(_times) < 15)
+sym = kms.create_key()["KeyMetadata"]["KeyId"]
+_blob = kms.encrypt(KeyId=sym, Plaintext=b"c3 says hello")["CiphertextBlob"]
+check("symmetric key still encrypts and decrypts", lambda: kms.decrypt(CiphertextBlob=_blob)["Plaintext"] == b"c3 says hello"
+      and kms.decrypt(CiphertextBlob=_blob)["KeyId"].endswith(sym))
+_sig = kms.sign(KeyId=asym, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+check("RSA key still signs and verifies", lambda: kms.verify(KeyId=asym, Message=b"m", Signature=_sig,
+                                                              SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"])
 
 # ---- IAM gaps closed by the launcher -----------------------------------------------------------
 iam = client("iam")

@@ -25,6 +25,9 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
   * IAM GetPolicyVersion returns the Document as raw JSON. -> URL-encoded, as AWS (and moto's own
     GetAccountAuthorizationDetails) do.
   * IAM GetAccountAuthorizationDetails policies lack PolicyName and PolicyId. -> both returned.
+  * CreateKey generates an RSA-2048 private key even for SYMMETRIC_DEFAULT keys (~40 ms each, which
+    makes seeding large estates slow). -> for SYMMETRIC_DEFAULT keys it is generated lazily, on the
+    first use of key.private_key (no KMS operation on a symmetric key uses it).
 Everything else is moto's own behaviour. The patches reach into moto internals: pin moto.
 """
 import argparse
@@ -47,6 +50,7 @@ from moto.core.serialize import url_encode
 from moto.core.utils import unix_time, utcnow
 from moto.iam.models import ManagedPolicy
 from moto.iam.responses import IamResponse
+from moto.kms import models as kms_models
 from moto.kms.responses import KmsResponse
 from moto.kms.utils import RESERVED_ALIASES
 from werkzeug.datastructures import EnvironHeaders
@@ -228,6 +232,36 @@ def schedule_key_deletion(self):
     if window is not None and not 7 <= int(window) <= 30:
         raise _err("ValidationException", f"PendingWindowInDays should be between 7 and 30, but it is {window}")
     return _orig["schedule_key_deletion"](self)
+
+
+# ---- fast CreateKey: no RSA key generation for symmetric keys ---------------------------------
+# moto's Key.__init__ calls generate_private_key(key_spec), which makes an RSA-2048 key for
+# SYMMETRIC_DEFAULT too (~40 ms per CreateKey). Sign/Verify/GetPublicKey are the only users of
+# key.private_key and they refuse symmetric keys, so the key is made only if something asks for it.
+_orig_generate_private_key = kms_models.generate_private_key
+_LAZY_PRIVATE_KEY = object()
+
+
+def _generate_private_key(key_spec):
+    if key_spec == "SYMMETRIC_DEFAULT":
+        return _LAZY_PRIVATE_KEY
+    return _orig_generate_private_key(key_spec)
+
+
+def _get_private_key(self):
+    pk = self.__dict__.get("_c3_private_key")
+    if pk is _LAZY_PRIVATE_KEY:
+        pk = _orig_generate_private_key(self.key_spec)
+        self.__dict__["_c3_private_key"] = pk
+    return pk
+
+
+def _set_private_key(self, value):
+    self.__dict__["_c3_private_key"] = value
+
+
+kms_models.generate_private_key = _generate_private_key
+kms_models.Key.private_key = property(_get_private_key, _set_private_key)
 
 
 # ---- IAM ------------------------------------------------------------------------------------

@@ -1,0 +1,482 @@
+"""The c3 performance benchmark's driver (scripts/bench.sh runs it; docs/performance.md explains it).
+
+usage: python bench.py --c3 target/release/c3 --endpoint http://127.0.0.1:PORT --log REQUEST_LOG
+                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W,IAM]
+
+Against a running moto_c3_server.py (with its request log), through proxies of our own
+(proxy.py, one at 0 ms and one at --latency-ms added delay per request):
+  1. seeds each estate in fresh accounts (seed.py) and checks that `c3 plan` shows no difference;
+  2. plans each estate --runs times at 0 ms and at the added latency: wall time (median), peak RSS
+     of the c3 process (GNU time %M), c3 CPU time, API calls (the emulator's request log), the critical path and the
+     lower bound critical_path x latency + calls x latency / parallelism;
+  3. compares the two IAM read paths (C3_BENCH_IAM_READ=list) on the 100-account estate;
+  4. plans a 10,000-key estate once for peak RSS;
+  5. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing.
+Prints markdown tables and writes DIR/results.md and DIR/results.json.
+"""
+import argparse
+import collections
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import seed  # noqa: E402
+
+REGIONS10 = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+             "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-southeast-1"]
+R3 = ["eu-west-1", "eu-central-1", "us-east-1"]
+PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy")
+WRITE_OPS = ("CreateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
+
+
+def estates(quick):
+    """(plan estates, memory estate or None, apply estate). Account ids never overlap."""
+    if quick:
+        plan = [seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 100),
+                seed.Estate("B", 200_000_000_000, 2, R3[:2], 5),
+                seed.Estate("C", 300_000_000_000, 10, ["eu-west-1"], 2)]
+        return plan, None, seed.Estate("W", 500_000_000_000, 2, R3, 3)
+    plan = [seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 1000),
+            seed.Estate("B", 200_000_000_000, 10, R3, 30),
+            seed.Estate("C", 300_000_000_000, 100, ["eu-west-1"], 5)]
+    return plan, seed.Estate("M", 400_000_000_000, 1, REGIONS10, 1000), seed.Estate("W", 500_000_000_000, 2, R3, 10)
+
+
+class RequestLog:
+    """Reads the emulator's request log incrementally: the calls of one run."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = os.path.getsize(path) if os.path.exists(path) else 0
+
+    def skip(self):
+        self.offset = os.path.getsize(self.path)
+
+    def take(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+
+
+class Proxy:
+    def __init__(self, upstream, delay_ms, stats):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "proxy.py"), "--upstream", upstream, "--port", "0",
+             "--delay-ms", str(delay_ms), "--stats", stats],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
+        self.delay_ms = delay_ms
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+TIME = "/usr/bin/time"
+
+
+def run_c3(c3, args, endpoint, env_extra=None, line_times=False):
+    """Runs c3; returns dict(wall, rss_mb, rss_source, code, stdout, stderr, lines).
+
+    Peak RSS: not from os.wait4 on a child of this process, because Linux carries the high-water
+    mark of the pre-exec (v)forked Python image into the child's ru_maxrss, so it would report at
+    least this Python process's RSS. GNU time forks from a ~2 MB image instead (`-f %M`); without
+    it, VmHWM of /proc/PID/status (the high-water mark of c3's own address space) is sampled every
+    20 ms until c3 exits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "C3_"))}
+    env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "C3_COLOR": "never",
+                "NO_COLOR": "1"})
+    env.update(env_extra or {})
+    rss_file = None
+    cmd = [c3, *args]
+    if os.access(TIME, os.X_OK):
+        fd, rss_file = tempfile.mkstemp(prefix="c3-bench-rss-")
+        os.close(fd)
+        cmd = [TIME, "-f", "%M", "-o", rss_file, *cmd]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    hwm = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.02):
+            try:
+                with open(f"/proc/{proc.pid}/status", encoding="utf-8") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            hwm[0] = max(hwm[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+
+    lines = []  # (seconds since start, stream, text)
+    chunks = {"stdout": [], "stderr": []}
+
+    def pump(stream, name):
+        for raw in iter(stream.readline, b""):
+            chunks[name].append(raw)
+            if line_times:
+                lines.append((time.perf_counter() - t0, name, raw.decode("utf-8", "replace").rstrip("\n")))
+        stream.close()
+
+    pumps = [threading.Thread(target=pump, args=(proc.stdout, "stdout")),
+             threading.Thread(target=pump, args=(proc.stderr, "stderr"))]
+    if rss_file is None:
+        pumps.append(threading.Thread(target=sample))
+    for p in pumps:
+        p.start()
+    # CPU time from wait4: with GNU time in between it includes c3, which GNU time waited for.
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
+    for p in pumps:
+        p.join()
+    if rss_file is not None:
+        with open(rss_file, encoding="utf-8") as f:
+            text = f.read().split()
+        os.unlink(rss_file)
+        # GNU time prints "Command exited with non-zero status N" before the format's output.
+        rss_kb, source = int(text[-1]), "GNU time %M"
+    else:
+        rss_kb, source = hwm[0], "VmHWM sampled every 20 ms"
+    return {"wall": wall, "rss_mb": rss_kb / 1024, "rss_source": source, "code": proc.returncode,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "stdout": b"".join(chunks["stdout"]).decode("utf-8", "replace"),
+            "stderr": b"".join(chunks["stderr"]).decode("utf-8", "replace"), "lines": lines}
+
+
+def analyse_calls(entries, estate):
+    """Counts and the critical path (round trips) of one plan run, from its request-log lines."""
+    ops = collections.Counter(e["operation"] for e in entries)
+    by_target = collections.defaultdict(collections.Counter)
+    by_account = collections.defaultdict(collections.Counter)
+    for e in entries:
+        if e["service"] == "kms":
+            by_target[(e["account"], e["region"])][e["operation"]] += 1
+        elif e["service"] == "iam":
+            by_account[e["account"]][e["operation"]] += 1
+    region_chain = 0
+    for c in by_target.values():
+        chain = max(c["ListAliases"], c["ListKeys"])
+        chain += 1 if c["ListResourceTags"] else 0  # every key's tags fit one page (<= 50 tags)
+        chain += 1 if c["DescribeKey"] or c["GetKeyRotationStatus"] or c["GetKeyPolicy"] else 0
+        region_chain = max(region_chain, chain)
+    iam_chain = 0
+    for c in by_account.values():
+        chain = c["GetAccountAuthorizationDetails"] + c["ListPolicies"]
+        chain += 1 if c["ListPolicyVersions"] else 0
+        chain += 1 if c["GetPolicyVersion"] or c["ListPolicyTags"] else 0
+        iam_chain = max(iam_chain, chain)
+    connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
+    total = len(entries)
+    keys = estate.managed_keys
+    return {
+        "calls": total,
+        "ops": dict(sorted(ops.items())),
+        "errors": sum(1 for e in entries if e.get("status") != 200),
+        "critical_path": connect + max(region_chain, iam_chain),
+        "region_chain": region_chain,
+        "iam_chain": iam_chain,
+        "calls_per_key": total / keys,
+        "per_key_calls_per_key": sum(ops[o] for o in PER_KEY_OPS) / keys,
+        "iam_calls": sum(sum(c.values()) for c in by_account.values()),
+        "assume_role": ops["AssumeRole"],
+    }
+
+
+def lower_bound(calls, latency_ms, parallelism):
+    lat = latency_ms / 1000
+    return calls["critical_path"] * lat + calls["calls"] * lat / parallelism
+
+
+def plan_ok(result):
+    if result["code"] != 0:
+        return False, f"exit code {result['code']}: {result['stderr'][-2000:]}"
+    try:
+        doc = json.loads(result["stdout"])
+    except ValueError:
+        return False, f"not JSON: {result['stdout'][:500]}"
+    if doc.get("changes") or doc.get("errors"):
+        shown = json.dumps({"changes": doc.get("changes", [])[:20], "errors": doc.get("errors", [])[:20]}, indent=1)
+        return False, f"{len(doc.get('changes', []))} change(s), {len(doc.get('errors', []))} error(s):\n{shown}"
+    return True, ""
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.log = RequestLog(args.log)
+        os.makedirs(args.out, exist_ok=True)
+        self.proxies = {0: Proxy(args.endpoint, 0, os.path.join(args.out, "proxy-0ms.json")),
+                        args.latency_ms: Proxy(args.endpoint, args.latency_ms,
+                                               os.path.join(args.out, f"proxy-{args.latency_ms:g}ms.json"))}
+        self.results = {"machine": machine(), "settings": {"runs": args.runs, "latency_ms": args.latency_ms,
+                                                           "quick": args.quick,
+                                                           "rss_source": "GNU time %M" if os.access(TIME, os.X_OK)
+                                                           else "VmHWM sampled every 20 ms"},
+                        "seed": [], "plan": [], "iam": [], "memory": None, "apply": None}
+        self.started = time.monotonic()
+
+    def say(self, text):
+        print(f"[{time.monotonic() - self.started:6.1f} s] {text}", flush=True)
+
+    def toml(self, estate):
+        path = os.path.join(self.args.out, f"keys-{estate.name}.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(seed.keys_toml(estate))
+        return path
+
+    def seed(self, estate):
+        path = self.toml(estate)
+        self.log.skip()
+        elapsed = seed.Seeder(self.args.endpoint, self.args.seed_threads).seed(estate, log=self.say)
+        calls = len(self.log.take())
+        self.results["seed"].append({"estate": estate.name, "shape": shape(estate), "seconds": elapsed,
+                                     "calls": calls, "keys": estate.managed_keys})
+        return path
+
+    def plan(self, estate, path, latency_ms, env=None, label=""):
+        self.log.skip()
+        result = run_c3(self.args.c3, ["plan", "-c", path, "--output", "json"], self.proxies[latency_ms].url, env)
+        calls = analyse_calls(self.log.take(), estate)
+        ok, why = plan_ok(result)
+        if not ok:
+            raise SystemExit(f"bench: the plan of freshly seeded estate {estate.name}{label} at {latency_ms} ms "
+                             f"is not empty, so the seeding does not match c3: {why}")
+        self.say(f"  plan {estate.name}{label} @{latency_ms:g} ms: {result['wall']:.2f} s (c3 CPU {result['cpu']:.2f} s), "
+                 f"{result['rss_mb']:.1f} MB, {calls['calls']} calls, critical path {calls['critical_path']}")
+        return result, calls
+
+    def plan_series(self, estate, path, env=None, label=""):
+        row = {"estate": estate.name, "shape": shape(estate), "keys": estate.managed_keys,
+               "parallelism": estate.parallelism, "read": label.strip(" ()") or "gaad"}
+        for latency in (0, self.args.latency_ms):
+            runs = [self.plan(estate, path, latency, env, label) for _ in range(self.args.runs)]
+            walls = [r["wall"] for r, _ in runs]
+            calls = runs[-1][1]
+            row[f"{latency:g}"] = {"walls": walls, "median": statistics.median(walls), "best": min(walls),
+                                   "rss_mb": max(r["rss_mb"] for r, _ in runs), "calls": calls,
+                                   "cpu": statistics.median(r["cpu"] for r, _ in runs),
+                                   "calls_each_run": [c["calls"] for _, c in runs]}
+        lat = self.args.latency_ms
+        row["lower_bound"] = lower_bound(row[f"{lat:g}"]["calls"], lat, estate.parallelism)
+        row["ratio"] = row[f"{lat:g}"]["median"] / row["lower_bound"]
+        return row
+
+    def run(self):
+        plan_estates, memory, apply_estate = estates(self.args.quick)
+        only = set(self.args.only.split(",")) if self.args.only else None
+        for estate in plan_estates:
+            if only and estate.name not in only and not (estate.name == "C" and "IAM" in only):
+                continue
+            self.say(f"estate {estate.name}: {shape(estate)}")
+            path = self.seed(estate)
+            self.plan(estate, path, 0, label=" (check)")
+            row = None
+            if not only or estate.name in only:
+                row = self.plan_series(estate, path)  # the default read path: GetAccountAuthorizationDetails
+                self.results["plan"].append(row)
+            if estate.name == "C" and (not only or "IAM" in only):
+                self.results["iam"].append(row or self.plan_series(estate, path))
+                self.results["iam"].append(self.plan_series(estate, path, {"C3_BENCH_IAM_READ": "list"}, " (list)"))
+        if memory and (not only or "M" in only):
+            self.say(f"estate {memory.name} (memory): {shape(memory)}")
+            path = self.seed(memory)
+            result, calls = self.plan(memory, path, 0)
+            self.results["memory"] = {"estate": memory.name, "shape": shape(memory), "keys": memory.managed_keys,
+                                      "wall": result["wall"], "rss_mb": result["rss_mb"], "calls": calls,
+                                      "cpu": result["cpu"]}
+        if not only or "W" in only:
+            self.results["apply"] = self.apply(apply_estate)
+        self.results["seconds"] = time.monotonic() - self.started
+        self.results["machine"]["load_after"] = os.getloadavg()
+
+    def apply(self, estate):
+        self.say(f"apply {estate.name}: {shape(estate)} new keys at {self.args.latency_ms:g} ms")
+        path = self.toml(estate)
+        self.log.skip()
+        r = run_c3(self.args.c3, ["apply", "-c", path, "--auto-approve"], self.proxies[self.args.latency_ms].url,
+                   line_times=True)
+        entries = self.log.take()
+        if r["code"] != 0:
+            raise SystemExit(f"bench: apply failed ({r['code']}):\n{r['stdout'][-3000:]}\n{r['stderr'][-3000:]}")
+        writes = collections.Counter(e["operation"] for e in entries if e["operation"] in WRITE_OPS)
+        # Progress lines on stderr, one per change: "[i/n] <account> <region or (global)> <key> ...".
+        progress = [(t, text) for t, stream, text in r["lines"] if stream == "stderr" and text.startswith("[")]
+        plan_done = [t for t, stream, text in r["lines"] if stream == "stdout" and text.startswith("Plan:")]
+        start = plan_done[0] if plan_done else 0.0
+        execute = (progress[-1][0] - start) if progress else float("nan")
+        kms_done = [t for t, text in progress if text.split()[2:3] != ["(global)"]]
+        kms_phase = (kms_done[-1] - start) if kms_done else float("nan")
+        n = estate.keys
+        rate = estate.writes_per_second
+        lat = self.args.latency_ms / 1000
+        # c3's pacing (src/apply): per (account, region, operation) one call per 1/rate s. In a target the
+        # n CreateKey calls get slots 0, 1/rate, ..., (n-1)/rate; each key then runs EnableKeyRotation and
+        # CreateAlias (their own pacing keys, slots never later than the key's turn), so a target is done at
+        # (n-1)/rate + 3 round trips. Targets run in parallel.
+        kms_bound = (n - 1) / rate + 3 * lat
+        # Then per account, after all its targets: 3 managed policies per key name, CreatePolicy paced
+        # per (account, "iam", operation): (3n-1)/rate + 1 round trip.
+        iam_after = (3 * n - 1) / rate + lat
+        row = {"estate": estate.name, "shape": shape(estate), "targets": len(estate.targets()),
+               "new_keys": estate.managed_keys, "writes": dict(writes), "calls": len(entries),
+               "wall": r["wall"], "rss_mb": r["rss_mb"], "execute": execute, "pre_plan": start,
+               "kms_phase": kms_phase, "iam_phase": execute - kms_phase, "iam_bound": iam_after,
+               "post": r["wall"] - (progress[-1][0] if progress else r["wall"]),
+               "kms_bound": kms_bound, "pacing_bound": kms_bound + iam_after,
+               "ratio_kms": execute / kms_bound, "ratio_pacing": execute / (kms_bound + iam_after)}
+        self.say(f"  apply: {r['wall']:.2f} s in all, execute phase {execute:.2f} s (KMS writes {kms_phase:.2f} s, "
+                 f"then IAM {execute - kms_phase:.2f} s); KMS write-quota bound {kms_bound:.2f} s, "
+                 f"c3 pacing bound with IAM {kms_bound + iam_after:.2f} s")
+        # The estate must now plan clean.
+        self.log.skip()
+        result = run_c3(self.args.c3, ["plan", "-c", path, "--output", "json"], self.proxies[0].url)
+        self.log.take()
+        ok, why = plan_ok(result)
+        row["converged"] = ok
+        if not ok:
+            self.say(f"  after apply the plan is not empty: {why}")
+        return row
+
+    def close(self):
+        for p in self.proxies.values():
+            p.stop()
+
+
+def shape(estate):
+    return f"{estate.accounts} x {len(estate.regions)} x {estate.keys:,}"
+
+
+def machine():
+    info = {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": os.getloadavg()}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        info["cpu"] = models[0] if models else "unknown"
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    info["mem_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return info
+
+
+def markdown(res):
+    lat = f"{res['settings']['latency_ms']:g}"
+    m = res["machine"]
+    out = [f"Machine: {m.get('nproc')} CPUs ({m.get('cpu')}), {m.get('mem_gib')} GiB RAM; load average "
+           f"{'/'.join(f'{x:.1f}' for x in m['load_before'])} before, "
+           f"{'/'.join(f'{x:.1f}' for x in m.get('load_after', (0, 0, 0)))} after (1/5/15 min; shared with other "
+           f"builds). c3 release build, emulator moto_c3_server.py, proxy.py; median of "
+           f"{res['settings']['runs']} runs; peak RSS of the c3 process by {res['settings']['rss_source']}; "
+           f"whole bench {res.get('seconds', 0):.0f} s.", ""]
+    if res["plan"]:
+        out += ["### Plan", "",
+                f"| estate (accounts x regions x keys) | managed keys | plan @0 ms | plan @{lat} ms | lower bound @{lat} ms "
+                f"| ratio | ratio to max(bound, plan @0 ms) | API calls | calls / key | per-key calls / key "
+                f"| critical path (round trips) | c3 CPU @{lat} ms | peak RSS |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for row in res["plan"]:
+            z, l = row["0"], row[lat]
+            out.append(f"| {row['estate']}: {row['shape']} | {row['keys']:,} | {z['median']:.2f} s | {l['median']:.2f} s "
+                       f"| {row['lower_bound']:.2f} s | {row['ratio']:.2f} "
+                       f"| {l['median'] / max(row['lower_bound'], z['median']):.2f} | {l['calls']['calls']:,} "
+                       f"| {l['calls']['calls_per_key']:.2f} | {l['calls']['per_key_calls_per_key']:.2f} "
+                       f"| {l['calls']['critical_path']} | {l['cpu']:.2f} s | {max(z['rss_mb'], l['rss_mb']):.1f} MB |")
+        out.append("")
+    if res["memory"]:
+        mem = res["memory"]
+        out += ["### Memory", "", "| estate | managed keys | plan @0 ms | API calls | calls / key | c3 CPU | peak RSS |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+                f"| {mem['estate']}: {mem['shape']} | {mem['keys']:,} | {mem['wall']:.2f} s | {mem['calls']['calls']:,} "
+                f"| {mem['calls']['calls_per_key']:.2f} | {mem['cpu']:.2f} s | {mem['rss_mb']:.1f} MB |", ""]
+    if res["iam"]:
+        out += ["### IAM read paths (estate C)", "",
+                f"| IAM read | IAM calls | IAM critical path | API calls in all | plan @0 ms | plan @{lat} ms "
+                f"| lower bound @{lat} ms | ratio |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for row in res["iam"]:
+            z, l = row["0"], row[lat]
+            name = {"gaad": "GetAccountAuthorizationDetails", "list": "ListPolicies + GetPolicyVersion"}[row["read"]]
+            iam_ops = {k: v for k, v in l["calls"]["ops"].items()
+                       if k in ("GetAccountAuthorizationDetails", "ListPolicies", "GetPolicyVersion",
+                                "ListPolicyVersions", "ListPolicyTags")}
+            out.append(f"| {name} ({', '.join(f'{k} {v}' for k, v in iam_ops.items())}) | {l['calls']['iam_calls']:,} "
+                       f"| {l['calls']['iam_chain']} | {l['calls']['calls']:,} | {z['median']:.2f} s "
+                       f"| {l['median']:.2f} s | {row['lower_bound']:.2f} s | {row['ratio']:.2f} |")
+        out.append("")
+    if res["apply"]:
+        a = res["apply"]
+        out += ["### Apply", "",
+                f"| estate | targets | writes | KMS writes @{lat} ms | KMS write-quota bound | ratio "
+                f"| then IAM writes | IAM pacing bound | execute phase | c3 pacing bound (KMS + IAM) | ratio "
+                "| apply in all (plan, execute, plan again) | peak RSS |",
+                "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                f"| {a['estate']}: {a['shape']} ({a['new_keys']} new keys) | {a['targets']} "
+                f"| {', '.join(f'{k} {v}' for k, v in sorted(a['writes'].items()))} | {a['kms_phase']:.2f} s "
+                f"| {a['kms_bound']:.2f} s | {a['kms_phase'] / a['kms_bound']:.2f} | {a['iam_phase']:.2f} s "
+                f"| {a['iam_bound']:.2f} s | {a['execute']:.2f} s | {a['pacing_bound']:.2f} s | {a['ratio_pacing']:.2f} "
+                f"| {a['wall']:.2f} s | {a['rss_mb']:.1f} MB |", ""]
+    if res["seed"]:
+        out += ["### Seeding", "", "| estate | keys | seconds | API calls |", "| --- | ---: | ---: | ---: |"]
+        out += [f"| {s['estate']}: {s['shape']} | {s['keys']:,} | {s['seconds']:.1f} | {s['calls']:,} |"
+                for s in res["seed"]]
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--c3", required=True)
+    p.add_argument("--endpoint", required=True, help="the emulator (moto_c3_server.py)")
+    p.add_argument("--log", required=True, help="the emulator's request log (C3_EMULATOR_LOG)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--quick", action="store_true", help="small estates, one run each (< 1 min)")
+    p.add_argument("--runs", type=int, default=None, help="plans per estate and latency (default 3, quick 1)")
+    p.add_argument("--latency-ms", type=float, default=30.0)
+    p.add_argument("--seed-threads", type=int, default=16)
+    p.add_argument("--only", default="", help="comma-separated subset of A,B,C,M,W,IAM")
+    args = p.parse_args(argv)
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
+    bench = Bench(args)
+    try:
+        bench.run()
+    finally:
+        bench.close()
+        with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
+            json.dump(bench.results, f, indent=1, default=str)
+    text = markdown(bench.results)
+    with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    print()
+    print(text)
+    failed = []
+    if bench.results["apply"] and not bench.results["apply"].get("converged", True):
+        failed.append("apply did not converge")
+    if failed:
+        raise SystemExit("bench: " + "; ".join(failed))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
