@@ -84,6 +84,8 @@ pub struct Settings {
     pub parallelism: usize,
     /// Key-creating and alias writes per second per (account, region).
     pub writes_per_second: u32,
+    /// IAM writes per second per account and operation.
+    pub iam_writes_per_second: u32,
 }
 
 impl Default for Settings {
@@ -93,6 +95,7 @@ impl Default for Settings {
             session_name: "c3".into(),
             parallelism: 16,
             writes_per_second: 3,
+            iam_writes_per_second: 10,
         }
     }
 }

@@ -375,6 +375,7 @@ fn the_design_example_expands_as_documented() {
             session_name: "c3".into(),
             parallelism: 16,
             writes_per_second: 3,
+            iam_writes_per_second: 10,
         }
     );
     let names: Vec<&str> = state.accounts.iter().map(|a| a.name.as_str()).collect();
@@ -526,6 +527,7 @@ fn settings_are_read() {
             session_name: "c3-reconciler@ci".into(),
             parallelism: 256,
             writes_per_second: 50,
+            iam_writes_per_second: 1,
         }
     );
 }
@@ -598,7 +600,8 @@ fn schema_describes_the_contract_fields() {
             "policy_path",
             "session_name",
             "parallelism",
-            "writes_per_second"
+            "writes_per_second",
+            "iam_writes_per_second"
         ]
     );
     assert_eq!(

@@ -98,6 +98,7 @@ fn op_name(op: &Operation) -> &'static str {
 /// Shared state of one apply run.
 struct Run<'a> {
     pacer: Pacer,
+    iam_pacer: Pacer,
     permits: Semaphore,
     total: usize,
     done: AtomicUsize,
@@ -115,8 +116,9 @@ impl Run<'_> {
         outcomes.push(outcome);
     }
 
-    /// Runs one AWS write: paced, bounded, and for keys this run just
-    /// created, retried while AWS's reads have not caught up (NotFound).
+    /// Runs one AWS write: paced (IAM writes, keyed `<account>/iam/<op>`, by
+    /// their own rate), bounded, retried on throttling, and for keys this run
+    /// just created, retried while AWS's reads have not caught up (NotFound).
     async fn call<T, F, Fut>(
         &self,
         pace_key: String,
@@ -130,7 +132,12 @@ impl Run<'_> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 0;
         loop {
-            self.pacer.wait(&pace_key).await;
+            let pacer = if pace_key.contains("/iam/") {
+                &self.iam_pacer
+            } else {
+                &self.pacer
+            };
+            pacer.wait(&pace_key).await;
             let result = {
                 let _permit = self.permits.acquire().await;
                 f().await
@@ -170,6 +177,7 @@ pub async fn execute(
 ) -> Vec<Outcome> {
     let run = Run {
         pacer: Pacer::per_second(desired.settings.writes_per_second),
+        iam_pacer: Pacer::per_second(desired.settings.iam_writes_per_second),
         permits: Semaphore::new(desired.settings.parallelism.max(1)),
         total: plan.executable().count(),
         done: AtomicUsize::new(0),
@@ -226,96 +234,103 @@ where
     K: KeyWriter,
     P: PolicyWriter,
 {
-    let mut by_target: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
-    let mut iam_changes = Vec::new();
-    for c in changes {
-        match &c.region {
-            Some(r) => by_target.entry(r.as_str()).or_default().push(c),
-            None => iam_changes.push(*c),
-        }
-    }
-    let target_runs = by_target.into_iter().map(|(region, changes)| {
-        let writer = kms(region);
-        async move {
-            let target = Target::new(account, region);
-            execute_target(run, &target, &changes, &writer).await
-        }
-    });
-    let mut outcomes = Vec::new();
-    let mut created = Created::new();
-    for (o, c) in join_all(target_runs).await {
-        outcomes.extend(o);
-        created.extend(c);
-    }
-    // Managed policies, once the keys they name exist.
-    let policy_runs = iam_changes.iter().map(|c| {
-        let created = &created;
-        async move {
-            let mut out = Vec::new();
-            let status = execute_policy(run, account, c, created, iam).await;
-            run.record(&mut out, c, status);
-            out
-        }
-    });
-    outcomes.extend(join_all(policy_runs).await.into_iter().flatten());
-    outcomes
-}
-
-async fn execute_target<K: KeyWriter>(
-    run: &Run<'_>,
-    target: &Target,
-    changes: &[&Change],
-    writer: &K,
-) -> (Vec<Outcome>, Created) {
+    // One writer per region, shared by the keys of that region.
+    let writers: BTreeMap<&str, K> = changes
+        .iter()
+        .filter_map(|c| c.region.as_deref())
+        .map(|r| (r, kms(r)))
+        .collect();
     let mut by_key: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in changes {
         by_key.entry(c.key.as_str()).or_default().push(c);
     }
-    let key_runs = by_key.into_iter().map(|(name, mut steps)| async move {
-        steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, rank));
-        let mut outcomes = Vec::new();
-        let mut created = Created::new();
-        let mut new_key: Option<(u32, String)> = None;
-        let mut failed: Option<String> = None;
-        for c in steps {
-            let Some(op) = &c.operation else { continue };
-            if let Some(why) = &failed {
-                run.record(&mut outcomes, c, Status::NotAttempted(why.clone()));
-                continue;
-            }
-            let status = match execute_key_step(run, target, op, &mut new_key, writer).await {
-                Ok(()) => Status::Done,
-                Err(e) => {
-                    failed = Some(format!("{} for this key failed", op_name(op)));
-                    Status::Failed(e)
+    // Key names are independent: each runs its regional steps, then its
+    // managed policies as soon as the keys they name exist.
+    let key_runs = by_key.into_iter().map(|(name, changes)| {
+        let writers = &writers;
+        async move {
+            let mut by_region: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+            let mut iam_changes = Vec::new();
+            for c in changes {
+                match &c.region {
+                    Some(r) => by_region.entry(r.as_str()).or_default().push(c),
+                    None => iam_changes.push(c),
                 }
-            };
-            run.record(&mut outcomes, c, status);
+            }
+            let regional = by_region.into_iter().filter_map(|(region, steps)| {
+                let writer = writers.get(region)?;
+                Some(async move {
+                    let target = Target::new(account, region);
+                    execute_key(run, &target, name, steps, writer).await
+                })
+            });
+            let mut outcomes = Vec::new();
+            let mut created = Created::new();
+            for (o, c) in join_all(regional).await {
+                outcomes.extend(o);
+                created.extend(c);
+            }
+            let policies = iam_changes.iter().map(|c| {
+                let created = &created;
+                async move {
+                    let mut out = Vec::new();
+                    let status = execute_policy(run, account, c, created, iam).await;
+                    run.record(&mut out, c, status);
+                    out
+                }
+            });
+            outcomes.extend(join_all(policies).await.into_iter().flatten());
+            outcomes
         }
-        if let Some((generation, key_id)) = new_key.take() {
-            let arn = format!(
-                "arn:{}:kms:{}:{}:key/{key_id}",
-                partition(&target.region),
-                target.region,
-                target.account
-            );
-            created.insert(
-                (
-                    target.account.clone(),
-                    target.region.clone(),
-                    name.to_string(),
-                    generation,
-                ),
-                (key_id, arn),
-            );
-        }
-        (outcomes, created)
     });
+    join_all(key_runs).await.into_iter().flatten().collect()
+}
+
+/// The steps of one key name in one target, in dependency order; a failed
+/// step stops the later ones. Returns the outcomes and the key it created.
+async fn execute_key<K: KeyWriter>(
+    run: &Run<'_>,
+    target: &Target,
+    name: &str,
+    mut steps: Vec<&Change>,
+    writer: &K,
+) -> (Vec<Outcome>, Created) {
+    steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, rank));
     let mut outcomes = Vec::new();
     let mut created = Created::new();
-    for (o, c) in join_all(key_runs).await {
-        outcomes.extend(o);
-        created.extend(c);
+    let mut new_key: Option<(u32, String)> = None;
+    let mut failed: Option<String> = None;
+    for c in steps {
+        let Some(op) = &c.operation else { continue };
+        if let Some(why) = &failed {
+            run.record(&mut outcomes, c, Status::NotAttempted(why.clone()));
+            continue;
+        }
+        let status = match execute_key_step(run, target, op, &mut new_key, writer).await {
+            Ok(()) => Status::Done,
+            Err(e) => {
+                failed = Some(format!("{} for this key failed", op_name(op)));
+                Status::Failed(e)
+            }
+        };
+        run.record(&mut outcomes, c, status);
+    }
+    if let Some((generation, key_id)) = new_key.take() {
+        let arn = format!(
+            "arn:{}:kms:{}:{}:key/{key_id}",
+            partition(&target.region),
+            target.region,
+            target.account
+        );
+        created.insert(
+            (
+                target.account.clone(),
+                target.region.clone(),
+                name.to_string(),
+                generation,
+            ),
+            (key_id, arn),
+        );
     }
     (outcomes, created)
 }

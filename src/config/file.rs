@@ -85,6 +85,10 @@ pub struct SettingsFile {
     /// per second, per account and region, 1 to 50. Default 3.
     #[schemars(range(min = 1, max = 50))]
     pub writes_per_second: Option<i64>,
+    /// IAM writes (CreatePolicy, CreatePolicyVersion, DeletePolicyVersion)
+    /// per second, per account and operation, 1 to 50. Default 10.
+    #[schemars(range(min = 1, max = 50))]
+    pub iam_writes_per_second: Option<i64>,
 }
 
 /// `[accounts.<name>]`: one AWS account.

@@ -35,12 +35,13 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
     let text = match shape {
         "version" => VERSION,
         "settings" => {
-            "a table: [settings] with policy_path, session_name, parallelism, writes_per_second"
+            "a table: [settings] with policy_path, session_name, parallelism, writes_per_second, iam_writes_per_second"
         }
         "settings.policy_path" => POLICY_PATH,
         "settings.session_name" => SESSION_NAME,
         "settings.parallelism" => "an integer from 1 to 256",
         "settings.writes_per_second" => "an integer from 1 to 50",
+        "settings.iam_writes_per_second" => "an integer from 1 to 50",
         "accounts" => "a table of accounts, [accounts.<name>]",
         "accounts.*" => "a table with id, regions and optionally role_arn, external_id",
         "accounts.*.id" => ACCOUNT_ID,

@@ -119,6 +119,17 @@ impl Checker {
                 out.writes_per_second = w;
             }
         }
+        if let Some(w) = s.iam_writes_per_second {
+            if let Some(w) = self.range(
+                &path.key("iam_writes_per_second"),
+                w,
+                1,
+                50,
+                hints::WRITES_PER_SECOND,
+            ) {
+                out.iam_writes_per_second = w;
+            }
+        }
         out
     }
 
