@@ -566,3 +566,41 @@ async fn more_than_100_aliases_in_a_region_are_paged() {
         "{ops:?}"
     );
 }
+
+#[test]
+fn shards_merged_equal_the_whole_plan() {
+    let ids: Vec<String> = (0..3).map(|_| fresh_account()).collect();
+    let mut text = String::from("version = 1\n\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&account_block(&format!("a{i}"), id, &[R1]));
+    }
+    text.push_str(
+        "[classifications.internal]\n\n[[keys]]\nname = \"data\"\nclassification = \"internal\"\n",
+    );
+    let config = Config::new(&text);
+    let (run, whole) = plan_json(&config.path);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut files = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = config.sibling(&format!("shard-{}.json", &shard[..1]));
+        let out_arg = out.to_string_lossy().to_string();
+        let run = c3(&config.path, &["plan", "--shard", shard, "--out", &out_arg]);
+        assert_eq!(run.code, 0, "{run:?}");
+        files.push(out_arg);
+    }
+    let merged = crate::support::c3_command()
+        .arg("merge")
+        .args(&files)
+        .output()
+        .expect("c3 merge");
+    assert!(merged.status.success(), "{merged:?}");
+    let merged: PlanDocument = serde_json::from_slice(&merged.stdout).expect("merged plan");
+    assert_eq!(merged, whole);
+    // The same shard twice is refused.
+    let twice = crate::support::c3_command()
+        .arg("merge")
+        .args([&files[0], &files[0]])
+        .output()
+        .expect("c3 merge");
+    assert_eq!(twice.status.code(), Some(1));
+}
