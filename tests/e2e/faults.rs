@@ -20,6 +20,8 @@ const FAULTS: &[(&str, &str)] = &[
     ("http503", "0.25"),
     ("reset", "0.2"),
     ("truncate", "0.2"),
+    // Every call throttled: retries run out, and every target is an error.
+    ("throttle", "1.0"),
 ];
 
 fn estate(a: &str, b: &str) -> String {
@@ -69,14 +71,30 @@ async fn a_plan_under_faults_is_the_same_plan_or_an_error_never_another_plan() {
                 &[&format!("--{fault}"), fraction, "--seed", "11"],
             );
             let run = c3_at(&proxy.endpoint(), &path, &["plan", "--output", "json"]);
-            outcomes.insert(fault.to_string(), (run.code, parse(&run), run));
+            outcomes.insert(format!("{fault} {fraction}"), (run.code, parse(&run), run));
         }
         (baseline, outcomes)
     })
     .await
     .expect("join");
+    let (code, all_throttled, _) = &outcomes["throttle 1.0"];
+    assert_eq!(*code, 1);
+    assert!(!all_throttled.errors.is_empty() && all_throttled.changes.is_empty());
+    assert!(
+        all_throttled
+            .errors
+            .iter()
+            .all(|e| e.message.contains("Throttl")),
+        "{:?}",
+        all_throttled.errors
+    );
 
     for (fault, (code, doc, run)) in &outcomes {
+        eprintln!(
+            "plan with {fault}: exit {code}, {} change(s), {} error(s)",
+            doc.changes.len(),
+            doc.errors.len()
+        );
         if doc.errors.is_empty() {
             assert_eq!(*code, 0, "{fault}: {run:?}");
             assert_eq!(doc.changes, baseline.changes, "{fault}: a different plan");
@@ -163,6 +181,7 @@ async fn an_apply_under_faults_converges_on_rerun_without_duplicates() {
     .await
     .expect("join");
     let last = runs.last().expect("a run");
+    eprintln!("apply under faults: {} run(s) until exit 0", runs.len());
     assert_eq!(
         last.code,
         0,
