@@ -80,11 +80,14 @@ async fn a_plan_under_faults_is_the_same_plan_or_an_error_never_another_plan() {
     let (code, all_throttled, _) = &outcomes["throttle 1.0"];
     assert_eq!(*code, 1);
     assert!(!all_throttled.errors.is_empty() && all_throttled.changes.is_empty());
+    // Each error names its account and what failed: throttled, or timed out
+    // while its credentials were being throttled.
     assert!(
         all_throttled
             .errors
             .iter()
-            .all(|e| e.message.contains("Throttl")),
+            .all(|e| e.message.contains(&e.account)
+                && (e.message.contains("Throttl") || e.message.contains("timed out"))),
         "{:?}",
         all_throttled.errors
     );
