@@ -100,10 +100,7 @@ fn every_example_converges_in_one_apply() {
 async fn drift_is_fixed_where_it_may_be_and_reported_where_not() {
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let kms = kms(&account, R1).await;
     let id = key_behind(&kms, "alias/payments").await;
     // rotation off, a foreign statement, a c3 statement lacking an action, deletion scheduled
@@ -183,10 +180,7 @@ async fn generation_bump_keeps_the_old_key_usable() {
     use aws_sdk_kms::primitives::Blob;
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let kms = kms(&account, R1).await;
     let old = key_behind(&kms, "alias/payments").await;
     let secret = kms

@@ -826,10 +826,7 @@ async fn bump_killed_before_the_alias_moved(rotated: bool) {
     let region = REGIONS[0];
     let text = one_key_config(&account, region);
     let config = Config::new(&text);
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let bumped = text.replace(
         "classification = \"confidential\"\n",
         "classification = \"confidential\"\ngeneration = 2\n",
@@ -896,10 +893,7 @@ async fn the_census_sees_a_second_key_and_a_repeated_policy_version() {
     let region = REGIONS[0];
     let text = one_key_config(&account, region);
     let config = Config::new(&text);
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let clean = census(
         std::slice::from_ref(&account),
         &[region],

@@ -40,10 +40,7 @@ fn parse(run: &Run) -> PlanDocument {
 async fn a_plan_under_faults_is_the_same_plan_or_an_error_never_another_plan() {
     let (a, b) = (fresh_account(), fresh_account());
     let config = Config::new(&estate(&a, &b));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     // Some drift, so the plan has executable and reported changes to get right.
     let kms = kms(&a, R1).await;
     let id = key_behind(&kms, "alias/payments").await;

@@ -99,6 +99,14 @@ pub fn apply_ok(config: &Path) -> Run {
     run
 }
 
+/// [`apply_ok`] from an async test, off the runtime's threads.
+pub async fn apply_in_background(config: &Config) -> Run {
+    let path = config.path.clone();
+    tokio::task::spawn_blocking(move || apply_ok(&path))
+        .await
+        .expect("join")
+}
+
 /// An SDK config for an account on the shared emulator.
 pub async fn sdk(account: &str, region: &str) -> aws_config::SdkConfig {
     support::sdk_config(&emulator().endpoint(), account, region).await

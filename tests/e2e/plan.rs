@@ -185,10 +185,7 @@ where
 {
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     drift(account.clone()).await;
     let path = config.path.clone();
     let (run, doc, after) = tokio::task::spawn_blocking(move || {
@@ -451,10 +448,7 @@ async fn drift_managed_policy_with_an_extra_arn() {
 async fn a_c3_key_no_longer_in_the_file_is_reported() {
     let account = fresh_account();
     let config = Config::new(&one_key_config(&account, R1));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let text = one_key_config(&account, R1).replace("name = \"payments\"", "name = \"ledger\"");
     config.rewrite(&text);
     let path = config.path.clone();
@@ -550,10 +544,7 @@ async fn more_than_100_aliases_in_a_region_are_paged() {
     }
     // c3's alias lands on the third page (moto lists in insertion order, 50 a page).
     let config = Config::new(&one_key_config(&account, R1));
-    let path = config.path.clone();
-    tokio::task::spawn_blocking(move || apply_ok(&path))
-        .await
-        .expect("join");
+    apply_in_background(&config).await;
     let path = config.path.clone();
     let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
         .await
