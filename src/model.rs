@@ -22,6 +22,14 @@ pub mod tag {
     pub const GENERATION: &str = "c3:generation";
     /// The prefix reserved for c3's own tags.
     pub const PREFIX: &str = "c3:";
+    /// The prefix AWS reserves for its own tags; c3 never compares them.
+    pub const AWS_PREFIX: &str = "aws:";
+
+    /// Whether a tag key is one of AWS's own (`aws:*`, any case).
+    pub fn is_aws(key: &str) -> bool {
+        key.get(..AWS_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(AWS_PREFIX))
+    }
 }
 
 /// One (account, region) pair: the unit c3 reads, plans and applies.
@@ -86,6 +94,12 @@ pub struct Settings {
     pub writes_per_second: u32,
     /// IAM writes per second per account and operation.
     pub iam_writes_per_second: u32,
+    /// Whether the grants of managed keys are read (ListGrants).
+    pub read_grants: bool,
+    /// ListGrants calls per second per (account, region).
+    pub grant_reads_per_second: u32,
+    /// Tag keys (globs: `*` any run, `?` one character) never compared.
+    pub ignore_tags: Vec<String>,
 }
 
 impl Default for Settings {
@@ -96,6 +110,9 @@ impl Default for Settings {
             parallelism: 16,
             writes_per_second: 3,
             iam_writes_per_second: 10,
+            read_grants: true,
+            grant_reads_per_second: 50,
+            ignore_tags: Vec::new(),
         }
     }
 }
@@ -321,6 +338,35 @@ pub struct KeyDetails {
     pub rotation: Option<Rotation>,
     /// The key policy named `default`, verbatim JSON text.
     pub policy: Option<String>,
+    /// The key's grants (ListGrants); `None` when they were not read
+    /// (`[settings] read_grants = false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<KmsGrant>>,
+}
+
+/// A grant on a KMS key, as ListGrants reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsGrant {
+    /// The grant id.
+    pub grant_id: String,
+    /// The grant's friendly name, if it has one.
+    pub name: Option<String>,
+    /// Who may use the key through the grant (`GranteePrincipal`).
+    pub grantee: Option<String>,
+    /// The service principal that gets the permissions (`GranteeServicePrincipal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_service: Option<String>,
+    /// Who may retire the grant (`RetiringPrincipal`).
+    pub retiring: Option<String>,
+    /// The account that created the grant (`IssuingAccount`, an ARN).
+    pub issuing_account: Option<String>,
+    /// The operations the grant allows (`Decrypt`, `GenerateDataKey`, ...).
+    pub operations: Vec<String>,
+    /// Constraints: `EncryptionContextSubset` / `EncryptionContextEquals` → pairs.
+    pub constraints: BTreeMap<String, BTreeMap<String, String>>,
+    /// The `SourceArn` constraint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
 }
 
 impl LiveKey {
@@ -343,6 +389,16 @@ impl LiveKey {
         }
     }
 
+    /// Whom a key belongs to, by its tags (design.md, "Ownership").
+    pub fn owner(&self) -> KeyOwner<'_> {
+        match (self.is_managed(), self.tag(tag::NAME)) {
+            (true, Some(name)) => KeyOwner::C3 { name },
+            (true, None) => KeyOwner::C3Unnamed,
+            (false, Some(name)) => KeyOwner::LostManaged { name },
+            (false, None) => KeyOwner::Other,
+        }
+    }
+
     /// The `c3:generation` of a c3-managed key, when it parses.
     pub fn c3_generation(&self) -> Option<u32> {
         if self.is_managed() {
@@ -351,6 +407,27 @@ impl LiveKey {
             None
         }
     }
+}
+
+/// Whom a key belongs to: c3 writes only to a key tagged `c3:managed=true`
+/// whose `c3:name` is the name it plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner<'a> {
+    /// `c3:managed=true` and `c3:name=<name>`: c3's key of that name.
+    C3 {
+        /// Its `c3:name`.
+        name: &'a str,
+    },
+    /// `c3:managed=true` without `c3:name`: not provably any name's key.
+    C3Unnamed,
+    /// `c3:name=<name>` without `c3:managed=true`: it was c3's (or someone
+    /// copied the tag); c3 no longer writes to it.
+    LostManaged {
+        /// Its `c3:name`.
+        name: &'a str,
+    },
+    /// No c3 tag: somebody else's key.
+    Other,
 }
 
 /// A KMS alias (`alias/aws/*` are never included).
@@ -409,19 +486,77 @@ pub struct LiveManagedPolicy {
     pub versions: Vec<PolicyVersion>,
     /// Tags, when they were read (`None`: not read).
     pub tags: Option<BTreeMap<String, String>>,
+    /// How many users, groups and roles it is attached to, when listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<u32>,
+}
+
+impl LiveManagedPolicy {
+    /// Whether the policy is provably c3's policy of key name `key`: tagged
+    /// `c3:managed=true` and `c3:name=<key>` (design.md, "Ownership").
+    pub fn is_owned_by(&self, key: &str) -> bool {
+        self.tags.as_ref().is_some_and(|t| {
+            t.get(tag::MANAGED).map(String::as_str) == Some("true")
+                && t.get(tag::NAME).map(String::as_str) == Some(key)
+        })
+    }
+
+    /// Whether the policy carries `c3:managed=true`.
+    pub fn is_managed(&self) -> bool {
+        self.tags
+            .as_ref()
+            .is_some_and(|t| t.get(tag::MANAGED).map(String::as_str) == Some("true"))
+    }
+}
+
+/// A customer-managed policy whose name is one of c3's names (ignoring case)
+/// but which is not at `policy_path` under exactly that spelling: IAM policy
+/// names are unique in an account whatever their path and case, so it stands
+/// where c3 would create its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedPolicy {
+    /// The policy name, from the ARN.
+    pub name: String,
+    /// The policy ARN.
+    pub arn: String,
+    /// Its path.
+    pub path: String,
 }
 
 /// Everything read from one account (IAM is global).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSnapshot {
-    /// Managed policies under `policy_path`, sorted by name.
+    /// Managed policies under `policy_path` named like c3's, sorted by name.
     pub policies: Vec<LiveManagedPolicy>,
+    /// Other policies whose names collide with c3's names, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<NamedPolicy>,
 }
 
 impl AccountSnapshot {
     /// The policy with this name.
     pub fn policy(&self, name: &str) -> Option<&LiveManagedPolicy> {
         self.policies.iter().find(|p| p.name == name)
+    }
+
+    /// A policy, other than one named exactly `name` at the policy path, whose
+    /// name equals `name` ignoring case (IAM would refuse to create `name`).
+    pub fn clash(&self, name: &str) -> Option<NamedPolicy> {
+        self.policies
+            .iter()
+            .filter(|p| p.name != name && p.name.eq_ignore_ascii_case(name))
+            .map(|p| NamedPolicy {
+                name: p.name.clone(),
+                arn: p.arn.clone(),
+                path: p.path.clone(),
+            })
+            .chain(
+                self.others
+                    .iter()
+                    .filter(|p| p.name.eq_ignore_ascii_case(name))
+                    .cloned(),
+            )
+            .next()
     }
 }
 

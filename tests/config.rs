@@ -376,6 +376,9 @@ fn the_design_example_expands_as_documented() {
             parallelism: 16,
             writes_per_second: 3,
             iam_writes_per_second: 10,
+            read_grants: true,
+            grant_reads_per_second: 50,
+            ignore_tags: Vec::new(),
         }
     );
     let names: Vec<&str> = state.accounts.iter().map(|a| a.name.as_str()).collect();
@@ -528,6 +531,9 @@ fn settings_are_read() {
             parallelism: 256,
             writes_per_second: 50,
             iam_writes_per_second: 1,
+            read_grants: false,
+            grant_reads_per_second: 100,
+            ignore_tags: vec!["cost-center".into(), "team-*".into(), "aws:*".into()],
         }
     );
 }

@@ -9,7 +9,6 @@
 //! once its targets are done, with the ARNs of the keys just created. A step
 //! that fails stops the later steps of its key only.
 
-mod pace;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -19,9 +18,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-use self::pace::Pacer;
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
-use crate::aws::AwsCallError;
+use crate::aws::{AwsCallError, Pacer};
 use crate::model::{partition, DesiredState, Target};
 use crate::plan::desired::{
     is_pending_arn, pending_arn, KEY_POLICY_MAX_BYTES, MANAGED_POLICY_MAX_CHARS,
@@ -530,7 +528,7 @@ async fn execute_policy<P: PolicyWriter>(
             if let Some(v) = prune_version {
                 if let Err(e) = run
                     .call(pace("DeletePolicyVersion"), false, || {
-                        iam.prune_version(arn, v)
+                        iam.prune_version(arn, v, &change.key)
                     })
                     .await
                 {
@@ -539,7 +537,7 @@ async fn execute_policy<P: PolicyWriter>(
             }
             match run
                 .call(pace("CreatePolicyVersion"), false, || {
-                    iam.create_default_version(arn, &document)
+                    iam.create_default_version(arn, &document, &change.key)
                 })
                 .await
             {

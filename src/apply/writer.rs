@@ -3,10 +3,11 @@
 //! Two small traits, one per permission set, and their SDK implementations.
 //! Neither has a method that deletes or disables anything: no
 //! ScheduleKeyDeletion, DeleteAlias, DisableKey, DisableKeyRotation,
-//! UntagResource, DeletePolicy or detach. The one deletion IAM needs to stay
-//! under its five-version limit, [`PolicyWriter::prune_version`], refuses
-//! unless the policy is tagged `c3:managed=true` and the version is not the
-//! default one, both checked against AWS right before the call.
+//! UntagResource, DeletePolicy or detach. Both writes to an existing managed
+//! policy, [`PolicyWriter::create_default_version`] and the one deletion IAM
+//! needs to stay under its five-version limit, [`PolicyWriter::prune_version`],
+//! first check with AWS that the policy is c3's (tagged `c3:managed=true` and
+//! `c3:name=<key name>`), and pruning that the version is not the default one.
 
 use std::collections::BTreeMap;
 
@@ -79,11 +80,17 @@ pub trait PolicyWriter {
         document: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsCallError>;
-    /// CreatePolicyVersion, set as default.
-    async fn create_default_version(&self, arn: &str, document: &str) -> Result<(), AwsCallError>;
-    /// DeletePolicyVersion of a non-default version of a c3-tagged policy, to
-    /// make room under the five-version limit. Checks both conditions first.
-    async fn prune_version(&self, arn: &str, version: &str) -> Result<(), AwsCallError>;
+    /// CreatePolicyVersion, set as default, of the policy of key name `key`;
+    /// refuses unless AWS says the policy is c3's policy of that name.
+    async fn create_default_version(
+        &self,
+        arn: &str,
+        document: &str,
+        key: &str,
+    ) -> Result<(), AwsCallError>;
+    /// DeletePolicyVersion of a non-default version of c3's policy of key name
+    /// `key`, to make room under the five-version limit. Checks both first.
+    async fn prune_version(&self, arn: &str, version: &str, key: &str) -> Result<(), AwsCallError>;
 }
 
 /// [`KeyWriter`] on the SDK's KMS client.
@@ -257,6 +264,53 @@ impl SdkPolicyWriter {
     }
 }
 
+impl SdkPolicyWriter {
+    /// Refuses `operation` unless the policy's tags (ListPolicyTags, every
+    /// page) say it is c3's policy of key name `key`.
+    async fn ensure_ours(
+        &self,
+        arn: &str,
+        key: &str,
+        operation: &'static str,
+    ) -> Result<(), AwsCallError> {
+        let mut tags = std::collections::BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_policy_tags()
+                .policy_arn(arn)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsCallError::from_sdk("ListPolicyTags", &e))?;
+            tags.extend(
+                out.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string())),
+            );
+            match out.marker() {
+                Some(next) if out.is_truncated() => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        let ours = tags.get(tag::MANAGED).map(String::as_str) == Some("true")
+            && tags.get(tag::NAME).map(String::as_str) == Some(key);
+        if ours {
+            Ok(())
+        } else {
+            Err(AwsCallError::protocol(
+                operation,
+                format!(
+                    "refused: {arn} is not tagged {}=true and {}={key}, so it is not c3's",
+                    tag::MANAGED,
+                    tag::NAME
+                ),
+            ))
+        }
+    }
+}
+
 impl PolicyWriter for SdkPolicyWriter {
     async fn create_policy(
         &self,
@@ -293,7 +347,13 @@ impl PolicyWriter for SdkPolicyWriter {
             .to_string())
     }
 
-    async fn create_default_version(&self, arn: &str, document: &str) -> Result<(), AwsCallError> {
+    async fn create_default_version(
+        &self,
+        arn: &str,
+        document: &str,
+        key: &str,
+    ) -> Result<(), AwsCallError> {
+        self.ensure_ours(arn, key, "CreatePolicyVersion").await?;
         self.client
             .create_policy_version()
             .policy_arn(arn)
@@ -307,34 +367,9 @@ impl PolicyWriter for SdkPolicyWriter {
         Ok(())
     }
 
-    async fn prune_version(&self, arn: &str, version: &str) -> Result<(), AwsCallError> {
+    async fn prune_version(&self, arn: &str, version: &str, key: &str) -> Result<(), AwsCallError> {
         // 1. The policy must be c3's.
-        let mut marker: Option<String> = None;
-        let mut managed = false;
-        loop {
-            let out = self
-                .client
-                .list_policy_tags()
-                .policy_arn(arn)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| AwsCallError::from_sdk("ListPolicyTags", &e))?;
-            managed |= out
-                .tags()
-                .iter()
-                .any(|t| t.key() == tag::MANAGED && t.value() == "true");
-            marker = out.marker().map(str::to_string);
-            if !out.is_truncated() || marker.is_none() {
-                break;
-            }
-        }
-        if !managed {
-            return Err(AwsCallError::protocol(
-                "DeletePolicyVersion",
-                format!("refused: {arn} is not tagged {}=true", tag::MANAGED),
-            ));
-        }
+        self.ensure_ours(arn, key, "DeletePolicyVersion").await?;
         // 2. The version must exist and not be the default.
         let versions = self
             .client

@@ -7,6 +7,7 @@
 //! reach an emulator with no code path of their own.
 
 pub mod error;
+pub mod pace;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use aws_sdk_sts::config::SharedCredentialsProvider;
 use crate::model::{self, Account, Settings};
 
 pub use error::{AwsCallError, CallErrorKind};
+pub use pace::Pacer;
 
 /// Attempts per call (the first one included) before a retryable error is
 /// given up on. Standard mode: exponential backoff with jitter, plus the

@@ -33,6 +33,8 @@ pub(crate) const SERVICE_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
 /// User tag keys: KMS tag characters, not under `aws:` or `c3:`.
 pub(crate) const TAG_KEY_PATTERN: &str =
     "^(?![aA][wW][sS]:)(?![cC]3:)[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$";
+/// `ignore_tags` entries: tag-key characters plus `*` and `?`, not under `c3:`.
+pub(crate) const TAG_GLOB_PATTERN: &str = "^(?![cC]3:)[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@*?]+$";
 /// User tag values: KMS tag characters.
 pub(crate) const TAG_VALUE_PATTERN: &str = "^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$";
 
@@ -89,6 +91,20 @@ pub struct SettingsFile {
     /// per second, per account and operation, 1 to 50. Default 10.
     #[schemars(range(min = 1, max = 50))]
     pub iam_writes_per_second: Option<i64>,
+    /// Whether `plan` reads the grants of every managed key (ListGrants) and
+    /// reports those that are not an AWS service's. Default true; `false`
+    /// saves one call per key and leaves grants unchecked (the plan says so).
+    pub read_grants: Option<bool>,
+    /// ListGrants calls per second, per account and region, 1 to 100 (KMS
+    /// allows 100, shared with every other caller). Default 50.
+    #[schemars(range(min = 1, max = 100))]
+    pub grant_reads_per_second: Option<i64>,
+    /// Tag keys never compared on keys and managed policies, as globs (`*`
+    /// any run of characters, `?` one), e.g. `["cost-center", "team-*"]`.
+    /// `aws:*` tags are never compared anyway; c3's own `c3:` tags cannot
+    /// be ignored.
+    #[schemars(inner(length(min = 1, max = 128), regex(pattern = TAG_GLOB_PATTERN)))]
+    pub ignore_tags: Option<Vec<String>>,
 }
 
 /// `[accounts.<name>]`: one AWS account.

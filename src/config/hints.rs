@@ -6,6 +6,13 @@ pub(crate) const POLICY_PATH: &str = "an IAM path that begins and ends with `/`,
 pub(crate) const SESSION_NAME: &str = "2 to 64 characters of A-Z a-z 0-9 and _ + = , . @ -";
 pub(crate) const PARALLELISM: &str = "1 to 256";
 pub(crate) const WRITES_PER_SECOND: &str = "1 to 50 writes per second";
+pub(crate) const GRANT_READS_PER_SECOND: &str =
+    "1 to 100 ListGrants calls per second (KMS allows 100 per account and region, shared with every other caller)";
+pub(crate) const IGNORE_TAGS: &str =
+    "an array of tag-key globs, e.g. [\"cost-center\", \"team-*\"]";
+pub(crate) const IGNORE_TAG: &str = "a tag-key glob of 1 to 128 characters: letters, digits, \
+     spaces and _ . : / = + - @, with * for any run and ? for one character; not c3:… \
+     (c3's own tags are always compared)";
 pub(crate) const NAME: &str = "1 to 64 characters of A-Z a-z 0-9 _ -";
 pub(crate) const ACCOUNT_ID: &str = "exactly 12 digits, as a string, e.g. \"111111111111\"";
 pub(crate) const ROLE_ARN: &str = "an IAM role ARN in this account, \
@@ -35,13 +42,17 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
     let text = match shape {
         "version" => VERSION,
         "settings" => {
-            "a table: [settings] with policy_path, session_name, parallelism, writes_per_second, iam_writes_per_second"
+            "a table: [settings] with policy_path, session_name, parallelism, writes_per_second, iam_writes_per_second, read_grants, grant_reads_per_second, ignore_tags"
         }
         "settings.policy_path" => POLICY_PATH,
         "settings.session_name" => SESSION_NAME,
         "settings.parallelism" => "an integer from 1 to 256",
         "settings.writes_per_second" => "an integer from 1 to 50",
         "settings.iam_writes_per_second" => "an integer from 1 to 50",
+        "settings.read_grants" => "true or false",
+        "settings.grant_reads_per_second" => "an integer from 1 to 100",
+        "settings.ignore_tags" => IGNORE_TAGS,
+        "settings.ignore_tags[]" => IGNORE_TAG,
         "accounts" => "a table of accounts, [accounts.<name>]",
         "accounts.*" => "a table with id, regions and optionally role_arn, external_id",
         "accounts.*.id" => ACCOUNT_ID,

@@ -119,6 +119,24 @@ impl Checker {
                 out.writes_per_second = w;
             }
         }
+        if let Some(r) = s.read_grants {
+            out.read_grants = r;
+        }
+        if let Some(r) = s.grant_reads_per_second {
+            if let Some(r) = self.range(
+                &path.key("grant_reads_per_second"),
+                r,
+                1,
+                100,
+                hints::GRANT_READS_PER_SECOND,
+            ) {
+                out.grant_reads_per_second = r;
+            }
+        }
+        if let Some(globs) = &s.ignore_tags {
+            self.ignore_tags(globs, &path.key("ignore_tags"));
+            out.ignore_tags = globs.clone();
+        }
         if let Some(w) = s.iam_writes_per_second {
             if let Some(w) = self.range(
                 &path.key("iam_writes_per_second"),
@@ -131,6 +149,35 @@ impl Checker {
             }
         }
         out
+    }
+
+    fn ignore_tags(&mut self, globs: &[String], path: &FieldPath) {
+        for (i, glob) in globs.iter().enumerate() {
+            let p = path.index(i);
+            let len = glob.chars().count();
+            let problem = if !(1..=128).contains(&len) {
+                Some(format!("is {} long", characters(len)))
+            } else if let Some(c) = glob
+                .chars()
+                .find(|c| !is_tag_char(*c) && *c != '*' && *c != '?')
+            {
+                Some(format!("contains {c:?}"))
+            } else if glob.to_lowercase().starts_with(model::tag::PREFIX) {
+                Some("names c3's own tags, which are always compared".to_string())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                self.err(
+                    &p,
+                    format!(
+                        "ignore_tags entry {} {problem}; allowed: {}",
+                        show(glob),
+                        hints::IGNORE_TAG
+                    ),
+                );
+            }
+        }
     }
 
     fn accounts(
@@ -457,6 +504,7 @@ impl Checker {
             );
             if let Some(tags) = &k.tags {
                 self.tags(tags, &p.key("tags"));
+                self.declared_but_ignored(tags, file, &p.key("tags"));
             }
             let union = |class_list: Option<&Vec<String>>, key_list: &Option<Vec<String>>| {
                 class_list
@@ -632,6 +680,34 @@ impl Checker {
             );
         }
         targets.into_iter().collect()
+    }
+
+    /// A declared tag that `[settings] ignore_tags` matches would be set but
+    /// never compared: one of the two is a mistake.
+    fn declared_but_ignored(
+        &mut self,
+        tags: &BTreeMap<String, String>,
+        file: &KeysFile,
+        path: &FieldPath,
+    ) {
+        for key in tags.keys() {
+            let glob = file
+                .settings
+                .ignore_tags
+                .iter()
+                .flatten()
+                .find(|g| crate::plan::policy::glob_match(g, key, false));
+            if let Some(glob) = glob {
+                self.err(
+                    &path.key(key.as_str()),
+                    format!(
+                        "tag {} is declared, but [settings] ignore_tags entry {} says never to compare it; allowed: declare the tag or ignore it, not both",
+                        show(key),
+                        show(glob)
+                    ),
+                );
+            }
+        }
     }
 
     fn tags(&mut self, tags: &BTreeMap<String, String>, path: &FieldPath) {

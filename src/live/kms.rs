@@ -1,10 +1,11 @@
 //! KMS reads of one (account, region): aliases, keys, tags, and the full
-//! read (DescribeKey, GetKeyRotationStatus, GetKeyPolicy) of the keys c3 has
-//! reason to look at.
+//! read (DescribeKey, GetKeyRotationStatus, GetKeyPolicy, ListGrants) of the
+//! keys c3 has reason to look at.
 //!
 //! Calls per region: ListAliases and ListKeys (paged), one ListResourceTags
-//! per key (paged; AWS-managed keys excluded), then three calls per key read
-//! in full, so at most four calls per c3 key.
+//! per key (paged; AWS-managed keys excluded), then four calls per key read
+//! in full (three with `read_grants = false`), so at most five calls per c3
+//! key. ListGrants is paced under its own quota ([`super::PACED_READS`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -14,12 +15,15 @@ use futures::future::try_join_all;
 
 use super::{collect_pages, Calls, Page};
 use crate::aws::AwsCallError;
-use crate::model::{tag, KeyDetails, KeyState, LiveAlias, LiveKey, RegionSnapshot, Rotation};
+use crate::model::{
+    tag, KeyDetails, KeyState, KmsGrant, LiveAlias, LiveKey, RegionSnapshot, Rotation,
+};
 
 /// Page sizes: the maxima AWS allows.
 const ALIASES_PAGE: i32 = 100;
 const KEYS_PAGE: i32 = 1000;
 const TAGS_PAGE: i32 = 50;
+const GRANTS_PAGE: i32 = 100;
 
 /// The prefix of AWS-managed aliases; c3 never lists, reads or describes them.
 pub const AWS_ALIAS_PREFIX: &str = "alias/aws/";
@@ -90,6 +94,12 @@ pub trait KmsRead {
         &self,
         key_id: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsCallError>> + Send;
+    /// One page of ListGrants of a key.
+    fn list_grants(
+        &self,
+        key_id: &str,
+        marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<KmsGrant>, AwsCallError>> + Send;
 }
 
 /// Reads one (account, region).
@@ -99,13 +109,17 @@ pub trait KmsRead {
 /// full. Every other key is kept with its tags only (so the planner can tell
 /// a foreign alias target from a c3 key and report orphans by tag).
 ///
+/// With `grants`, the grants of every key read in full are listed too.
+///
 /// A key that vanishes between ListKeys and a read of it (NotFound) is
 /// dropped; any other failure fails the whole region, because planning on a
-/// partial listing could re-create a key that exists.
+/// partial listing could re-create a key that exists (and a grant list that
+/// cannot be read is never taken for an empty one).
 pub async fn read_region<K: KmsRead>(
     kms: &K,
     calls: &Calls<'_>,
     declared: &BTreeSet<String>,
+    grants: bool,
 ) -> Result<RegionSnapshot, AwsCallError> {
     let (aliases, keys) = futures::try_join!(
         collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
@@ -164,7 +178,7 @@ pub async fn read_region<K: KmsRead>(
         let full = wants_details(&key.key_id, &tags, declared, &declared_alias_targets);
         async move {
             let details = if full {
-                match read_details(kms, calls, &key.key_id).await? {
+                match read_details(kms, calls, &key.key_id, grants).await? {
                     Some(details) => Some(details),
                     None => return Ok(None),
                 }
@@ -202,18 +216,37 @@ fn wants_details(
         || declared_alias_targets.contains(key_id)
 }
 
-/// DescribeKey, GetKeyRotationStatus and GetKeyPolicy of one key,
-/// concurrently. `None` when DescribeKey says the key does not exist.
+/// DescribeKey, GetKeyRotationStatus, GetKeyPolicy and (with `grants`)
+/// ListGrants of one key, concurrently. `None` when DescribeKey says the key
+/// does not exist.
 async fn read_details<K: KmsRead>(
     kms: &K,
     calls: &Calls<'_>,
     key_id: &str,
+    grants: bool,
 ) -> Result<Option<KeyDetails>, AwsCallError> {
-    let (description, rotation, policy) = futures::join!(
-        calls.run("DescribeKey", || kms.describe(key_id)),
-        calls.run("GetKeyRotationStatus", || kms.rotation(key_id)),
-        calls.run("GetKeyPolicy", || kms.policy(key_id)),
-    );
+    let list_grants = async {
+        if grants {
+            collect_pages("ListGrants", calls, |marker| {
+                kms.list_grants(key_id, marker)
+            })
+            .await
+            .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    // On the heap: every key's read is queued at once, so the queued future
+    // must stay small (see `queued_reads_hold_no_sdk_future`).
+    let (description, rotation, policy, grants) = Box::pin(async {
+        futures::join!(
+            calls.run("DescribeKey", || kms.describe(key_id)),
+            calls.run("GetKeyRotationStatus", || kms.rotation(key_id)),
+            calls.run("GetKeyPolicy", || kms.policy(key_id)),
+            list_grants,
+        )
+    })
+    .await;
     let description = match description {
         Ok(d) => d,
         Err(e) if e.is_not_found() => {
@@ -240,6 +273,17 @@ async fn read_details<K: KmsRead>(
         Err(e) if e.has_code("KMSInvalidStateException") => None,
         Err(e) => return Err(e),
     };
+    let grants = match grants {
+        Ok(g) => g.map(|mut g| {
+            g.sort_by(|a, b| a.grant_id.cmp(&b.grant_id));
+            g
+        }),
+        Err(e) if e.is_not_found() => {
+            tracing::debug!(key_id, "key vanished before ListGrants");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
     Ok(Some(KeyDetails {
         state: description.state,
         description: description.description,
@@ -249,6 +293,7 @@ async fn read_details<K: KmsRead>(
         creation_epoch: description.creation_epoch,
         rotation,
         policy,
+        grants,
     }))
 }
 
@@ -404,6 +449,62 @@ impl KmsRead for SdkKms {
             .map_err(|e| AwsCallError::from_sdk("GetKeyPolicy", &e))?;
         Ok(out.policy().map(str::to_string))
     }
+
+    async fn list_grants(
+        &self,
+        key_id: &str,
+        marker: Option<String>,
+    ) -> Result<Page<KmsGrant>, AwsCallError> {
+        let out = self
+            .client
+            .list_grants()
+            .key_id(key_id)
+            .limit(GRANTS_PAGE)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("ListGrants", &e))?;
+        Ok(Page {
+            items: out.grants().iter().map(grant_from_sdk).collect(),
+            truncated: out.truncated(),
+            next_marker: out.next_marker().map(str::to_string),
+        })
+    }
+}
+
+fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
+    let owned = |v: Option<&str>| v.map(str::to_string);
+    let mut constraints = BTreeMap::new();
+    let mut source_arn = None;
+    if let Some(c) = g.constraints() {
+        for (kind, pairs) in [
+            ("EncryptionContextSubset", c.encryption_context_subset()),
+            ("EncryptionContextEquals", c.encryption_context_equals()),
+        ] {
+            if let Some(pairs) = pairs {
+                constraints.insert(
+                    kind.to_string(),
+                    pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                );
+            }
+        }
+        source_arn = owned(c.source_arn());
+    }
+    KmsGrant {
+        grant_id: g.grant_id().unwrap_or_default().to_string(),
+        name: owned(g.name()).filter(|n| !n.is_empty()),
+        grantee: owned(g.grantee_principal()),
+        grantee_service: owned(g.grantee_service_principal()),
+        retiring: owned(g.retiring_principal()),
+        issuing_account: owned(g.issuing_account()),
+        operations: g
+            .operations()
+            .iter()
+            .map(|o| o.as_str().to_string())
+            .collect(),
+        constraints,
+        source_arn,
+    }
 }
 
 #[cfg(test)]
@@ -436,6 +537,8 @@ mod tests {
         tag_errors: HashMap<String, String>,
         describe_errors: HashMap<String, String>,
         rotation_errors: HashMap<String, String>,
+        grants: HashMap<String, Vec<KmsGrant>>,
+        grant_errors: HashMap<String, String>,
         /// Every (operation, key or marker) call made.
         log: Mutex<Vec<(String, String)>>,
         /// Calls in flight now, and the most seen at once.
@@ -578,6 +681,19 @@ mod tests {
             self.record("GetKeyPolicy", key_id);
             Ok(Some(format!("{{\"Id\":\"{key_id}\"}}")))
         }
+
+        async fn list_grants(
+            &self,
+            key_id: &str,
+            marker: Option<String>,
+        ) -> Result<Page<KmsGrant>, AwsCallError> {
+            self.record("ListGrants", key_id);
+            if let Some(code) = self.grant_errors.get(key_id) {
+                return Err(err("ListGrants", code));
+            }
+            let grants = self.grants.get(key_id).cloned().unwrap_or_default();
+            Ok(self.paged(&grants, marker))
+        }
     }
 
     fn names(names: &[&str]) -> BTreeSet<String> {
@@ -587,7 +703,7 @@ mod tests {
     async fn read(kms: &FakeKms, declared: &[&str]) -> Result<RegionSnapshot, AwsCallError> {
         let gate = Semaphore::new(4);
         let calls = Calls::new(&gate, "prod", "eu-west-1");
-        read_region(kms, &calls, &names(declared)).await
+        read_region(kms, &calls, &names(declared), true).await
     }
 
     #[tokio::test]
@@ -741,8 +857,101 @@ mod tests {
         assert_eq!(e.operation, "GetKeyRotationStatus");
     }
 
+    fn grant(id: &str, grantee: &str) -> KmsGrant {
+        KmsGrant {
+            grant_id: id.to_string(),
+            name: None,
+            grantee: Some(grantee.to_string()),
+            grantee_service: None,
+            retiring: None,
+            issuing_account: Some("arn:aws:iam::111111111111:root".into()),
+            operations: vec!["Decrypt".into()],
+            constraints: BTreeMap::new(),
+            source_arn: None,
+        }
+    }
+
     #[tokio::test]
-    async fn at_most_four_calls_per_c3_key() {
+    async fn grants_of_keys_read_in_full_are_paged_and_sorted() {
+        let mut kms = FakeKms::new(2);
+        kms.c3_key("k", "payments").key("foreign", &[]);
+        kms.grants.insert(
+            "k".into(),
+            ["g3", "g1", "g2"]
+                .iter()
+                .map(|id| grant(id, "arn:aws:iam::999999999999:root"))
+                .collect(),
+        );
+        let snap = read(&kms, &["payments"]).await.unwrap();
+        let grants = snap
+            .key("k")
+            .unwrap()
+            .details
+            .as_ref()
+            .unwrap()
+            .grants
+            .clone();
+        let ids: Vec<String> = grants.unwrap().into_iter().map(|g| g.grant_id).collect();
+        assert_eq!(ids, vec!["g1", "g2", "g3"]);
+        // two pages of two; the foreign key's grants are never listed
+        assert_eq!(kms.calls("ListGrants"), vec!["k", "k"]);
+    }
+
+    #[tokio::test]
+    async fn unreadable_grants_fail_the_region_never_an_empty_list() {
+        let mut kms = FakeKms::new(100);
+        kms.c3_key("k", "payments");
+        kms.grant_errors
+            .insert("k".into(), "AccessDeniedException".into());
+        let e = read(&kms, &["payments"]).await.unwrap_err();
+        assert_eq!(e.operation, "ListGrants");
+        assert_eq!(e.code.as_deref(), Some("AccessDeniedException"));
+    }
+
+    #[tokio::test]
+    async fn grants_are_not_read_when_switched_off() {
+        let mut kms = FakeKms::new(100);
+        kms.c3_key("k", "payments");
+        let gate = Semaphore::new(4);
+        let calls = Calls::new(&gate, "prod", "eu-west-1");
+        let snap = read_region(&kms, &calls, &names(&["payments"]), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            snap.key("k").unwrap().details.as_ref().unwrap().grants,
+            None
+        );
+        assert!(kms.calls("ListGrants").is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn list_grants_is_paced_per_account_and_region() {
+        let mut kms = FakeKms::new(100);
+        for i in 0..5 {
+            kms.c3_key(&format!("k{i}"), "payments");
+        }
+        let gate = Semaphore::new(16);
+        let pacer = crate::aws::Pacer::per_second(2);
+        let calls = Calls::new(&gate, "prod", "eu-west-1").with_pacer(&pacer);
+        let start = tokio::time::Instant::now();
+        read_region(&kms, &calls, &names(&["payments"]), true)
+            .await
+            .unwrap();
+        // five ListGrants at two per second: the last one starts 2 s after the first
+        assert!(
+            start.elapsed() >= std::time::Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn at_most_five_calls_per_c3_key() {
         let mut kms = FakeKms::new(100);
         kms.c3_key("k", "payments")
             .alias("alias/payments", Some("k"));
@@ -755,7 +964,7 @@ mod tests {
             .filter(|(_, w)| w == "k")
             .map(|(o, _)| o.clone())
             .collect();
-        assert_eq!(per_key.len(), 4, "{per_key:?}");
+        assert_eq!(per_key.len(), 5, "{per_key:?}");
     }
 
     #[tokio::test]
@@ -766,7 +975,7 @@ mod tests {
         }
         let gate = Semaphore::new(3);
         let calls = Calls::new(&gate, "prod", "eu-west-1");
-        let snap = read_region(&kms, &calls, &names(&[])).await.unwrap();
+        let snap = read_region(&kms, &calls, &names(&[]), true).await.unwrap();
         assert_eq!(snap.keys.len(), 20);
         assert_eq!(kms.max_in_flight.load(Ordering::SeqCst), 3);
     }
@@ -783,7 +992,7 @@ mod tests {
         let sdk_call = std::mem::size_of_val(&kms.describe("k"));
         let gate = Semaphore::new(1);
         let calls = Calls::new(&gate, "prod", "eu-west-1");
-        let details = std::mem::size_of_val(&read_details(&kms, &calls, "k"));
+        let details = std::mem::size_of_val(&read_details(&kms, &calls, "k", true));
         let tags = std::mem::size_of_val(&collect_pages("ListResourceTags", &calls, |m| {
             kms.list_tags("k", m)
         }));

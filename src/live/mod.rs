@@ -23,7 +23,7 @@ use aws_config::SdkConfig;
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-use crate::aws::{self, AwsCallError};
+use crate::aws::{self, AwsCallError, Pacer};
 use crate::model::{Account, AccountSnapshot, DesiredState, LiveState, RegionSnapshot, Target};
 
 pub use error::{ReadError, Scope};
@@ -46,16 +46,21 @@ pub async fn read_observed(
     progress: &ReadProgress,
 ) -> LiveState {
     let gate = Semaphore::new(desired.settings.parallelism.max(1));
-    let iam_path = iam::ReadPath::from_env();
+    let grant_pacer = Pacer::per_second(desired.settings.grant_reads_per_second);
     // Only the accounts and regions in this run's scope are read.
     let accounts = desired.accounts_in_scope();
     progress.targets.store(
         accounts.iter().map(|a| a.regions.len()).sum(),
         Ordering::Relaxed,
     );
-    let reads = accounts
-        .iter()
-        .map(|account| read_account(desired, base, account, &gate, progress, iam_path));
+    let reads = accounts.iter().map(|account| {
+        let shared = Shared {
+            gate: &gate,
+            pacer: &grant_pacer,
+            progress,
+        };
+        read_account(desired, base, account, shared)
+    });
     let mut state = LiveState::default();
     for read in join_all(reads).await {
         state.regions.extend(read.regions);
@@ -71,14 +76,26 @@ struct AccountRead {
     regions: Vec<(Target, Result<RegionSnapshot, crate::model::ReadFailure>)>,
 }
 
+/// What every read of a run shares: the permits, the pacer of paced reads
+/// ([`PACED_READS`]) and the progress counters.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    gate: &'a Semaphore,
+    pacer: &'a Pacer,
+    progress: &'a ReadProgress,
+}
+
 async fn read_account(
     desired: &DesiredState,
     base: &SdkConfig,
     account: &Account,
-    gate: &Semaphore,
-    progress: &ReadProgress,
-    iam_path: iam::ReadPath,
+    shared: Shared<'_>,
 ) -> AccountRead {
+    let Shared {
+        gate,
+        pacer,
+        progress,
+    } = shared;
     let session = {
         // One permit for the identity check (and the AssumeRole it triggers).
         let _permit = gate.acquire().await.ok();
@@ -114,25 +131,19 @@ async fn read_account(
     let iam = async {
         let calls = Calls::observed(gate, &account.name, "global", progress);
         let client = iam::SdkIam::new(session.iam());
-        let declared = declared_in_account(desired, &account.id);
-        iam::read_account(
-            &client,
-            &calls,
-            &desired.settings.policy_path,
-            &declared,
-            iam_path,
-        )
-        .await
-        .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
+        iam::read_account(&client, &calls, &desired.settings.policy_path)
+            .await
+            .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
     };
     let regions = join_all(account.regions.iter().map(|region| {
         let session = &session;
         async move {
             let target = Target::new(&account.id, region);
-            let calls = Calls::observed(gate, &account.name, region, progress);
+            let calls = Calls::observed(gate, &account.name, region, progress).with_pacer(pacer);
             let client = kms::SdkKms::new(session.kms(region));
             let declared = declared_in_target(desired, &target);
-            let snapshot = kms::read_region(&client, &calls, &declared)
+            let grants = desired.settings.read_grants;
+            let snapshot = kms::read_region(&client, &calls, &declared, grants)
                 .await
                 .map_err(|call| {
                     ReadError::new(account, Scope::Region(region.clone()), call).into()
@@ -194,13 +205,20 @@ impl ReadProgress {
 /// Counters nobody watches.
 static UNOBSERVED: ReadProgress = ReadProgress::new();
 
+/// Reads paced under their own quota, per (account, region): ListGrants
+/// (KMS allows 100 per second per account and region, shared with every
+/// other caller, such as the services that create grants), at
+/// `[settings] grant_reads_per_second`.
+pub const PACED_READS: &[&str] = &["ListGrants"];
+
 /// The context of the calls of one read: the shared semaphore, the account
-/// and region for logs, and the progress counters.
+/// and region for logs, the pacer of [`PACED_READS`], and the progress counters.
 pub struct Calls<'a> {
     gate: &'a Semaphore,
     account: &'a str,
     region: &'a str,
     progress: &'a ReadProgress,
+    pacer: Option<&'a Pacer>,
 }
 
 impl<'a> Calls<'a> {
@@ -221,7 +239,14 @@ impl<'a> Calls<'a> {
             account,
             region,
             progress,
+            pacer: None,
         }
+    }
+
+    /// The same, pacing [`PACED_READS`] with `pacer` per (account, region, operation).
+    pub fn with_pacer(mut self, pacer: &'a Pacer) -> Self {
+        self.pacer = Some(pacer);
+        self
     }
 
     /// Runs one API call while holding one permit. `call` makes the call's
@@ -234,6 +259,13 @@ impl<'a> Calls<'a> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
+        if let Some(pacer) = self.pacer.filter(|_| PACED_READS.contains(&operation)) {
+            // The slot is taken before the permit, so a paced call never
+            // holds a permit while it waits.
+            pacer
+                .wait(&format!("{}/{}/{operation}", self.account, self.region))
+                .await;
+        }
         // The semaphore is never closed; if it were, run without a permit
         // rather than fail the read.
         let _permit = self.gate.acquire().await.ok();

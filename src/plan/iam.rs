@@ -12,12 +12,14 @@ use serde_json::{json, Map, Value};
 
 use super::action::Operation;
 use super::desired::{
-    grant_sid, managed_policy, pending_arn, pending_arn_sized, PolicyKind, MANAGED_POLICY_MAX_CHARS,
+    grant_sid, is_pending_arn, managed_policy, pending_arn, pending_arn_sized, PolicyKind,
+    MANAGED_POLICY_MAX_CHARS,
 };
 use super::policy::{glob_match, pretty, size_without_whitespace, Document, Statement};
-use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource};
+use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource, Severity};
 use crate::model::{
-    partition, tag, Account, AccountSnapshot, DesiredState, LiveManagedPolicy, LiveState, Target,
+    partition, tag, Account, AccountSnapshot, DesiredState, KeyOwner, LiveManagedPolicy, LiveState,
+    Target,
 };
 
 /// IAM keeps at most five versions of a managed policy.
@@ -153,50 +155,22 @@ pub(crate) fn plan_account(
         .map(|k| k.name.as_str())
         .collect();
     for spec in desired.keys.iter().filter(|k| desired.scope.key(&k.name)) {
-        let regions: Vec<&Target> = spec
-            .targets
-            .iter()
-            .filter(|t| t.account == account.id)
-            .collect();
-        // A managed policy names the key's ARNs in every region: it is planned
-        // only when all of them are in this run's scope.
-        if regions.is_empty() || !regions.iter().all(|t| desired.scope.target(t)) {
+        let Some(keys) = key_arns(desired, account, spec, live, created) else {
             continue;
-        }
-        // Every region must have been read, or the ARN list would be incomplete.
-        let mut arns = BTreeSet::new();
-        // The same ARNs with every key to be created at its real length, for the size check.
-        let mut sized = BTreeSet::new();
-        let mut complete = true;
-        for t in &regions {
-            match live.regions.get(t) {
-                Some(Ok(region)) => {
-                    for k in region
-                        .keys
-                        .iter()
-                        .filter(|k| k.c3_name() == Some(&spec.name))
-                    {
-                        arns.insert(k.arn.clone());
-                        sized.insert(k.arn.clone());
-                    }
-                }
-                _ => complete = false,
-            }
-        }
-        if !complete {
+        };
+        let at = At {
+            account: &account.id,
+            region: None,
+            key: &spec.name,
+        };
+        if keys.arns.is_empty() {
+            report_waiting(spec, &at, snapshot, &desired.settings.policy_path, changes);
             continue;
-        }
-        if let Some(new) = created.get(&(account.id.clone(), spec.name.clone())) {
-            for (region, generation) in new {
-                let t = Target::new(&account.id, region);
-                arns.insert(pending_arn(&t, &spec.name, *generation));
-                sized.insert(pending_arn_sized(&t, *generation));
-            }
         }
         for kind in PolicyKind::ALL {
             let name = kind.policy_name(&spec.name);
-            let text = pretty(&managed_policy(kind, &arns));
-            let size = size_without_whitespace(&pretty(&managed_policy(kind, &sized)));
+            let text = pretty(&managed_policy(kind, &keys.arns));
+            let size = size_without_whitespace(&pretty(&managed_policy(kind, &keys.sized)));
             if size > MANAGED_POLICY_MAX_CHARS {
                 errors.push(PlanError {
                     account: account.id.clone(),
@@ -204,58 +178,229 @@ pub(crate) fn plan_account(
                     message: format!(
                         "{name} would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}: key '{}' has too many key ARNs ({}) in this account; declare it in fewer regions or use a shorter name",
                         spec.name,
-                        arns.len()
+                        keys.arns.len()
                     ),
                 });
                 continue;
             }
-            let at = At {
-                account: &account.id,
-                region: None,
-                key: &spec.name,
-            };
-            plan_policy(
+            let ctx = PolicyContext {
                 kind,
-                &text,
+                text: &text,
                 snapshot,
-                &desired.settings.policy_path,
-                &spec.name,
-                &at,
-                changes,
-            );
+                path: &desired.settings.policy_path,
+                key: &spec.name,
+                keys: &keys,
+                ignore_tags: &desired.settings.ignore_tags,
+            };
+            plan_policy(&ctx, &at, changes);
         }
     }
     report_orphans(desired, snapshot, &declared, &account.id, changes);
 }
 
-fn plan_policy(
-    kind: PolicyKind,
-    text: &str,
+/// The key ARNs the managed policies of a key name must name in an account.
+struct KeyArns {
+    /// Every c3 key of the name in every region, and the keys this plan creates.
+    arns: BTreeSet<String>,
+    /// The same, with each key to be created at a real ARN's length (for the size check).
+    sized: BTreeSet<String>,
+    /// Whether any ARN is one this plan creates.
+    pending: bool,
+    /// Keys carrying the name without `c3:managed=true`, by ARN → key id.
+    lost: BTreeMap<String, String>,
+}
+
+/// The ARNs of a key name's keys in an account, or `None` when the managed
+/// policies cannot be planned in this run: a region of the key is outside
+/// the selection (`--regions`) or could not be read, so the list would be
+/// incomplete.
+fn key_arns(
+    desired: &DesiredState,
+    account: &Account,
+    spec: &crate::model::KeySpec,
+    live: &LiveState,
+    created: &BTreeMap<(String, String), Vec<(String, u32)>>,
+) -> Option<KeyArns> {
+    let regions: Vec<&Target> = spec
+        .targets
+        .iter()
+        .filter(|t| t.account == account.id)
+        .collect();
+    if regions.is_empty() || !regions.iter().all(|t| desired.scope.target(t)) {
+        return None;
+    }
+    let mut keys = KeyArns {
+        arns: BTreeSet::new(),
+        sized: BTreeSet::new(),
+        pending: false,
+        lost: BTreeMap::new(),
+    };
+    for t in &regions {
+        let Some(Ok(region)) = live.regions.get(t) else {
+            return None;
+        };
+        for k in &region.keys {
+            match k.owner() {
+                KeyOwner::C3 { name } if name == spec.name => {
+                    keys.arns.insert(k.arn.clone());
+                    keys.sized.insert(k.arn.clone());
+                }
+                KeyOwner::LostManaged { name } if name == spec.name => {
+                    keys.lost.insert(k.arn.clone(), k.key_id.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(new) = created.get(&(account.id.clone(), spec.name.clone())) {
+        for (region, generation) in new {
+            let t = Target::new(&account.id, region);
+            keys.arns.insert(pending_arn(&t, &spec.name, *generation));
+            keys.sized.insert(pending_arn_sized(&t, *generation));
+            keys.pending = true;
+        }
+    }
+    Some(keys)
+}
+
+/// The managed policies of a key name wait while no key of the name exists
+/// in the account or is being created: a policy must name a resource, and
+/// AWS refuses one that names none. Existing policies of the name are still
+/// checked for ownership and what they grant.
+fn report_waiting(
+    spec: &crate::model::KeySpec,
+    at: &At<'_>,
     snapshot: &AccountSnapshot,
     path: &str,
-    key: &str,
-    at: &At<'_>,
     changes: &mut Changes,
 ) {
-    let name = &kind.policy_name(key);
+    let missing: Vec<String> = PolicyKind::ALL
+        .iter()
+        .map(|k| k.policy_name(&spec.name))
+        .filter(|n| snapshot.policy(n).is_none())
+        .collect();
+    for kind in PolicyKind::ALL {
+        let name = kind.policy_name(&spec.name);
+        if let Some(p) = snapshot.policy(&name) {
+            if !p.is_owned_by(&spec.name) {
+                report_foreign(p, &spec.name, at, changes);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return;
+    }
+    let why = if spec.enabled {
+        format!(
+            "no key of {} exists in this account and this plan creates none (see the rows of {} above)",
+            spec.name, spec.name
+        )
+    } else {
+        format!(
+            "no key of {} exists in this account, and enabled = false, so c3 creates none",
+            spec.name
+        )
+    };
+    changes.report(
+        at,
+        Resource::IamPolicy,
+        Severity::Info,
+        format!(
+            "{path}{{{}}} wait: {why}; a managed policy must name a key, so c3 creates them once one exists",
+            missing.join(", ")
+        ),
+    );
+}
+
+/// What planning one managed policy looks at.
+struct PolicyContext<'a> {
+    kind: PolicyKind,
+    text: &'a str,
+    snapshot: &'a AccountSnapshot,
+    path: &'a str,
+    key: &'a str,
+    keys: &'a KeyArns,
+    ignore_tags: &'a [String],
+}
+
+/// A foreign policy where c3's would be: a conflict that says what is there,
+/// why c3 leaves it alone and the ways out.
+fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, changes: &mut Changes) {
+    let what = Document::parse(&p.document, partition(""))
+        .map(|d| {
+            let grants: Vec<String> = d
+                .statements
+                .iter()
+                .map(super::risk::describe_statement)
+                .collect();
+            format!("it grants: {}", grants.join("; "))
+        })
+        .unwrap_or_else(|e| format!("its document cannot be read ({e})"));
+    let attached = match p.attachments {
+        Some(n) => format!(", attached to {n} user(s), group(s) or role(s)"),
+        None => String::new(),
+    };
+    let tags = match &p.tags {
+        Some(t) if t.is_empty() => "it has no tags".to_string(),
+        Some(t) => format!(
+            "its tags are {}",
+            t.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "its tags could not be read".to_string(),
+    };
+    changes.conflict(
+        at,
+        Resource::IamPolicy,
+        Severity::High,
+        format!(
+            "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, tag it {}=true and {}={key}",
+            p.name,
+            p.arn,
+            tag::MANAGED,
+            tag::NAME,
+            tag::MANAGED,
+            tag::NAME
+        ),
+    );
+}
+
+fn plan_policy(ctx: &PolicyContext<'_>, at: &At<'_>, changes: &mut Changes) {
+    let kind = ctx.kind;
+    let name = &kind.policy_name(ctx.key);
     let part = partition("");
-    let Ok(want) = Document::parse(text, part) else {
+    let Ok(want) = Document::parse(ctx.text, part) else {
         return;
     };
-    let Some(live) = snapshot.policy(name) else {
+    let Some(live) = ctx.snapshot.policy(name) else {
+        if let Some(other) = ctx.snapshot.clash(name) {
+            changes.conflict(
+                at,
+                Resource::IamPolicy,
+                Severity::High,
+                format!(
+                    "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {}{name}; c3 leaves it alone. Either rename the key in keys.toml, or move c3's policy_path to {}",
+                    other.name, other.path, other.arn, ctx.path, other.path
+                ),
+            );
+            return;
+        }
         let tags = BTreeMap::from([
             (tag::MANAGED.to_string(), "true".to_string()),
-            (tag::NAME.to_string(), key.to_string()),
+            (tag::NAME.to_string(), ctx.key.to_string()),
         ]);
         changes.push(
             at,
             Resource::IamPolicy,
             ActionKind::Create,
-            format!("create {path}{name}"),
+            Severity::Info,
+            format!("create {}{name}", ctx.path),
             Some(Operation::CreatePolicy {
                 name: name.to_string(),
-                path: path.to_string(),
-                document: text.to_string(),
+                path: ctx.path.to_string(),
+                document: ctx.text.to_string(),
                 tags,
             }),
             Some(PolicyDiff {
@@ -265,30 +410,18 @@ fn plan_policy(
         );
         return;
     };
-    if live
-        .tags
-        .as_ref()
-        .is_some_and(|t| t.get(tag::MANAGED).map(String::as_str) != Some("true"))
-    {
-        changes.push(
-            at,
-            Resource::IamPolicy,
-            ActionKind::Conflict,
-            format!(
-                "{name} exists but is not tagged {}=true; c3 leaves it alone",
-                tag::MANAGED
-            ),
-            None,
-            None,
-        );
+    if !live.is_owned_by(ctx.key) {
+        report_foreign(live, ctx.key, at, changes);
         return;
     }
+    report_undeclared_tags(live, ctx.ignore_tags, at, changes);
     let live_doc = match Document::parse(&live.document, part) {
         Ok(d) => d,
         Err(e) => {
             changes.report(
                 at,
                 Resource::IamPolicy,
+                Severity::Medium,
                 format!("{name}: the default version cannot be read ({e}); c3 will not change it"),
             );
             return;
@@ -300,37 +433,112 @@ fn plan_policy(
         .iter()
         .filter(|g| !covered(g, &live_grants))
         .collect();
+    report_excess(ctx, &live_doc, &live_grants, &want_grants, at, changes);
+    if lacking.is_empty() {
+        return;
+    }
+    update_policy(ctx, live, &live_doc, &live_grants, &lacking, at, changes);
+}
+
+/// Reports what a c3 policy grants beyond keys.toml: on `*` or on keys c3
+/// does not declare is high, more actions on its keys medium.
+fn report_excess(
+    ctx: &PolicyContext<'_>,
+    live_doc: &Document,
+    live_grants: &BTreeSet<Grant>,
+    want_grants: &BTreeSet<Grant>,
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    let name = ctx.kind.policy_name(ctx.key);
     let extra: Vec<&Grant> = live_grants
         .iter()
-        .filter(|g| !covered(g, &want_grants))
+        .filter(|g| !covered(g, want_grants))
         .collect();
     let other_statements = live_doc
         .statements
         .iter()
         .filter(|s| !s.is_plain_allow())
         .count();
-
-    if !extra.is_empty() || other_statements > 0 {
-        let mut what = describe(&extra);
-        if other_statements > 0 {
-            if !what.is_empty() {
-                what.push_str("; ");
-            }
-            what.push_str(&format!(
-                "{other_statements} statement(s) that are not a plain Allow"
-            ));
-        }
-        changes.report(
-            at,
-            Resource::IamPolicy,
-            format!("{name} grants more than keys.toml needs: {what} (kept)"),
-        );
-    }
-    if lacking.is_empty() {
+    if extra.is_empty() && other_statements == 0 {
         return;
     }
-    // The new version: every live grant, every desired grant, and the live
-    // statements that are not plain Allows, verbatim.
+    let known = |r: &str| ctx.keys.arns.contains(r) || ctx.keys.lost.contains_key(r);
+    let severity = if extra.iter().any(|g| !known(&g.resource)) {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let mut what = describe(&extra);
+    if other_statements > 0 {
+        if !what.is_empty() {
+            what.push_str("; ");
+        }
+        what.push_str(&format!(
+            "{other_statements} statement(s) that are not a plain Allow"
+        ));
+    }
+    let lost: Vec<String> = extra
+        .iter()
+        .filter_map(|g| ctx.keys.lost.get(&g.resource))
+        .map(|id| id.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !lost.is_empty() {
+        what.push_str(&format!(
+            " (key(s) {} carry {}={} but lost {}=true: see their conflict rows)",
+            lost.join(", "),
+            tag::NAME,
+            ctx.key,
+            tag::MANAGED
+        ));
+    }
+    changes.report(
+        at,
+        Resource::IamPolicy,
+        severity,
+        format!("{name} grants more than keys.toml needs: {what} (kept)"),
+    );
+}
+
+/// Reports the tags of a c3 policy that keys.toml does not declare.
+fn report_undeclared_tags(
+    live: &LiveManagedPolicy,
+    ignore: &[String],
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    for (k, v) in live.tags.iter().flatten() {
+        if k != tag::MANAGED && k != tag::NAME && !super::kms::tag_ignored(k, ignore) {
+            changes.report(
+                at,
+                Resource::IamPolicy,
+                Severity::Low,
+                format!(
+                    "tag {k}={v} on {} is not declared in keys.toml (kept; c3 never removes tags; [settings] ignore_tags stops comparing it)",
+                    live.name
+                ),
+            );
+        }
+    }
+}
+
+/// A new default version of a c3 policy: every live grant, every desired
+/// grant, and the live statements that are not plain Allows, verbatim.
+#[allow(clippy::too_many_arguments)]
+fn update_policy(
+    ctx: &PolicyContext<'_>,
+    live: &LiveManagedPolicy,
+    live_doc: &Document,
+    live_grants: &BTreeSet<Grant>,
+    lacking: &[&Grant],
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    let kind = ctx.kind;
+    let name = kind.policy_name(ctx.key);
+    let part = partition("");
     let mut union = live_grants.clone();
     union.extend(lacking.iter().map(|g| (*g).clone()));
     let mut statements = statements_from(&union, kind);
@@ -350,9 +558,10 @@ fn plan_policy(
         changes.report(
             at,
             Resource::IamPolicy,
+            Severity::Low,
             format!(
                 "{name} lacks {} but the updated document would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}",
-                describe(&lacking)
+                describe(lacking)
             ),
         );
         return;
@@ -366,7 +575,7 @@ fn plan_policy(
     } else {
         None
     };
-    let mut detail = format!("{name}: add {}", describe(&lacking));
+    let mut detail = format!("{name}: add {}", describe(lacking));
     if let Some(v) = &prune {
         detail.push_str(&format!(
             "; the policy has {MAX_POLICY_VERSIONS} versions, so its oldest non-default version {v} is deleted first"
@@ -375,10 +584,17 @@ fn plan_policy(
     let after = Document::parse(&new_text, part)
         .map(|d| d.normalized_text())
         .unwrap_or_else(|_| new_text.clone());
+    // Naming only keys this plan creates realises a new declaration.
+    let severity = if lacking.iter().all(|g| is_pending_arn(&g.resource)) {
+        Severity::Info
+    } else {
+        Severity::Low
+    };
     changes.push(
         at,
         Resource::IamPolicy,
         ActionKind::Update,
+        severity,
         detail,
         Some(Operation::UpdatePolicy {
             arn: live.arn.clone(),
@@ -428,12 +644,8 @@ fn report_orphans(
             continue;
         }
         // Only policies c3 tagged are c3's; untagged ones of the same shape are
-        // somebody else's (tags are read for exactly these candidates).
-        let ours = p
-            .tags
-            .as_ref()
-            .is_some_and(|t| t.get(tag::MANAGED).map(String::as_str) == Some("true"));
-        if !ours {
+        // somebody else's.
+        if !p.is_owned_by(key) {
             continue;
         }
         let at = At {
@@ -444,6 +656,7 @@ fn report_orphans(
         changes.report(
             &at,
             Resource::IamPolicy,
+            Severity::Low,
             format!(
                 "{} is no longer declared for this account in keys.toml; c3 never deletes policies",
                 p.name

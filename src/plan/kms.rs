@@ -1,13 +1,21 @@
 //! Planning one (account, region): keys, aliases, rotation, key policies,
-//! tags and key states.
+//! tags, grants and key states.
+//!
+//! c3 writes only to a key tagged `c3:managed=true` whose `c3:name` is the
+//! name it plans, and to `alias/<name>` when the alias is missing or points
+//! at such a key (design.md, "Ownership"). Anything else that stands in the
+//! way is a conflict, reported and never touched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{KeyRef, Operation};
 use super::desired::{key_policy, key_policy_statements, KEY_POLICY_MAX_BYTES};
-use super::policy::{self, add_to_statement, compare_statement, pretty, Document};
-use super::{ActionKind, At, Changes, PolicyDiff, Resource};
-use crate::model::{partition, DesiredState, KeySpec, KeyState, LiveKey, RegionSnapshot, Target};
+use super::policy::{self, add_to_statement, compare_statement, glob_match, pretty, Document};
+use super::risk;
+use super::{ActionKind, At, Changes, PolicyDiff, Resource, Severity};
+use crate::model::{
+    partition, tag, DesiredState, KeyOwner, KeySpec, KeyState, LiveKey, RegionSnapshot, Target,
+};
 
 /// Plans every declared key of one target, then reports c3 resources the file
 /// no longer declares there. Returns the (key name, generation) of every key
@@ -27,12 +35,36 @@ pub(crate) fn plan_target(
         .filter(|k| k.targets.contains(target))
         .collect();
     for spec in declared.iter().filter(|k| desired.scope.key(&k.name)) {
-        if let Some(generation) = plan_key(spec, target, snapshot, changes) {
+        let ctx = KeyContext {
+            spec,
+            target,
+            snapshot,
+            ignore_tags: &desired.settings.ignore_tags,
+        };
+        if let Some(generation) = plan_key(&ctx, changes) {
             created.push((spec.name.clone(), generation));
         }
     }
     report_orphans(desired, &declared, target, snapshot, changes);
     created
+}
+
+/// What planning one key of one target looks at.
+struct KeyContext<'a> {
+    spec: &'a KeySpec,
+    target: &'a Target,
+    snapshot: &'a RegionSnapshot,
+    ignore_tags: &'a [String],
+}
+
+impl KeyContext<'_> {
+    fn at(&self) -> At<'_> {
+        At {
+            account: &self.target.account,
+            region: Some(&self.target.region),
+            key: &self.spec.name,
+        }
+    }
 }
 
 /// The c3 keys of one name in a snapshot, oldest first.
@@ -52,19 +84,55 @@ fn c3_keys<'a>(snapshot: &'a RegionSnapshot, name: &str) -> Vec<&'a LiveKey> {
     keys
 }
 
-fn plan_key(
-    spec: &KeySpec,
-    target: &Target,
-    snapshot: &RegionSnapshot,
-    changes: &mut Changes,
-) -> Option<u32> {
-    let at = At {
-        account: &target.account,
-        region: Some(&target.region),
-        key: &spec.name,
-    };
+/// Keys that carry `c3:name=<name>` but not `c3:managed=true`, by key id.
+fn lost_keys<'a>(snapshot: &'a RegionSnapshot, name: &str) -> Vec<&'a LiveKey> {
+    let mut keys: Vec<&LiveKey> = snapshot
+        .keys
+        .iter()
+        .filter(|k| matches!(k.owner(), KeyOwner::LostManaged { name: n } if n == name))
+        .collect();
+    keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
+    keys
+}
+
+/// The ways out of a conflict, said the same way everywhere.
+fn ways_out(name: &str) -> String {
+    format!(
+        "either rename the key in keys.toml, or, once you have reviewed what is there and want c3 to manage it, tag it {}=true and {}={name}",
+        tag::MANAGED,
+        tag::NAME
+    )
+}
+
+/// Why a key that stands in the way is not c3's, in words.
+fn not_ours(key: &LiveKey, name: &str) -> String {
+    let id = &key.key_id;
+    match key.owner() {
+        KeyOwner::C3 { name: other } if other != name => {
+            format!("key {id}, a c3 key of another name ({other})")
+        }
+        KeyOwner::C3 { .. } => format!("key {id}"),
+        KeyOwner::LostManaged { .. } => format!(
+            "key {id}, which carries {}={name} but not {}=true (the tag was removed or changed), so c3 no longer counts it as its own",
+            tag::NAME,
+            tag::MANAGED
+        ),
+        KeyOwner::C3Unnamed => format!(
+            "key {id}, which is tagged {}=true but has no {} tag",
+            tag::MANAGED,
+            tag::NAME
+        ),
+        KeyOwner::Other => format!("key {id}, which c3 does not manage"),
+    }
+}
+
+fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
+    let spec = ctx.spec;
+    let snapshot = ctx.snapshot;
+    let at = ctx.at();
     let alias_name = spec.alias();
     let ours = c3_keys(snapshot, &spec.name);
+    let lost = lost_keys(snapshot, &spec.name);
     let alias = snapshot.alias(&alias_name);
     let alias_target: Option<&str> = alias.and_then(|a| a.target_key_id.as_deref());
     let alias_on_ours = alias_target.and_then(|id| ours.iter().copied().find(|k| k.key_id == id));
@@ -86,6 +154,7 @@ fn plan_key(
         changes.report(
             &at,
             Resource::Key,
+            Severity::Low,
             format!(
                 "key {} is a second c3 key of generation {} (not used; c3 never deletes keys)",
                 dup.key_id, spec.generation
@@ -93,150 +162,205 @@ fn plan_key(
         );
     }
 
+    let alias_conflict = alias.is_some() && alias_on_ours.is_none();
+    // A key that lost c3:managed but still carries this name is reported
+    // once: by the alias conflict when the alias points at it, else here.
+    for key in lost
+        .iter()
+        .filter(|k| Some(k.key_id.as_str()) != alias_target)
+    {
+        changes.conflict(
+            &at,
+            Resource::Key,
+            Severity::High,
+            format!(
+                "{}; c3 will not write to it, and creates and adopts nothing for {} here while it is there: {}",
+                not_ours(key, &spec.name),
+                spec.name,
+                ways_out(&spec.name)
+            ),
+        );
+    }
     let mut creates = None;
-    let conflict = alias.is_some() && alias_on_ours.is_none();
-    if conflict {
-        let what = match alias_target {
-            None => "no key".to_string(),
-            Some(id) => match snapshot.key(id) {
-                Some(k) if k.c3_name().is_some() => format!(
-                    "key {id}, a c3 key of another name ({})",
-                    k.c3_name().unwrap_or_default()
-                ),
-                _ => format!("key {id}, which c3 does not manage"),
+    if alias_conflict {
+        let what = match alias_target.and_then(|id| snapshot.key(id)) {
+            Some(k) => not_ours(k, &spec.name),
+            None => match alias_target {
+                Some(id) => format!("key {id}, which c3 cannot see"),
+                None => "no key".to_string(),
             },
         };
-        changes.push(
+        changes.conflict(
             &at,
             Resource::Alias,
-            ActionKind::Conflict,
+            Severity::High,
             format!(
-                "{alias_name} points at {what}; c3 leaves it alone and creates nothing behind it"
+                "{alias_name} points at {what}; c3 leaves the alias alone and creates nothing behind it: {}",
+                ways_out(&spec.name)
             ),
-            None,
-            None,
         );
-    } else {
-        let key_ref = match current {
-            Some(k) => Some(KeyRef::existing(&k.key_id)),
-            None if spec.enabled => {
-                let text = policy::pretty(&key_policy(spec, target));
-                if text.len() > KEY_POLICY_MAX_BYTES {
-                    changes.report(
-                        &at,
-                        Resource::Key,
-                        format!(
-                            "the key policy would be {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}: declare fewer services",
-                            text.len()
-                        ),
-                    );
-                    None
-                } else {
-                    changes.push(
-                        &at,
-                        Resource::Key,
-                        ActionKind::Create,
-                        format!(
-                            "create symmetric key, generation {}, rotation every {} days, {} key policy statements",
-                            spec.generation,
-                            spec.rotation_days,
-                            key_policy_statements(spec, target).len()
-                        ),
-                        Some(Operation::CreateKey {
-                            generation: spec.generation,
-                            description: spec.description.clone(),
-                            policy: text.clone(),
-                            tags: spec.tags(),
-                            rotation_days: spec.rotation_days,
-                        }),
-                        Some(PolicyDiff {
-                            before: String::new(),
-                            after: Document::parse(&text, partition(&target.region))
-                                .map(|d| d.normalized_text())
-                                .unwrap_or(text),
-                        }),
-                    );
-                    creates = Some(spec.generation);
-                    Some(KeyRef::New {
-                        generation: spec.generation,
-                    })
-                }
-            }
-            None => {
-                changes.report(
-                    &at,
-                    Resource::Key,
-                    format!(
-                        "generation {} does not exist and enabled = false: c3 does not create disabled keys",
-                        spec.generation
-                    ),
-                );
-                None
-            }
-        };
-        if let Some(key_ref) = key_ref {
-            let shown = match (&key_ref, current) {
-                (KeyRef::Existing { key_id }, _) => key_id.clone(),
-                (KeyRef::New { .. }, _) => "the new key".to_string(),
-            };
-            match (alias_on_ours, current) {
-                (Some(on), Some(cur)) if on.key_id == cur.key_id => {}
-                (Some(on), _) => changes.exec(
-                    &at,
-                    Resource::Alias,
-                    ActionKind::Repoint,
-                    format!(
-                        "{alias_name}: {} (generation {}) → {shown} (generation {}); the old key stays enabled",
-                        on.key_id,
-                        on.c3_generation().map_or("?".into(), |g| g.to_string()),
-                        spec.generation
-                    ),
-                    Operation::UpdateAlias {
-                        alias: alias_name.clone(),
-                        key: key_ref,
-                    },
-                ),
-                (None, Some(cur)) => changes.exec(
-                    &at,
-                    Resource::Alias,
-                    ActionKind::Adopt,
-                    format!(
-                        "{alias_name} → {} (a c3 key of generation {} that no alias points at)",
-                        cur.key_id, spec.generation
-                    ),
-                    Operation::CreateAlias {
-                        alias: alias_name.clone(),
-                        key: key_ref,
-                    },
-                ),
-                (None, None) => changes.exec(
-                    &at,
-                    Resource::Alias,
-                    ActionKind::Create,
-                    format!("create {alias_name} → {shown}"),
-                    Operation::CreateAlias {
-                        alias: alias_name.clone(),
-                        key: key_ref,
-                    },
-                ),
-            }
-        }
+    } else if !lost.is_empty() && current.is_none() {
+        // Nothing of this name to write to; the lost key's conflict says why.
+    } else if let Some(key_ref) = key_to_alias(ctx, current, changes, &mut creates) {
+        plan_alias(ctx, alias_on_ours, current, key_ref, changes);
     }
 
     // Every c3 key of this name is kept usable: restore Disabled / PendingDeletion.
     for key in &ours {
         let is_current = current.is_some_and(|c| c.key_id == key.key_id);
         plan_state(spec, key, is_current, &at, changes);
+        plan_grants(&at, key, &ctx.target.account, changes);
+        if !is_current {
+            report_public_statements(ctx, key, changes);
+        }
     }
     if let Some(cur) = current {
         if let Some(details) = &cur.details {
             plan_description(spec, cur, &details.description, &at, changes);
             plan_rotation(spec, cur, &at, changes);
-            plan_key_policy(spec, target, cur, &at, changes);
-            plan_tags(spec, cur, &at, changes);
+            plan_key_policy(ctx, cur, changes);
+            plan_tags(ctx, cur, changes);
         }
     }
     creates
+}
+
+/// The key the alias must point at: the current key, or one this plan
+/// creates (recorded in `creates`); `None` when there is none to point at.
+fn key_to_alias(
+    ctx: &KeyContext<'_>,
+    current: Option<&LiveKey>,
+    changes: &mut Changes,
+    creates: &mut Option<u32>,
+) -> Option<KeyRef> {
+    let spec = ctx.spec;
+    let at = ctx.at();
+    if let Some(k) = current {
+        return Some(KeyRef::existing(&k.key_id));
+    }
+    if !spec.enabled {
+        changes.report(
+            &at,
+            Resource::Key,
+            Severity::Info,
+            format!(
+                "generation {} does not exist and enabled = false: c3 does not create disabled keys",
+                spec.generation
+            ),
+        );
+        return None;
+    }
+    let text = policy::pretty(&key_policy(spec, ctx.target));
+    if text.len() > KEY_POLICY_MAX_BYTES {
+        changes.report(
+            &at,
+            Resource::Key,
+            Severity::Low,
+            format!(
+                "the key policy would be {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}: declare fewer services",
+                text.len()
+            ),
+        );
+        return None;
+    }
+    let after = Document::parse(&text, partition(&ctx.target.region))
+        .map(|d| d.normalized_text())
+        .unwrap_or_else(|_| text.clone());
+    changes.push(
+        &at,
+        Resource::Key,
+        ActionKind::Create,
+        Severity::Info,
+        format!(
+            "create symmetric key, generation {}, rotation every {} days, {} key policy statements",
+            spec.generation,
+            spec.rotation_days,
+            key_policy_statements(spec, ctx.target).len()
+        ),
+        Some(Operation::CreateKey {
+            generation: spec.generation,
+            description: spec.description.clone(),
+            policy: text,
+            tags: spec.tags(),
+            rotation_days: spec.rotation_days,
+        }),
+        Some(PolicyDiff {
+            before: String::new(),
+            after,
+        }),
+    );
+    *creates = Some(spec.generation);
+    Some(KeyRef::New {
+        generation: spec.generation,
+    })
+}
+
+/// Creates, adopts or repoints `alias/<name>` (the alias is missing or on a
+/// c3 key of this name).
+fn plan_alias(
+    ctx: &KeyContext<'_>,
+    alias_on_ours: Option<&LiveKey>,
+    current: Option<&LiveKey>,
+    key_ref: KeyRef,
+    changes: &mut Changes,
+) {
+    let spec = ctx.spec;
+    let at = ctx.at();
+    let alias_name = spec.alias();
+    let shown = match &key_ref {
+        KeyRef::Existing { key_id } => key_id.clone(),
+        KeyRef::New { .. } => "the new key".to_string(),
+    };
+    match (alias_on_ours, current) {
+        (Some(on), Some(cur)) if on.key_id == cur.key_id => {}
+        (Some(on), _) => changes.exec(
+            &at,
+            Resource::Alias,
+            ActionKind::Repoint,
+            // A generation bump realises a new declaration; an alias moved
+            // to another key of the name by hand is drift.
+            if matches!(key_ref, KeyRef::New { .. }) {
+                Severity::Info
+            } else {
+                Severity::Low
+            },
+            format!(
+                "{alias_name}: {} (generation {}) → {shown} (generation {}); the old key stays enabled",
+                on.key_id,
+                on.c3_generation().map_or("?".into(), |g| g.to_string()),
+                spec.generation
+            ),
+            Operation::UpdateAlias {
+                alias: alias_name.clone(),
+                key: key_ref,
+            },
+        ),
+        (None, Some(cur)) => changes.exec(
+            &at,
+            Resource::Alias,
+            ActionKind::Adopt,
+            Severity::Info,
+            format!(
+                "{alias_name} → {} (a c3 key of generation {} that no alias points at)",
+                cur.key_id, spec.generation
+            ),
+            Operation::CreateAlias {
+                alias: alias_name.clone(),
+                key: key_ref,
+            },
+        ),
+        (None, None) => changes.exec(
+            &at,
+            Resource::Alias,
+            ActionKind::Create,
+            Severity::Info,
+            format!("create {alias_name} → {shown}"),
+            Operation::CreateAlias {
+                alias: alias_name.clone(),
+                key: key_ref,
+            },
+        ),
+    }
 }
 
 fn plan_state(spec: &KeySpec, key: &LiveKey, is_current: bool, at: &At<'_>, changes: &mut Changes) {
@@ -257,6 +381,7 @@ fn plan_state(spec: &KeySpec, key: &LiveKey, is_current: bool, at: &At<'_>, chan
         (KeyState::Enabled, false) if is_current => changes.report(
             at,
             Resource::KeyState,
+            Severity::Low,
             format!(
                 "key {id} is enabled but keys.toml says enabled = false: c3 never disables keys"
             ),
@@ -266,6 +391,7 @@ fn plan_state(spec: &KeySpec, key: &LiveKey, is_current: bool, at: &At<'_>, chan
             at,
             Resource::KeyState,
             ActionKind::Restore,
+            Severity::High,
             format!("key {id}{which} is Disabled: enable it"),
             Operation::Restore {
                 key_id: id.clone(),
@@ -278,6 +404,7 @@ fn plan_state(spec: &KeySpec, key: &LiveKey, is_current: bool, at: &At<'_>, chan
             at,
             Resource::KeyState,
             ActionKind::Restore,
+            Severity::Critical,
             if enabled {
                 format!("key {id}{which} is PendingDeletion: cancel the deletion and enable it")
             } else {
@@ -294,6 +421,7 @@ fn plan_state(spec: &KeySpec, key: &LiveKey, is_current: bool, at: &At<'_>, chan
         (KeyState::Other(state), _) => changes.report(
             at,
             Resource::KeyState,
+            Severity::Medium,
             format!("key {id}{which} is in state {state}, which c3 does not change"),
         ),
     }
@@ -305,6 +433,7 @@ fn plan_description(spec: &KeySpec, key: &LiveKey, live: &str, at: &At<'_>, chan
             at,
             Resource::Key,
             ActionKind::Update,
+            Severity::Low,
             format!("description {live:?} → {:?}", spec.description),
             Operation::UpdateDescription {
                 key_id: key.key_id.clone(),
@@ -334,6 +463,7 @@ fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Chang
                 at,
                 Resource::Rotation,
                 ActionKind::Update,
+                Severity::Medium,
                 format!(
                     "rotation cannot be read while the key is {}: enable it every {want} days once the key is restored",
                     details.state
@@ -366,6 +496,7 @@ fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Chang
             at,
             Resource::Rotation,
             ActionKind::Update,
+            Severity::Medium,
             detail,
             Operation::EnableRotation {
                 key_id: key.key_id.clone(),
@@ -376,28 +507,67 @@ fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Chang
         changes.report(
             at,
             Resource::Rotation,
+            Severity::Medium,
             format!("{detail} (not possible while the key is {})", details.state),
         );
     }
 }
 
-fn plan_key_policy(
-    spec: &KeySpec,
-    target: &Target,
-    key: &LiveKey,
-    at: &At<'_>,
-    changes: &mut Changes,
-) {
+/// `"Sid"`, or `without a Sid`.
+fn statement_name(s: &policy::Statement) -> String {
+    s.sid
+        .as_deref()
+        .map_or("without a Sid".to_string(), |sid| format!("{sid:?}"))
+}
+
+/// Reports the statements of a key's policy that make it public (for keys
+/// whose policy is not otherwise compared: older generations).
+fn report_public_statements(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
     let Some(text) = key.details.as_ref().and_then(|d| d.policy.as_deref()) else {
         return;
     };
-    let part = partition(&target.region);
+    let Ok(live) = Document::parse(text, partition(&ctx.target.region)) else {
+        return;
+    };
+    for s in &live.statements {
+        if let Some(why) = risk::public_reason(s) {
+            changes.report(
+                &ctx.at(),
+                Resource::KeyPolicy,
+                Severity::Critical,
+                format!(
+                    "statement {} of key {} (generation {}) makes the key usable by anyone: {why}: {} (kept; c3 never removes statements)",
+                    statement_name(s),
+                    key.key_id,
+                    key.c3_generation().map_or("?".into(), |g| g.to_string()),
+                    risk::describe_statement(s)
+                ),
+            );
+        }
+    }
+}
+
+/// What merging the desired statements into a live key policy gives.
+struct Merge {
+    /// The live document with what it lacks added.
+    merged: serde_json::Value,
+    /// What was added, for the detail (`add statement X`, `X gains …`).
+    updates: Vec<String>,
+}
+
+fn plan_key_policy(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
+    let at = ctx.at();
+    let Some(text) = key.details.as_ref().and_then(|d| d.policy.as_deref()) else {
+        return;
+    };
+    let part = partition(&ctx.target.region);
     let live = match Document::parse(text, part) {
         Ok(doc) => doc,
         Err(e) => {
             changes.report(
-                at,
+                &at,
                 Resource::KeyPolicy,
+                Severity::Medium,
                 format!(
                     "the key policy of {} cannot be read ({e}); c3 will not rewrite it",
                     key.key_id
@@ -406,79 +576,118 @@ fn plan_key_policy(
             return;
         }
     };
-    let wanted = key_policy_statements(spec, target);
-    let mut merged = live.raw.clone();
-    let mut updates: Vec<String> = Vec::new();
-    let mut declared_sids = BTreeSet::new();
-    for raw in &wanted {
-        let desired =
-            match Document::from_value(serde_json::json!({"Statement": [raw.clone()]}), part) {
-                Ok(d) => d,
-                Err(_) => continue,
-            };
+    let merge = merge_statements(ctx, &live, changes);
+    let declared: BTreeSet<String> = key_policy_statements(ctx.spec, ctx.target)
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(|v| v.as_str()).map(str::to_string))
+        .collect();
+    for s in &live.statements {
+        if s.sid.as_ref().is_some_and(|sid| declared.contains(sid)) {
+            continue;
+        }
+        let assessment = risk::assess_statement(s, &ctx.target.account);
+        let mut detail = format!(
+            "statement {} is not declared in keys.toml (kept): {}",
+            statement_name(s),
+            risk::describe_statement(s)
+        );
+        if let Some(note) = &assessment.note {
+            detail.push_str(&format!("; {note}"));
+        }
+        changes.report(&at, Resource::KeyPolicy, assessment.severity, detail);
+    }
+    if merge.updates.is_empty() {
+        return;
+    }
+    write_merged_policy(ctx, key, &live, merge, changes);
+}
+
+/// Adds to a copy of the live policy what the desired statements lack, and
+/// reports what c3's own statements (by Sid) grant beyond them.
+fn merge_statements(ctx: &KeyContext<'_>, live: &Document, changes: &mut Changes) -> Merge {
+    let at = ctx.at();
+    let part = partition(&ctx.target.region);
+    let mut merge = Merge {
+        merged: live.raw.clone(),
+        updates: Vec::new(),
+    };
+    for raw in key_policy_statements(ctx.spec, ctx.target) {
+        let Ok(desired) =
+            Document::from_value(serde_json::json!({"Statement": [raw.clone()]}), part)
+        else {
+            continue;
+        };
         let Some(want) = desired.statements.first() else {
             continue;
         };
         let sid = want.sid.clone().unwrap_or_default();
-        declared_sids.insert(sid.clone());
-        let position = live
+        let Some(i) = live
             .statements
             .iter()
-            .position(|s| s.sid.as_deref() == Some(sid.as_str()));
-        match position {
-            None => {
-                updates.push(format!("add statement {sid}"));
-                append_statement(&mut merged, raw.clone());
-            }
-            Some(i) => {
-                let (lacks, excess) = compare_statement(&live.statements[i], want);
-                if !lacks.is_empty() {
-                    if live.statements[i].effect != "Allow" {
-                        changes.report(
-                            at,
-                            Resource::KeyPolicy,
-                            format!("statement {sid} is not an Allow; c3 will not change it"),
-                        );
-                    } else {
-                        updates.push(format!("{sid} gains {}", lacks.describe()));
-                        if let Some(stmt) = statement_mut(&mut merged, i) {
-                            add_to_statement(stmt, &lacks);
-                        }
-                    }
-                }
-                if !excess.is_empty() {
-                    changes.report(
-                        at,
-                        Resource::KeyPolicy,
-                        format!(
-                            "statement {sid} grants more than keys.toml asks for: {} (kept)",
-                            excess.describe()
-                        ),
-                    );
+            .position(|s| s.sid.as_deref() == Some(sid.as_str()))
+        else {
+            merge.updates.push(format!("add statement {sid}"));
+            append_statement(&mut merge.merged, raw);
+            continue;
+        };
+        let found = &live.statements[i];
+        let (lacks, excess) = compare_statement(found, want);
+        if !lacks.is_empty() {
+            if found.effect != "Allow" {
+                changes.report(
+                    &at,
+                    Resource::KeyPolicy,
+                    Severity::Medium,
+                    format!(
+                        "statement {sid} is not an Allow: {}; c3 will not change it",
+                        risk::describe_statement(found)
+                    ),
+                );
+            } else {
+                merge
+                    .updates
+                    .push(format!("{sid} gains {}", lacks.describe()));
+                if let Some(stmt) = statement_mut(&mut merge.merged, i) {
+                    add_to_statement(stmt, &lacks);
                 }
             }
         }
-    }
-    for s in &live.statements {
-        let declared = s
-            .sid
-            .as_ref()
-            .is_some_and(|sid| declared_sids.contains(sid));
-        if !declared {
-            let name = s
-                .sid
-                .as_deref()
-                .map_or("without a Sid".to_string(), |sid| format!("{sid:?}"));
+        if !excess.is_empty() {
+            let assessment = risk::assess_statement(found, &ctx.target.account);
+            let mut detail = format!(
+                "statement {sid} grants more than keys.toml asks for: {} (kept)",
+                excess.describe()
+            );
+            if let Some(note) = assessment.note {
+                detail.push_str(&format!("; {note}"));
+            }
             changes.report(
-                at,
+                &at,
                 Resource::KeyPolicy,
-                format!("statement {name} is not declared in keys.toml (kept)"),
+                assessment.severity.max(Severity::Medium),
+                detail,
             );
         }
     }
-    if updates.is_empty() {
-        return;
-    }
+    merge
+}
+
+/// The PutKeyPolicy of a merge, or why it is held back: c3 never writes a
+/// key policy that would lock the account out, leave the key usable by
+/// anyone, or exceed AWS's size limit.
+fn write_merged_policy(
+    ctx: &KeyContext<'_>,
+    key: &LiveKey,
+    live: &Document,
+    merge: Merge,
+    changes: &mut Changes,
+) {
+    let at = ctx.at();
+    let part = partition(&ctx.target.region);
+    let Merge {
+        mut merged,
+        updates,
+    } = merge;
     if merged.get("Version").is_none() {
         if let Some(m) = merged.as_object_mut() {
             m.insert("Version".into(), policy::POLICY_VERSION.into());
@@ -489,8 +698,9 @@ fn plan_key_policy(
         Ok(d) => d,
         Err(e) => {
             changes.report(
-                at,
+                &at,
                 Resource::KeyPolicy,
+                Severity::Medium,
                 format!("merged policy is invalid: {e}"),
             );
             return;
@@ -501,21 +711,36 @@ fn plan_key_policy(
         after: after.normalized_text(),
     });
     let detail = updates.join("; ");
-    let refusal = policy::check_key_policy(&after, &target.account, part)
-        .err()
-        .or_else(|| {
-            (text.len() > KEY_POLICY_MAX_BYTES).then(|| {
-                format!(
-                "the merged policy would be {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}",
-                text.len()
-            )
+    // A statement c3 keeps (it never removes one) that leaves the key public.
+    let public: Vec<String> = after
+        .statements
+        .iter()
+        .filter(|s| risk::public_reason(s).is_some())
+        .map(statement_name)
+        .collect();
+    let refusal = if public.is_empty() {
+        policy::check_key_policy(&after, &ctx.target.account, part)
+            .err()
+            .or_else(|| {
+                (text.len() > KEY_POLICY_MAX_BYTES).then(|| {
+                    format!(
+                        "the merged policy would be {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}",
+                        text.len()
+                    )
+                })
             })
-        });
+    } else {
+        Some(format!(
+            "held back while statement {} makes the key usable by anyone (see its row): c3 never writes a key policy that leaves a key public",
+            public.join(", ")
+        ))
+    };
     match refusal {
         None => changes.push(
-            at,
+            &at,
             Resource::KeyPolicy,
             ActionKind::Update,
+            Severity::Low,
             detail,
             Some(Operation::PutKeyPolicy {
                 key_id: key.key_id.clone(),
@@ -524,9 +749,10 @@ fn plan_key_policy(
             diff,
         ),
         Some(why) => changes.push(
-            at,
+            &at,
             Resource::KeyPolicy,
             ActionKind::Report,
+            Severity::Low,
             format!("{detail}: not applied, {why}"),
             None,
             diff,
@@ -561,32 +787,75 @@ fn statement_mut(doc: &mut serde_json::Value, index: usize) -> Option<&mut serde
     }
 }
 
-fn plan_tags(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Changes) {
-    let wanted = spec.tags();
-    let missing: std::collections::BTreeMap<String, String> = wanted
-        .into_iter()
-        .filter(|(k, v)| key.tags.get(k) != Some(v))
-        .collect();
-    if missing.is_empty() {
-        return;
-    }
-    let shown: Vec<String> = missing
+/// Whether a tag key is never compared: AWS's own, or matched by `[settings] ignore_tags`.
+pub(crate) fn tag_ignored(key: &str, ignore: &[String]) -> bool {
+    tag::is_aws(key) || ignore.iter().any(|g| glob_match(g, key, false))
+}
+
+fn plan_tags(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
+    let at = ctx.at();
+    let wanted = ctx.spec.tags();
+    let missing: BTreeMap<String, String> = wanted
         .iter()
-        .map(|(k, v)| match key.tags.get(k) {
-            Some(old) => format!("{k}={v} (was {old})"),
-            None => format!("{k}={v}"),
-        })
+        .filter(|(k, v)| key.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    changes.exec(
-        at,
-        Resource::Tags,
-        ActionKind::Update,
-        format!("set {}", shown.join(", ")),
-        Operation::TagKey {
-            key_id: key.key_id.clone(),
-            tags: missing,
-        },
-    );
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .map(|(k, v)| match key.tags.get(k) {
+                Some(old) => format!("{k}={v} (was {old})"),
+                None => format!("{k}={v}"),
+            })
+            .collect();
+        changes.exec(
+            &at,
+            Resource::Tags,
+            ActionKind::Update,
+            Severity::Low,
+            format!("set {}", shown.join(", ")),
+            Operation::TagKey {
+                key_id: key.key_id.clone(),
+                tags: missing,
+            },
+        );
+    }
+    for (k, v) in &key.tags {
+        if !wanted.contains_key(k) && !tag_ignored(k, ctx.ignore_tags) {
+            changes.report(
+                &at,
+                Resource::Tags,
+                Severity::Low,
+                format!(
+                    "tag {k}={v} on key {} is not declared in keys.toml (kept; c3 never removes tags; [settings] ignore_tags stops comparing it)",
+                    key.key_id
+                ),
+            );
+        }
+    }
+}
+
+/// Reports every grant of a c3 key that is not an AWS service's grant for an
+/// AWS resource of the account (those are expected).
+fn plan_grants(at: &At<'_>, key: &LiveKey, account: &str, changes: &mut Changes) {
+    let Some(grants) = key.details.as_ref().and_then(|d| d.grants.as_ref()) else {
+        return;
+    };
+    for g in grants
+        .iter()
+        .filter(|g| !risk::is_expected_service_grant(g, account))
+    {
+        let assessment = risk::assess_grant(g, account);
+        let mut detail = format!(
+            "{} on key {} is not an AWS service's grant (kept; c3 never revokes grants)",
+            risk::describe_grant(g),
+            key.key_id
+        );
+        if let Some(note) = assessment.note {
+            detail.push_str(&format!("; {note}"));
+        }
+        changes.report(at, Resource::Grant, assessment.severity, detail);
+    }
 }
 
 fn report_orphans(
@@ -618,10 +887,11 @@ fn report_orphans(
         changes.report(
             &at,
             Resource::Key,
+            Severity::Low,
             format!(
                 "c3 key {} (generation {}) is no longer declared here in keys.toml; c3 never deletes keys",
                 key.key_id,
-                key.tag(crate::model::tag::GENERATION).unwrap_or("?")
+                key.tag(tag::GENERATION).unwrap_or("?")
             ),
         );
     }
@@ -650,6 +920,7 @@ fn report_orphans(
         changes.report(
             &at,
             Resource::Alias,
+            Severity::Low,
             format!(
                 "{} → {} is no longer declared here in keys.toml; c3 never deletes aliases",
                 alias.name, key.key_id

@@ -13,6 +13,8 @@ pub mod desired;
 mod iam;
 mod kms;
 pub mod policy;
+pub mod risk;
+mod scope;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,6 +46,8 @@ pub enum Resource {
     KeyState,
     /// A managed IAM policy (region is null).
     IamPolicy,
+    /// A grant on the key.
+    Grant,
 }
 
 impl Resource {
@@ -57,6 +61,7 @@ impl Resource {
             Self::Tags => "tags",
             Self::KeyState => "key_state",
             Self::IamPolicy => "iam_policy",
+            Self::Grant => "grant",
         }
     }
 }
@@ -108,6 +113,53 @@ impl fmt::Display for ActionKind {
     }
 }
 
+/// The risk of the live state a change is about, not the size of its fix
+/// (design.md, "Severity"). Ordered from `info` to `critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Realises a new declaration (a create, a generation bump).
+    Info,
+    /// Tags or description differ, undeclared tags, orphans.
+    Low,
+    /// Rotation off, a foreign statement or grant within the account, a
+    /// principal that no longer exists.
+    Medium,
+    /// Another account's principal, a disabled key, a conflict, a managed
+    /// policy that grants on keys c3 does not declare.
+    High,
+    /// The key is usable by anyone, or scheduled for deletion.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, from the highest.
+    pub const ALL: [Severity; 5] = [
+        Self::Critical,
+        Self::High,
+        Self::Medium,
+        Self::Low,
+        Self::Info,
+    ];
+
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A policy document before and after a change, both normalised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyDiff {
@@ -132,6 +184,8 @@ pub struct Change {
     pub action: ActionKind,
     /// Whether apply executes it (exactly when it has an operation).
     pub executable: bool,
+    /// The risk of the live state it is about.
+    pub severity: Severity,
     /// Human-readable text.
     pub detail: String,
     /// For policy changes: the normalised documents.
@@ -170,6 +224,57 @@ pub struct Summary {
     pub report: usize,
     /// Conflicts.
     pub conflict: usize,
+    /// Changes per severity.
+    #[serde(default)]
+    pub severity: SeverityCounts,
+}
+
+/// Changes per severity (the `summary.severity` object).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    /// Critical.
+    pub critical: usize,
+    /// High.
+    pub high: usize,
+    /// Medium.
+    pub medium: usize,
+    /// Low.
+    pub low: usize,
+    /// Info.
+    pub info: usize,
+}
+
+impl SeverityCounts {
+    fn slot(&mut self, s: Severity) -> &mut usize {
+        match s {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Info => &mut self.info,
+        }
+    }
+
+    /// The count of one severity.
+    pub fn get(&self, s: Severity) -> usize {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+
+    /// `1 critical, 2 high`: the severities present, highest first.
+    pub fn line(&self) -> String {
+        Severity::ALL
+            .iter()
+            .filter(|s| self.get(**s) > 0)
+            .map(|s| format!("{} {s}", self.get(*s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Summary {
@@ -186,7 +291,12 @@ impl Summary {
         if self.conflict > 0 {
             parts.push(format!("{} in conflict (not applied)", self.conflict));
         }
-        format!("Plan: {}.", parts.join(", "))
+        let severities = self.severity.line();
+        if severities.is_empty() {
+            format!("Plan: {}.", parts.join(", "))
+        } else {
+            format!("Plan: {}; {severities}.", parts.join(", "))
+        }
     }
 }
 
@@ -197,6 +307,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Targets or accounts that failed.
     pub errors: Vec<PlanError>,
+    /// What this plan did not look at, and why (a selection, a setting).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -214,6 +327,7 @@ impl Plan {
                 ActionKind::Conflict => &mut s.conflict,
             };
             *n += 1;
+            *s.severity.slot(c.severity) += 1;
         }
         s
     }
@@ -280,6 +394,11 @@ impl Plan {
             }
             merged.changes.extend(p.changes);
             merged.errors.extend(p.errors);
+            for note in p.notes {
+                if !merged.notes.contains(&note) {
+                    merged.notes.push(note);
+                }
+            }
         }
         merged.sort();
         Ok(merged)
@@ -301,11 +420,13 @@ pub(crate) struct At<'a> {
 }
 
 impl Changes {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
         at: &At<'_>,
         resource: Resource,
         action: ActionKind,
+        severity: Severity,
         detail: String,
         operation: Option<Operation>,
         diff: Option<PolicyDiff>,
@@ -317,6 +438,7 @@ impl Changes {
             resource,
             action,
             executable: operation.is_some(),
+            severity,
             detail,
             diff,
             operation,
@@ -329,15 +451,57 @@ impl Changes {
         at: &At<'_>,
         resource: Resource,
         action: ActionKind,
+        severity: Severity,
         detail: String,
         operation: Operation,
     ) {
-        self.push(at, resource, action, detail, Some(operation), None);
+        self.push(
+            at,
+            resource,
+            action,
+            severity,
+            detail,
+            Some(operation),
+            None,
+        );
     }
 
     /// A finding apply only reports.
-    pub(crate) fn report(&mut self, at: &At<'_>, resource: Resource, detail: String) {
-        self.push(at, resource, ActionKind::Report, detail, None, None);
+    pub(crate) fn report(
+        &mut self,
+        at: &At<'_>,
+        resource: Resource,
+        severity: Severity,
+        detail: String,
+    ) {
+        self.push(
+            at,
+            resource,
+            ActionKind::Report,
+            severity,
+            detail,
+            None,
+            None,
+        );
+    }
+
+    /// Something c3 does not own stands where it would write: reported, never touched.
+    pub(crate) fn conflict(
+        &mut self,
+        at: &At<'_>,
+        resource: Resource,
+        severity: Severity,
+        detail: String,
+    ) {
+        self.push(
+            at,
+            resource,
+            ActionKind::Conflict,
+            severity,
+            detail,
+            None,
+            None,
+        );
     }
 }
 
@@ -407,6 +571,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
     let mut plan = Plan {
         changes: changes.items,
         errors,
+        notes: scope::notes(desired),
     };
     plan.sort();
     plan

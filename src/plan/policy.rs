@@ -706,9 +706,10 @@ pub fn size_without_whitespace(text: &str) -> usize {
 }
 
 /// Checks a key policy before it is written: the account root keeps `kms:*`
-/// (nobody is locked out), and no `Allow` with principal `*` lacks either the
-/// `kms:CallerAccount` or the `kms:ViaService` condition (the key is never
-/// made public). Returns what is wrong.
+/// (nobody is locked out), and no statement makes the key usable by anyone
+/// (an `Allow` of principal `*` whose conditions do not limit callers to an
+/// account, organisation, network or named principal; see
+/// [`super::risk::public_reason`]). Returns what is wrong.
 pub fn check_key_policy(doc: &Document, account: &str, partition: &str) -> Result<(), String> {
     let root = format!("arn:{partition}:iam::{account}:root");
     let root_ok = doc.statements.iter().any(|s| {
@@ -727,21 +728,10 @@ pub fn check_key_policy(doc: &Document, account: &str, partition: &str) -> Resul
         ));
     }
     for s in &doc.statements {
-        if s.effect != "Allow" {
-            continue;
-        }
-        let public = s
-            .principal
-            .as_ref()
-            .is_some_and(|p| p.values().any(|v| v.contains("*")));
-        if !public {
-            continue;
-        }
-        let has = |key: &str| s.condition.values().any(|keys| keys.contains_key(key));
-        if !(has("kms:calleraccount") && has("kms:viaservice")) {
+        if let Some(why) = super::risk::public_reason(s) {
             let sid = s.sid.as_deref().unwrap_or("(no Sid)");
             return Err(format!(
-                "statement {sid} allows principal \"*\" without both kms:CallerAccount and kms:ViaService conditions: writing it would make the key public"
+                "statement {sid} would make the key usable by anyone ({why}): c3 never writes such a policy"
             ));
         }
     }
@@ -865,10 +855,16 @@ mod tests {
         assert!(check_key_policy(&ok, "222222222222", "aws").is_err());
         let public = doc(
             r#"{"Statement":[{"Sid":"EnableRootAccess","Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kms:*","Resource":"*"},
-           {"Sid":"Open","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111111111111"}}}]}"#,
+           {"Sid":"Open","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.eu-west-1.amazonaws.com"}}}]}"#,
         );
         let err = check_key_policy(&public, "111111111111", "aws").unwrap_err();
         assert!(err.contains("Open"), "{err}");
+        // Principal "*" limited to the account's callers is not public.
+        let pinned = doc(
+            r#"{"Statement":[{"Sid":"EnableRootAccess","Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kms:*","Resource":"*"},
+           {"Sid":"Account","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111111111111"}}}]}"#,
+        );
+        assert!(check_key_policy(&pinned, "111111111111", "aws").is_ok());
     }
 
     #[test]

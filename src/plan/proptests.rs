@@ -409,6 +409,7 @@ fn c3_world_key(
                 period_days: Some(spec.rotation_days),
             }),
             policy: Some(pretty(&key_policy(&s, t))),
+            grants: Some(Vec::new()),
         }),
     }
 }
@@ -435,6 +436,7 @@ fn managed_world_policy(
             (tag::MANAGED.to_string(), "true".to_string()),
             (tag::NAME.to_string(), key.to_string()),
         ])),
+        attachments: None,
     }
 }
 
@@ -563,31 +565,28 @@ fn observe(d: &DesiredState, w: &World) -> LiveState {
         let Ok(acc) = acc else {
             continue;
         };
-        let declared: BTreeSet<&str> = d
-            .keys
-            .iter()
-            .filter(|k| k.targets.iter().any(|t| &t.account == id))
-            .map(|k| k.name.as_str())
-            .collect();
-        let mut policies: Vec<LiveManagedPolicy> = acc
-            .policies
-            .iter()
-            .filter(|p| p.path == d.settings.policy_path)
-            .filter_map(|p| {
-                let (_, key) = PolicyKind::parse_name(&p.name)?;
-                Some(LiveManagedPolicy {
-                    tags: if declared.contains(key) {
-                        None
-                    } else {
-                        p.tags.clone()
-                    },
+        // As `live::iam::read_account`: policies at the path with c3's names,
+        // with their tags; other policies of such names by name only.
+        let mut policies: Vec<LiveManagedPolicy> = Vec::new();
+        let mut others: Vec<NamedPolicy> = Vec::new();
+        for p in &acc.policies {
+            if p.path == d.settings.policy_path && PolicyKind::parse_name(&p.name).is_some() {
+                policies.push(LiveManagedPolicy {
+                    tags: Some(p.tags.clone().unwrap_or_default()),
                     ..p.clone()
-                })
-            })
-            .collect();
-        policies.sort_by(|a, b| a.name.cmp(&b.name));
+                });
+            } else if PolicyKind::parse_name(&p.name.to_ascii_lowercase()).is_some() {
+                others.push(NamedPolicy {
+                    name: p.name.clone(),
+                    arn: p.arn.clone(),
+                    path: p.path.clone(),
+                });
+            }
+        }
+        policies.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
+        others.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
         live.accounts
-            .insert(id.clone(), Ok(AccountSnapshot { policies }));
+            .insert(id.clone(), Ok(AccountSnapshot { policies, others }));
     }
     live
 }
@@ -847,6 +846,7 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
                 "Sid": "Enable IAM User Permissions", "Effect": "Allow",
                 "Principal": {"AWS": format!("arn:aws:iam::{}:root", t.account)},
                 "Action": "kms:*", "Resource": "*"}]}))),
+            grants: Some(Vec::new()),
         }),
     }
 }
@@ -1481,6 +1481,7 @@ fn key_step(
                         period_days: Some(*rotation_days),
                     }),
                     policy: Some(policy.clone()),
+                    grants: Some(Vec::new()),
                 }),
             });
             new_keys.insert(slot, (*generation, next_id, arn));
@@ -1625,6 +1626,7 @@ fn iam_step(
                     created_epoch: Some(100),
                 }],
                 tags: Some(tags.clone()),
+                attachments: None,
             });
         }
         Operation::UpdatePolicy {

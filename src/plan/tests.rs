@@ -86,6 +86,7 @@ fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
                 period_days: Some(spec.rotation_days),
             }),
             policy: Some(aws_style(&policy)),
+            grants: Some(Vec::new()),
         }),
     }
 }
@@ -100,6 +101,14 @@ fn aws_style(policy: &serde_json::Value) -> String {
     serde_json::to_string_pretty(&p)
         .unwrap_or_default()
         .replace("\": ", "\" : ")
+}
+
+/// The tags c3 puts on its managed policies of a key name.
+fn c3_policy_tags(key: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("c3:managed".to_string(), "true".to_string()),
+        ("c3:name".to_string(), key.to_string()),
+    ])
 }
 
 /// The live state in which `desired` is fully converged.
@@ -142,7 +151,8 @@ fn converged(d: &DesiredState) -> LiveState {
                         is_default: true,
                         created_epoch: Some(1),
                     }],
-                    tags: None,
+                    tags: Some(c3_policy_tags(&k.name)),
+                    attachments: None,
                 });
             }
         }
@@ -233,7 +243,7 @@ fn missing_key_creates_key_alias_and_policies() {
     assert_eq!((s.create, s.report), (5, 0));
     assert_eq!(
         s.line(),
-        "Plan: 5 to create, 0 to update, 0 to repoint, 0 to restore, 0 to adopt, 0 reported (not applied)."
+        "Plan: 5 to create, 0 to update, 0 to repoint, 0 to restore, 0 to adopt, 0 reported (not applied); 5 info."
     );
 }
 
@@ -505,13 +515,28 @@ fn merged_policy_that_would_be_public_is_not_executable() {
 }
 
 #[test]
-fn tags_missing_or_different_are_updated_extra_tags_ignored() {
-    let d = one_key();
+fn tags_missing_or_different_are_updated_undeclared_ones_reported_unless_ignored() {
+    let mut d = one_key();
     let mut live = converged(&d);
     let snap = region_mut(&mut live, A, R1);
     snap.keys[0].tags.insert("team".into(), "other".into());
     snap.keys[0].tags.remove(tag::CLASSIFICATION);
     snap.keys[0].tags.insert("cost-center".into(), "42".into());
+    snap.keys[0]
+        .tags
+        .insert("aws:cloudformation:stack-name".into(), "s".into());
+    let p = plan(&d, &live);
+    assert_eq!(
+        rows(&p),
+        vec![
+            (Resource::Tags, ActionKind::Update, true),
+            (Resource::Tags, ActionKind::Report, false)
+        ]
+    );
+    // aws:* tags are never compared; an undeclared one is low.
+    assert!(p.changes[1].detail.starts_with("tag cost-center=42 on key"));
+    assert_eq!(p.changes[1].severity, Severity::Low);
+    d.settings.ignore_tags = vec!["cost-*".into()];
     let p = plan(&d, &live);
     assert_eq!(rows(&p), vec![(Resource::Tags, ActionKind::Update, true)]);
     let Some(Operation::TagKey { tags, .. }) = &p.changes[0].operation else {
@@ -714,15 +739,7 @@ fn managed_policy_split_differently_is_no_difference() {
 #[test]
 fn orphans_are_reported_with_resource_key_alias_and_policy() {
     let d = desired(vec![spec("payments", &[(A, R1)]), spec("old", &[(A, R1)])]);
-    let mut live = converged(&d);
-    let mut acc = account_mut(&mut live, A).clone();
-    for p in &mut acc.policies {
-        p.tags = Some(BTreeMap::from([(
-            tag::MANAGED.to_string(),
-            "true".to_string(),
-        )]));
-    }
-    *account_mut(&mut live, A) = acc;
+    let live = converged(&d);
     let d2 = desired(vec![spec("payments", &[(A, R1)])]);
     let p = plan(&d2, &live);
     let mut got: Vec<(Resource, ActionKind)> =
@@ -752,6 +769,7 @@ fn untagged_lookalike_policies_are_not_orphans() {
         document: "{}".into(),
         versions: vec![],
         tags: Some(BTreeMap::new()),
+        attachments: None,
     });
     assert!(plan(&d, &live).is_empty());
 }
@@ -987,12 +1005,6 @@ fn orphan_reports_do_not_depend_on_listing_order() {
     let mut second = c3_key(&d.keys[1], &t, 2);
     second.key_id = "0-second-old".into();
     region_mut(&mut live, A, R1).keys.push(second);
-    for p in &mut account_mut(&mut live, A).policies {
-        p.tags = Some(BTreeMap::from([(
-            tag::MANAGED.to_string(),
-            "true".to_string(),
-        )]));
-    }
     let d2 = desired(vec![spec("payments", &[(A, R1)])]);
     let p = plan(&d2, &live);
     let mut reversed = live.clone();

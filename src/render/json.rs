@@ -16,8 +16,11 @@ pub struct PlanDocument {
     pub changes: Vec<Change>,
     /// Targets or accounts that could not be planned.
     pub errors: Vec<PlanError>,
-    /// Counts per action.
+    /// Counts per action and per severity.
     pub summary: Summary,
+    /// What the plan did not look at, and why (a selection, a setting).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl PlanDocument {
@@ -28,6 +31,7 @@ impl PlanDocument {
             changes: plan.changes.clone(),
             errors: plan.errors.clone(),
             summary: plan.summary(),
+            notes: plan.notes.clone(),
         }
     }
 
@@ -36,6 +40,7 @@ impl PlanDocument {
         Plan {
             changes: self.changes,
             errors: self.errors,
+            notes: self.notes,
         }
     }
 }

@@ -34,6 +34,12 @@ pub fn human(out: &mut dyn Write, plan: &Plan, style: &Style) -> io::Result<()> 
             diff::write(out, change, style)?;
         }
     }
+    if !plan.notes.is_empty() {
+        writeln!(out)?;
+        for note in &plan.notes {
+            writeln!(out, "{}", style.paint_dim(&format!("Note: {note}")))?;
+        }
+    }
     if !plan.errors.is_empty() {
         writeln!(out)?;
         writeln!(

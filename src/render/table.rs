@@ -3,7 +3,7 @@
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 
 use crate::options::Style;
-use crate::plan::{ActionKind, Plan};
+use crate::plan::{ActionKind, Plan, Severity};
 
 fn action_color(action: ActionKind) -> Color {
     match action {
@@ -13,6 +13,15 @@ fn action_color(action: ActionKind) -> Color {
         ActionKind::Restore => Color::Blue,
         ActionKind::Report => Color::Magenta,
         ActionKind::Conflict => Color::Red,
+    }
+}
+
+fn severity_color(severity: Severity) -> Option<Color> {
+    match severity {
+        Severity::Critical => Some(Color::Red),
+        Severity::High => Some(Color::DarkRed),
+        Severity::Medium => Some(Color::Yellow),
+        Severity::Low | Severity::Info => None,
     }
 }
 
@@ -46,7 +55,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         table.force_no_tty();
     }
     table.set_header(vec![
-        "account", "region", "key", "resource", "action", "detail",
+        "account", "region", "key", "resource", "action", "severity", "detail",
     ]);
     for c in &plan.changes {
         let action = if c.executable {
@@ -57,6 +66,15 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         let mut action_cell = Cell::new(action);
         if style.color {
             action_cell = action_cell.fg(action_color(c.action));
+        }
+        let mut severity_cell = Cell::new(c.severity.as_str());
+        if style.color {
+            if let Some(color) = severity_color(c.severity) {
+                severity_cell = severity_cell.fg(color);
+            }
+            if c.severity == Severity::Critical {
+                severity_cell = severity_cell.add_attribute(comfy_table::Attribute::Bold);
+            }
         }
         let detail = if style.terminal {
             c.detail.clone()
@@ -69,6 +87,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             Cell::new(&c.key),
             Cell::new(c.resource.as_str()),
             action_cell,
+            severity_cell,
             Cell::new(detail),
         ]);
     }

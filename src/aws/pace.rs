@@ -1,4 +1,4 @@
-//! Client-side pacing of writes. KMS allows a few CreateKey, CreateAlias
+//! Client-side pacing of calls under AWS quotas. KMS allows a few CreateKey, CreateAlias
 //! and UpdateAlias calls per second per account and region, and that quota
 //! is shared with production traffic; c3 stays below it by spacing its calls
 //! of each operation evenly, per (account, region, operation).
