@@ -607,7 +607,10 @@ fn schema_describes_the_contract_fields() {
             "session_name",
             "parallelism",
             "writes_per_second",
-            "iam_writes_per_second"
+            "iam_writes_per_second",
+            "read_grants",
+            "grant_reads_per_second",
+            "ignore_tags"
         ]
     );
     assert_eq!(

@@ -641,7 +641,19 @@ async fn iam_policies_under_the_policy_path() {
     assert_eq!(enc.arn, encrypt);
     assert_eq!(enc.path, "/c3/");
     assert_eq!(enc.document, doc("kms:Encrypt"), "decoded, verbatim");
-    assert_eq!(enc.tags, None, "declared names: tags not read");
+    let tags = enc.tags.as_ref().expect("every candidate's tags are read");
+    assert_eq!(tags.get("c3:managed").map(String::as_str), Some("true"));
+    assert!(
+        enc.is_owned_by("gone"),
+        "the test tags every policy c3:name=gone"
+    );
+    // The same name under another path is listed by name, for the clash check.
+    let others: Vec<_> = snap
+        .others
+        .iter()
+        .map(|p| (p.path.as_str(), p.name.as_str()))
+        .collect();
+    assert_eq!(others, vec![("/other/", "allow-crypto-payments")]);
     let dec = snap.policy("allow-decrypt-payments").unwrap();
     assert_eq!(
         dec.document,

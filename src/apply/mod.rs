@@ -21,10 +21,8 @@ use tokio::sync::Semaphore;
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
 use crate::aws::{AwsCallError, Pacer};
 use crate::model::{partition, DesiredState, Target};
-use crate::plan::desired::{
-    is_pending_arn, pending_arn, KEY_POLICY_MAX_BYTES, MANAGED_POLICY_MAX_CHARS,
-};
-use crate::plan::policy::{check_key_policy, size_without_whitespace, Document};
+use crate::plan::desired::{is_pending_arn, pending_arn, MANAGED_POLICY_MAX_CHARS};
+use crate::plan::policy::{check_key_policy_text, size_without_whitespace};
 use crate::plan::{Change, KeyRef, Operation, Plan};
 
 /// What happened to one executable change.
@@ -62,35 +60,6 @@ pub struct Outcome {
 pub trait Progress: Sync {
     /// Called once per executable change, in completion order.
     fn outcome(&self, done: usize, total: usize, outcome: &Outcome);
-}
-
-/// The order of steps for one key.
-fn rank(op: &Operation) -> u8 {
-    match op {
-        Operation::Restore { .. } => 0,
-        Operation::CreateKey { .. } => 1,
-        Operation::EnableRotation { .. } => 2,
-        Operation::PutKeyPolicy { .. } => 3,
-        Operation::TagKey { .. } => 4,
-        Operation::UpdateDescription { .. } => 5,
-        Operation::CreateAlias { .. } | Operation::UpdateAlias { .. } => 6,
-        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => 7,
-    }
-}
-
-fn op_name(op: &Operation) -> &'static str {
-    match op {
-        Operation::Restore { .. } => "Restore",
-        Operation::CreateKey { .. } => "CreateKey",
-        Operation::EnableRotation { .. } => "EnableKeyRotation",
-        Operation::PutKeyPolicy { .. } => "PutKeyPolicy",
-        Operation::TagKey { .. } => "TagResource",
-        Operation::UpdateDescription { .. } => "UpdateKeyDescription",
-        Operation::CreateAlias { .. } => "CreateAlias",
-        Operation::UpdateAlias { .. } => "UpdateAlias",
-        Operation::CreatePolicy { .. } => "CreatePolicy",
-        Operation::UpdatePolicy { .. } => "CreatePolicyVersion",
-    }
 }
 
 /// Shared state of one apply run.
@@ -293,7 +262,7 @@ async fn execute_key<K: KeyWriter>(
     mut steps: Vec<&Change>,
     writer: &K,
 ) -> (Vec<Outcome>, Created) {
-    steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, rank));
+    steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, Operation::step_order));
     let mut outcomes = Vec::new();
     let mut created = Created::new();
     let mut new_key: Option<(u32, String)> = None;
@@ -307,7 +276,7 @@ async fn execute_key<K: KeyWriter>(
         let status = match execute_key_step(run, target, op, &mut new_key, writer).await {
             Ok(()) => Status::Done,
             Err(e) => {
-                failed = Some(format!("{} for this key failed", op_name(op)));
+                failed = Some(format!("{} for this key failed", op.api_name()));
                 Status::Failed(e)
             }
         };
@@ -369,7 +338,7 @@ async fn execute_key_step<K: KeyWriter>(
             tags,
             rotation_days,
         } => {
-            check_key_policy_text(policy, target)?;
+            check_key_policy_text(policy, target).map_err(|e| format!("refused: {e}"))?;
             let created = run
                 .call(pace("CreateKey"), false, || {
                     writer.create_key(description, policy, tags)
@@ -409,7 +378,7 @@ async fn execute_key_step<K: KeyWriter>(
             .map_err(err)
         }
         Operation::PutKeyPolicy { key_id, policy } => {
-            check_key_policy_text(policy, target)?;
+            check_key_policy_text(policy, target).map_err(|e| format!("refused: {e}"))?;
             run.call(pace("PutKeyPolicy"), fresh, || {
                 writer.put_key_policy(key_id, policy)
             })
@@ -452,20 +421,6 @@ async fn execute_key_step<K: KeyWriter>(
             Err("an IAM operation in a regional change".to_string())
         }
     }
-}
-
-/// The last check before a key policy is written: it parses, keeps the
-/// account root's access, opens the key to nobody, and fits AWS's limit.
-fn check_key_policy_text(policy: &str, target: &Target) -> Result<(), String> {
-    if policy.len() > KEY_POLICY_MAX_BYTES {
-        return Err(format!(
-            "refused: the key policy is {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}",
-            policy.len()
-        ));
-    }
-    let part = partition(&target.region);
-    let doc = Document::parse(policy, part).map_err(|e| format!("refused: {e}"))?;
-    check_key_policy(&doc, &target.account, part).map_err(|e| format!("refused: {e}"))
 }
 
 /// Replaces the ARNs of keys this plan meant to create with the real ones.

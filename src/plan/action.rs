@@ -127,3 +127,39 @@ pub enum Operation {
         prune_version: Option<String>,
     },
 }
+
+impl Operation {
+    /// The position of this step among the steps of one key name in one
+    /// target: restore, create (with rotation), rotation, key policy, tags,
+    /// description, then the alias, so a generation bump creates the new key
+    /// completely before the alias moves; managed policies last, once the
+    /// keys they name exist.
+    pub fn step_order(&self) -> u8 {
+        match self {
+            Self::Restore { .. } => 0,
+            Self::CreateKey { .. } => 1,
+            Self::EnableRotation { .. } => 2,
+            Self::PutKeyPolicy { .. } => 3,
+            Self::TagKey { .. } => 4,
+            Self::UpdateDescription { .. } => 5,
+            Self::CreateAlias { .. } | Self::UpdateAlias { .. } => 6,
+            Self::CreatePolicy { .. } | Self::UpdatePolicy { .. } => 7,
+        }
+    }
+
+    /// The AWS API call the step makes (its first, for a restore).
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Self::Restore { .. } => "Restore",
+            Self::CreateKey { .. } => "CreateKey",
+            Self::EnableRotation { .. } => "EnableKeyRotation",
+            Self::PutKeyPolicy { .. } => "PutKeyPolicy",
+            Self::TagKey { .. } => "TagResource",
+            Self::UpdateDescription { .. } => "UpdateKeyDescription",
+            Self::CreateAlias { .. } => "CreateAlias",
+            Self::UpdateAlias { .. } => "UpdateAlias",
+            Self::CreatePolicy { .. } => "CreatePolicy",
+            Self::UpdatePolicy { .. } => "CreatePolicyVersion",
+        }
+    }
+}

@@ -165,7 +165,6 @@ pub(crate) fn plan_account(
         };
         if keys.arns.is_empty() {
             report_waiting(spec, &at, snapshot, &desired.settings.policy_path, changes);
-            continue;
         }
         for kind in PolicyKind::ALL {
             let name = kind.policy_name(&spec.name);
@@ -181,6 +180,11 @@ pub(crate) fn plan_account(
                         keys.arns.len()
                     ),
                 });
+                continue;
+            }
+            // With no key to name, an existing policy is still checked (what
+            // it grants, whose it is), but a missing one waits (above).
+            if keys.arns.is_empty() && snapshot.policy(&name).is_none() {
                 continue;
             }
             let ctx = PolicyContext {
@@ -263,10 +267,9 @@ fn key_arns(
     Some(keys)
 }
 
-/// The managed policies of a key name wait while no key of the name exists
-/// in the account or is being created: a policy must name a resource, and
-/// AWS refuses one that names none. Existing policies of the name are still
-/// checked for ownership and what they grant.
+/// The managed policies of a key name that do not exist wait while no key
+/// of the name exists in the account or is being created: a policy must name
+/// a resource, and AWS refuses one that names none.
 fn report_waiting(
     spec: &crate::model::KeySpec,
     at: &At<'_>,
@@ -279,14 +282,6 @@ fn report_waiting(
         .map(|k| k.policy_name(&spec.name))
         .filter(|n| snapshot.policy(n).is_none())
         .collect();
-    for kind in PolicyKind::ALL {
-        let name = kind.policy_name(&spec.name);
-        if let Some(p) = snapshot.policy(&name) {
-            if !p.is_owned_by(&spec.name) {
-                report_foreign(p, &spec.name, at, changes);
-            }
-        }
-    }
     if missing.is_empty() {
         return;
     }

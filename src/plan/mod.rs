@@ -581,4 +581,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
 mod tests;
 
 #[cfg(test)]
+mod ownership_tests;
+
+#[cfg(test)]
 mod proptests;

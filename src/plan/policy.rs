@@ -738,6 +738,22 @@ pub fn check_key_policy(doc: &Document, account: &str, partition: &str) -> Resul
     Ok(())
 }
 
+/// The last check before a key policy text is written (apply runs it before
+/// every CreateKey and PutKeyPolicy): it parses, fits AWS's 32 KB limit,
+/// keeps the account root's access and opens the key to nobody.
+pub fn check_key_policy_text(policy: &str, target: &crate::model::Target) -> Result<(), String> {
+    let max = super::desired::KEY_POLICY_MAX_BYTES;
+    if policy.len() > max {
+        return Err(format!(
+            "the key policy is {} bytes, over AWS's limit of {max}",
+            policy.len()
+        ));
+    }
+    let part = crate::model::partition(&target.region);
+    let doc = Document::parse(policy, part).map_err(|e| e.to_string())?;
+    check_key_policy(&doc, &target.account, part)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

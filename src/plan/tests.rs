@@ -9,12 +9,12 @@ use super::desired::{key_policy, managed_policy, PolicyKind};
 use super::*;
 use crate::model::*;
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
-const R1: &str = "eu-west-1";
-const R2: &str = "eu-central-1";
+pub(super) const A: &str = "111111111111";
+pub(super) const B: &str = "222222222222";
+pub(super) const R1: &str = "eu-west-1";
+pub(super) const R2: &str = "eu-central-1";
 
-fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
+pub(super) fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
     KeySpec {
         name: name.into(),
         classification: "confidential".into(),
@@ -29,7 +29,7 @@ fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
     }
 }
 
-fn desired(keys: Vec<KeySpec>) -> DesiredState {
+pub(super) fn desired(keys: Vec<KeySpec>) -> DesiredState {
     let mut accounts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for k in &keys {
         for t in &k.targets {
@@ -56,17 +56,17 @@ fn desired(keys: Vec<KeySpec>) -> DesiredState {
     }
 }
 
-fn key_id(name: &str, t: &Target, generation: u32) -> String {
+pub(super) fn key_id(name: &str, t: &Target, generation: u32) -> String {
     format!("{name}-{}-{}-g{generation}", t.account, t.region)
 }
 
-fn arn(t: &Target, id: &str) -> String {
+pub(super) fn arn(t: &Target, id: &str) -> String {
     format!("arn:aws:kms:{}:{}:key/{id}", t.region, t.account)
 }
 
 /// A c3 key exactly as keys.toml wants it, its policy formatted the way AWS
 /// pretty-prints (other spacing, other key order than c3 writes).
-fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
+pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
     let mut s = spec.clone();
     s.generation = generation;
     let policy = key_policy(&s, t);
@@ -104,7 +104,7 @@ fn aws_style(policy: &serde_json::Value) -> String {
 }
 
 /// The tags c3 puts on its managed policies of a key name.
-fn c3_policy_tags(key: &str) -> BTreeMap<String, String> {
+pub(super) fn c3_policy_tags(key: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("c3:managed".to_string(), "true".to_string()),
         ("c3:name".to_string(), key.to_string()),
@@ -112,7 +112,7 @@ fn c3_policy_tags(key: &str) -> BTreeMap<String, String> {
 }
 
 /// The live state in which `desired` is fully converged.
-fn converged(d: &DesiredState) -> LiveState {
+pub(super) fn converged(d: &DesiredState) -> LiveState {
     let mut live = LiveState::default();
     for t in d.targets() {
         let mut snap = RegionSnapshot::default();
@@ -161,35 +161,39 @@ fn converged(d: &DesiredState) -> LiveState {
     live
 }
 
-fn region_mut<'a>(live: &'a mut LiveState, account: &str, region: &str) -> &'a mut RegionSnapshot {
+pub(super) fn region_mut<'a>(
+    live: &'a mut LiveState,
+    account: &str,
+    region: &str,
+) -> &'a mut RegionSnapshot {
     match live.regions.get_mut(&Target::new(account, region)) {
         Some(Ok(s)) => s,
         _ => panic!("no snapshot for {account}/{region}"),
     }
 }
 
-fn details_mut(snap: &mut RegionSnapshot, i: usize) -> &mut KeyDetails {
+pub(super) fn details_mut(snap: &mut RegionSnapshot, i: usize) -> &mut KeyDetails {
     match snap.keys[i].details.as_mut() {
         Some(d) => d,
         None => panic!("no details"),
     }
 }
 
-fn account_mut<'a>(live: &'a mut LiveState, account: &str) -> &'a mut AccountSnapshot {
+pub(super) fn account_mut<'a>(live: &'a mut LiveState, account: &str) -> &'a mut AccountSnapshot {
     match live.accounts.get_mut(account) {
         Some(Ok(s)) => s,
         _ => panic!("no account snapshot"),
     }
 }
 
-fn rows(p: &Plan) -> Vec<(Resource, ActionKind, bool)> {
+pub(super) fn rows(p: &Plan) -> Vec<(Resource, ActionKind, bool)> {
     p.changes
         .iter()
         .map(|c| (c.resource, c.action, c.executable))
         .collect()
 }
 
-fn one_key() -> DesiredState {
+pub(super) fn one_key() -> DesiredState {
     desired(vec![spec("payments", &[(A, R1)])])
 }
 
@@ -387,7 +391,7 @@ fn rotation_off_or_other_period_is_updated() {
     );
 }
 
-fn live_policy(live: &mut LiveState) -> serde_json::Value {
+pub(super) fn live_policy(live: &mut LiveState) -> serde_json::Value {
     let text = details_mut(region_mut(live, A, R1), 0)
         .policy
         .clone()
@@ -395,11 +399,11 @@ fn live_policy(live: &mut LiveState) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn set_live_policy(live: &mut LiveState, v: &serde_json::Value) {
+pub(super) fn set_live_policy(live: &mut LiveState, v: &serde_json::Value) {
     details_mut(region_mut(live, A, R1), 0).policy = Some(v.to_string());
 }
 
-fn statements_mut(v: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
+pub(super) fn statements_mut(v: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
     match v.get_mut("Statement") {
         Some(serde_json::Value::Array(items)) => items,
         _ => panic!("no statements"),

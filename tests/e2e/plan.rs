@@ -56,7 +56,7 @@ fn example_on_empty_accounts_lists_every_create() {
     assert_eq!(human.code, 2, "{human:?}");
     assert!(human
         .stdout
-        .contains("Plan: 67 to create, 0 to update, 0 to repoint, 0 to restore, 0 to adopt, 0 reported (not applied)."));
+        .contains("Plan: 67 to create, 0 to update, 0 to repoint, 0 to restore, 0 to adopt, 0 reported (not applied); 67 info."));
     assert!(human.stdout.contains("| account"), "{human:?}");
     // plan never writes
     for id in &ids {
@@ -71,7 +71,8 @@ fn example_on_empty_accounts_lists_every_create() {
 }
 
 /// Creates, with the SDK, a key exactly as design.md describes, its policy
-/// formatted differently from c3's own, plus its alias and managed policies.
+/// formatted differently from c3's own, plus its alias and managed policies
+/// (tagged as c3 tags them).
 async fn seed_by_hand(account: &str, region: &str) {
     let kms = kms(account, region).await;
     let policy = format!(
@@ -155,10 +156,20 @@ async fn seed_by_hand(account: &str, region: &str) {
             .policy_name(name)
             .path("/")
             .policy_document(doc)
+            .tags(iam_tag("c3:managed", "true"))
+            .tags(iam_tag("c3:name", "payments"))
             .send()
             .await
             .expect("CreatePolicy");
     }
+}
+
+fn iam_tag(key: &str, value: &str) -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .expect("tag")
 }
 
 #[tokio::test(flavor = "multi_thread")]
