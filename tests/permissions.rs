@@ -1,71 +1,215 @@
-//! examples/iam/c3-plan.json and c3-apply.json against the operations c3
-//! actually calls, both ways: every call is allowed, every allowed action is
-//! used. The operations come from the emulator's request log, counted around
-//! each c3 run only (what the test does by hand to make drift is left out).
+//! examples/iam/c3-plan.json and c3-apply.json against the calls c3
+//! actually makes, from the emulator's request log, counted around each c3
+//! run only (what the test does by hand to make drift is left out):
+//!
+//! - actions, both ways: every call is allowed, every allowed action is used;
+//! - resources of IAM writes: each write of the apply runs is on one of c3's
+//!   own policies (`allow-{encrypt,decrypt,crypto}-<name>` under the test's
+//!   `policy_path = "/c3/"`), an Allow statement of c3-apply.json that lists
+//!   the action has a Resource pattern matching it, and no Deny statement
+//!   matches it; and those Allow statements match no other policy.
+//!
+//! Conditions (`aws:RequestTag`, `aws:ResourceTag`) are not evaluated: the
+//! emulator does not evaluate policies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_kms::types::Tag;
 
 use crate::e2e::{account_block, c3, iam, key_behind, key_policy, kms, Config};
-use crate::support::{emulator, fresh_account};
+use crate::support::{emulator, fresh_account, Request};
 
 const R1: &str = "eu-west-1";
+/// The `policy_path` of the test's keys.toml, and the path c3-apply.json's
+/// IAM writes are scoped to.
+const POLICY_PATH: &str = "/c3/";
+/// The names c3 gives its managed policies: `<prefix><key name>`.
+const POLICY_PREFIXES: [&str; 3] = ["allow-encrypt-", "allow-decrypt-", "allow-crypto-"];
 
-/// Allowed actions of a policy file (its `Allow` statements).
-fn allowed(file: &str) -> BTreeSet<String> {
+/// One statement of a policy file, with `Action` and `Resource` as lists.
+#[derive(Debug)]
+struct Statement {
+    sid: String,
+    allow: bool,
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+impl Statement {
+    /// Whether the statement applies to `action` on `resource` (IAM's
+    /// matching: actions case-insensitively, both with `*` and `?`).
+    fn covers(&self, action: &str, resource: &str) -> bool {
+        self.lists(action)
+            && self
+                .resources
+                .iter()
+                .any(|pattern| wildcard_match(pattern, resource))
+    }
+
+    /// Whether the statement's `Action` matches `action`.
+    fn lists(&self, action: &str) -> bool {
+        self.actions.iter().any(|pattern| {
+            wildcard_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
+        })
+    }
+}
+
+/// The statements of examples/iam/`file`.
+fn statements(file: &str) -> Vec<Statement> {
     let path = format!("{}/examples/iam/{file}", env!("CARGO_MANIFEST_DIR"));
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("policy file")).expect("JSON");
-    let mut out = BTreeSet::new();
-    for s in doc["Statement"].as_array().expect("statements") {
-        if s["Effect"] != "Allow" {
-            continue;
+    assert_eq!(doc["Version"], "2012-10-17", "{file}");
+    let list = |s: &serde_json::Value, field: &str| -> Vec<String> {
+        match &s[field] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|a| a.as_str().expect("a string").to_string())
+                .collect(),
+            other => panic!("{file}: {field} is neither a string nor a list: {other}"),
         }
-        match &s["Action"] {
-            serde_json::Value::String(a) => {
-                out.insert(a.clone());
+    };
+    doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| {
+            // This test reads only these forms: anything else would be misread.
+            for field in ["NotAction", "NotResource", "NotPrincipal", "Principal"] {
+                assert!(
+                    s.get(field).is_none(),
+                    "{file}: {field} is not checked here"
+                );
             }
-            serde_json::Value::Array(items) => {
-                out.extend(items.iter().filter_map(|a| a.as_str().map(str::to_string)))
+            let effect = s["Effect"].as_str().expect("Effect");
+            assert!(
+                effect == "Allow" || effect == "Deny",
+                "{file}: Effect {effect}"
+            );
+            Statement {
+                sid: s["Sid"].as_str().unwrap_or_default().to_string(),
+                allow: effect == "Allow",
+                actions: list(s, "Action"),
+                resources: list(s, "Resource"),
             }
-            _ => panic!("{file}: Action is neither a string nor a list"),
-        }
-    }
-    out
-}
-
-/// Every `service:Operation` the emulator logged in `account`, counted.
-fn calls(account: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for r in emulator().requests(account) {
-        *out.entry(format!("{}:{}", r.service, r.operation))
-            .or_insert(0) += 1;
-    }
-    out
-}
-
-/// The actions called in `account` since `before`.
-fn actions_since(account: &str, before: &BTreeMap<String, usize>) -> BTreeSet<String> {
-    calls(account)
-        .into_iter()
-        .filter(|(action, n)| *n > before.get(action).copied().unwrap_or(0))
-        .map(|(action, _)| action)
+        })
         .collect()
 }
 
-/// Runs c3 and returns the actions its calls needed in `account`.
-fn traced(account: &str, config: &Config, args: &[&str]) -> BTreeSet<String> {
-    let before = calls(account);
+/// Allowed actions of a policy file (its `Allow` statements).
+fn allowed(file: &str) -> BTreeSet<String> {
+    statements(file)
+        .into_iter()
+        .filter(|s| s.allow)
+        .flat_map(|s| s.actions)
+        .collect()
+}
+
+/// IAM's wildcard match of an ARN or action: `*` any run (`/` included),
+/// `?` exactly one character; everything else literally.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was, and the text position it currently stands for.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            // Let the last `*` swallow one more character.
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Every call the emulator logged in `account`, in order.
+fn requests(account: &str) -> Vec<Request> {
+    emulator().requests(account)
+}
+
+/// `service:Operation` of a call.
+fn action(r: &Request) -> String {
+    format!("{}:{}", r.service, r.operation)
+}
+
+/// Runs c3 and returns the calls it made in `account`. The log of a fresh
+/// account only grows, and nothing else calls in it while c3 runs.
+fn traced(account: &str, config: &Config, args: &[&str]) -> Vec<Request> {
+    let before = requests(account).len();
     let run = c3(&config.path, args);
     assert!(run.code == 0 || run.code == 2, "{args:?}: {run:?}");
-    actions_since(account, &before)
+    requests(account).split_off(before)
+}
+
+/// An IAM call that is no read (not `Get*`/`List*`).
+fn is_iam_write(r: &Request) -> bool {
+    r.service == "iam" && !r.operation.starts_with("Get") && !r.operation.starts_with("List")
+}
+
+/// The policy ARN an IAM write is on: for CreatePolicy the one it creates,
+/// else its `PolicyArn` parameter.
+fn written_policy(account: &str, r: &Request) -> String {
+    if r.operation == "CreatePolicy" {
+        let name = r.param("PolicyName").unwrap_or_else(|| panic!("{r:?}"));
+        format!(
+            "arn:aws:iam::{account}:policy{}{name}",
+            r.param("Path").unwrap_or("/")
+        )
+    } else {
+        r.param("PolicyArn")
+            .unwrap_or_else(|| panic!("no PolicyArn in {r:?}"))
+            .to_string()
+    }
+}
+
+/// Whether `arn` is one of c3's policies under [`POLICY_PATH`] in `account`.
+fn is_c3_policy(account: &str, arn: &str) -> bool {
+    arn.strip_prefix(&format!("arn:aws:iam::{account}:policy{POLICY_PATH}"))
+        .and_then(|name| {
+            POLICY_PREFIXES
+                .iter()
+                .find_map(|prefix| name.strip_prefix(prefix))
+        })
+        .is_some_and(|key| !key.is_empty() && !key.contains('/'))
+}
+
+/// Panics unless the policy file allows `action` on `resource` (an Allow
+/// statement lists the action with a matching Resource) and denies neither.
+fn assert_allowed(file: &str, statements: &[Statement], action: &str, resource: &str) {
+    let allows: Vec<&str> = statements
+        .iter()
+        .filter(|s| s.allow && s.covers(action, resource))
+        .map(|s| s.sid.as_str())
+        .collect();
+    let denies: Vec<&str> = statements
+        .iter()
+        .filter(|s| !s.allow && s.covers(action, resource))
+        .map(|s| s.sid.as_str())
+        .collect();
+    assert!(
+        !allows.is_empty(),
+        "{file}: no Allow statement lists {action} with a Resource matching {resource}"
+    );
+    assert!(
+        denies.is_empty(),
+        "{file}: {denies:?} deny {action} on {resource}"
+    );
 }
 
 fn config_text(account: &str, keys: &[(&str, u32, &str)]) -> String {
     let mut text = format!(
-        "version = 1\n\n{}[classifications.confidential]\nrotation_days = 180\nservice_principals = [\"logs\"]\n\n",
+        "version = 1\n\n[settings]\npolicy_path = \"{POLICY_PATH}\"\n\n{}[classifications.confidential]\nrotation_days = 180\nservice_principals = [\"logs\"]\n\n",
         account_block("prod", account, &[R1])
     );
     for (name, generation, description) in keys {
@@ -76,6 +220,24 @@ fn config_text(account: &str, keys: &[(&str, u32, &str)]) -> String {
     text
 }
 
+#[test]
+fn wildcard_match_is_iams() {
+    assert!(wildcard_match("*", ""));
+    assert!(wildcard_match(
+        "arn:aws:iam::*:policy/c3/allow-encrypt-*",
+        "arn:aws:iam::123456789012:policy/c3/allow-encrypt-data"
+    ));
+    assert!(wildcard_match("a*c*e", "abcde"));
+    assert!(wildcard_match("a?c", "abc"));
+    assert!(!wildcard_match("a?c", "ac"));
+    assert!(!wildcard_match(
+        "arn:aws:iam::*:policy/c3/allow-encrypt-*",
+        "arn:aws:iam::123456789012:policy/allow-encrypt-data"
+    ));
+    assert!(!wildcard_match("abc", "abcd"));
+    assert!(wildcard_match("ab*", "ab"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn example_policies_allow_exactly_what_c3_calls() {
     let account = fresh_account();
@@ -83,8 +245,8 @@ async fn example_policies_allow_exactly_what_c3_calls() {
         &account,
         &[("data", 1, "Data"), ("old", 1, "Old")],
     )));
-    let mut plan_actions = BTreeSet::new();
-    let mut apply_actions = BTreeSet::new();
+    let mut plan_calls: Vec<Request> = Vec::new();
+    let mut apply_calls: Vec<Request> = Vec::new();
     // plan, apply, plan: the actions of the plans and of the apply
     let cycle = |account: String, config: Arc<Config>| {
         tokio::task::spawn_blocking(move || {
@@ -96,9 +258,9 @@ async fn example_policies_allow_exactly_what_c3_calls() {
     };
     // 1. an empty account
     let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
-    plan_actions.extend(p);
-    plan_actions.extend(p2);
-    apply_actions.extend(ap);
+    plan_calls.extend(p);
+    plan_calls.extend(p2);
+    apply_calls.extend(ap);
 
     // 2. drift by hand: deletion scheduled, a statement removed, a tag changed.
     let kms = kms(&account, R1).await;
@@ -137,14 +299,14 @@ async fn example_policies_allow_exactly_what_c3_calls() {
     //    orphans) and "data" gets a new description.
     config.rewrite(&config_text(&account, &[("data", 1, "Data, described")]));
     let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
-    plan_actions.extend(p);
-    plan_actions.extend(p2);
-    apply_actions.extend(ap);
+    plan_calls.extend(p);
+    plan_calls.extend(p2);
+    apply_calls.extend(ap);
 
     // 4. four more versions of a managed policy by hand, then generation 2:
     //    the update must prune the oldest version first.
     let iam = iam(&account).await;
-    let arn = format!("arn:aws:iam::{account}:policy/allow-encrypt-data");
+    let arn = format!("arn:aws:iam::{account}:policy{POLICY_PATH}allow-encrypt-data");
     let doc = iam
         .get_policy_version()
         .policy_arn(&arn)
@@ -176,10 +338,12 @@ async fn example_policies_allow_exactly_what_c3_calls() {
 
     config.rewrite(&config_text(&account, &[("data", 2, "Data, described")]));
     let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
-    plan_actions.extend(p);
-    plan_actions.extend(p2);
-    apply_actions.extend(ap);
+    plan_calls.extend(p);
+    plan_calls.extend(p2);
+    apply_calls.extend(ap);
 
+    let plan_actions: BTreeSet<String> = plan_calls.iter().map(action).collect();
+    let apply_actions: BTreeSet<String> = apply_calls.iter().map(action).collect();
     // CreateKey and CreatePolicy are called with tags: they need these too.
     let mut needed_by_apply = apply_actions.clone();
     if apply_actions.contains("kms:CreateKey") {
@@ -209,6 +373,62 @@ async fn example_policies_allow_exactly_what_c3_calls() {
                 !op.starts_with(verb) || action == "iam:DeletePolicyVersion",
                 "{action} is allowed"
             );
+        }
+    }
+
+    // The IAM writes: only on c3's own policies, each allowed on its resource.
+    let apply_file = statements("c3-apply.json");
+    let writes: Vec<&Request> = apply_calls.iter().filter(|r| is_iam_write(r)).collect();
+    let written: BTreeSet<String> = writes.iter().map(|r| r.operation.clone()).collect();
+    assert_eq!(
+        written,
+        BTreeSet::from(
+            ["CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion"].map(String::from)
+        ),
+        "the run goes through every kind of IAM write: {writes:#?}"
+    );
+    for r in &writes {
+        let arn = written_policy(&account, r);
+        assert!(
+            is_c3_policy(&account, &arn),
+            "{} on {arn}: not one of c3's policies under {POLICY_PATH}",
+            r.operation
+        );
+        assert_allowed("c3-apply.json", &apply_file, &action(r), &arn);
+        if r.operation == "CreatePolicy" {
+            // Called with tags: IAM authorizes TagPolicy on the new policy too.
+            assert_allowed("c3-apply.json", &apply_file, "iam:TagPolicy", &arn);
+        }
+    }
+    assert!(
+        plan_calls.iter().all(|r| !is_iam_write(r)),
+        "plan wrote to IAM: {plan_calls:#?}"
+    );
+
+    // And the file allows IAM writes on nothing else: not at another path,
+    // not under another name, not in another partition.
+    let elsewhere = [
+        format!("arn:aws:iam::{account}:policy/allow-encrypt-data"),
+        format!("arn:aws:iam::{account}:policy/c3/other/allow-encrypt-data"),
+        format!("arn:aws:iam::{account}:policy/c3/admin"),
+        format!("arn:aws:iam::{account}:policy/c3/allow-everything"),
+        format!("arn:aws:iam::{account}:role/c3/allow-encrypt-data"),
+        format!("arn:aws-cn:iam::{account}:policy/c3/allow-encrypt-data"),
+    ];
+    for operation in [
+        "CreatePolicy",
+        "CreatePolicyVersion",
+        "DeletePolicyVersion",
+        "TagPolicy",
+    ] {
+        let action = format!("iam:{operation}");
+        for arn in &elsewhere {
+            let allows: Vec<&str> = apply_file
+                .iter()
+                .filter(|s| s.allow && s.covers(&action, arn))
+                .map(|s| s.sid.as_str())
+                .collect();
+            assert!(allows.is_empty(), "{allows:?} allow {action} on {arn}");
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod crash;
 pub mod failure;
 pub mod faults;
+pub mod ownership;
 pub mod plan;
 
 /// A keys.toml in a temp dir.

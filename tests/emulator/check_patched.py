@@ -3,7 +3,7 @@
 usage: .venv/bin/python tests/emulator/check_patched.py
          starts its own launcher on a free port (with a request log) and stops it afterwards
        ENDPOINT=http://127.0.0.1:5010 [C3_EMULATOR_LOG=<the server's log>] .venv/bin/python check_patched.py
-         checks a running server (it is RESET: never point this at a server others use); the
+         checks a running server (it is RESET, deny rules too: never point this at a server others use); the
          request-log checks run only when C3_EMULATOR_LOG names the log that server writes
 """
 import json
@@ -13,13 +13,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 
 import boto3
 from botocore.config import Config
 
 import common
-from common import R1, client, reset
+from common import R1, call, client, deny, deny_reset, reset
 
 if common.ENDPOINT is None:
     _tmp = tempfile.mkdtemp(prefix="c3-check-")
@@ -46,6 +47,16 @@ def check(name, cond):
             name += f"  [{type(e).__name__}]"
     results.append((name, bool(cond)))
     print(("PASS " if cond else "FAIL ") + name)
+    return bool(cond)
+
+
+def _http_error(fn):
+    """The urllib HTTPError `fn` raises (None when it raises none)."""
+    try:
+        fn()
+    except urllib.error.HTTPError as e:
+        return e
+    return None
 
 
 def code(fn, **kw):
@@ -140,6 +151,17 @@ check("GetAccountAuthorizationDetails Document still URL-encoded on the wire",
       lambda: urllib.parse.unquote(_document_on_the_wire("GetAccountAuthorizationDetails")) == doc
       and _document_on_the_wire("GetAccountAuthorizationDetails").startswith("%7B"))
 
+# CreatePolicy: names are unique in the account whatever the path, and not distinguished by case.
+_dup = call(iam.create_policy, PolicyName="c3-check", Path="/", PolicyDocument=doc)
+check("CreatePolicy: same name under another path -> EntityAlreadyExists (HTTP 409)",
+      lambda: _dup[:2] == ("err", "EntityAlreadyExists") and _dup[3] == 409
+      and _dup[2] == "A policy called c3-check already exists. Duplicate names are not allowed.")
+check("CreatePolicy: same name in another case -> EntityAlreadyExists",
+      lambda: call(iam.create_policy, PolicyName="C3-Check", Path="/other/", PolicyDocument=doc)[:2]
+      == ("err", "EntityAlreadyExists"))
+check("CreatePolicy: another name under the same path still works",
+      lambda: call(iam.create_policy, PolicyName="c3-check-2", Path="/c3/", PolicyDocument=doc)[0] == "ok")
+
 # ---- the launcher's own features: request log, --parent-pid -------------------------------------
 if LOG:
     other = "210987654321"
@@ -147,8 +169,14 @@ if LOG:
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{other}:role/c3-test", RoleSessionName="c3-check")["Credentials"]
     assumed = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
                "aws_session_token": creds["SessionToken"]}
-    client("kms", region="eu-north-1", creds=assumed).list_keys()
-    client("iam", creds=assumed).list_policies(Scope="Local")
+    _kms_other = client("kms", region="eu-north-1", creds=assumed)
+    _kms_other.list_keys()
+    _key_other = _kms_other.create_key()["KeyMetadata"]["KeyId"]
+    _kms_other.create_alias(AliasName="alias/c3-check-log", TargetKeyId=_key_other)
+    _iam_other = client("iam", creds=assumed)
+    _iam_other.list_policies(Scope="Local")
+    _pol_other = _iam_other.create_policy(PolicyName="c3-check-log", Path="/c3/", PolicyDocument=doc)["Policy"]
+    _iam_other.get_policy_version(PolicyArn=_pol_other["Arn"], VersionId="v1")
 
     def _log():
         with open(LOG, encoding="utf-8") as f:
@@ -165,8 +193,66 @@ if LOG:
                       and e["status"] == 200 for e in entries))
     check("request log: the failing call is logged with its HTTP status",
           lambda: any(e["operation"] == "ScheduleKeyDeletion" and e["status"] == 400 for e in entries))
+
+    def _params_of(operation):
+        return [e.get("params") for e in entries if e.get("account") == other and e["operation"] == operation]
+
+    check("request log: KMS params from the JSON body (CreateAlias: AliasName, TargetKeyId; ListKeys: none)",
+          lambda: _params_of("CreateAlias") == [{"AliasName": "alias/c3-check-log", "TargetKeyId": _key_other}]
+          and _params_of("ListKeys") == [{}])
+    check("request log: IAM params from the form body (CreatePolicy: PolicyName, Path; GetPolicyVersion: "
+          "PolicyArn, VersionId)",
+          lambda: _params_of("CreatePolicy") == [{"PolicyName": "c3-check-log", "Path": "/c3/"}]
+          and _params_of("GetPolicyVersion") == [{"PolicyArn": _pol_other["Arn"], "VersionId": "v1"}])
+    check("request log: STS AssumeRole logs its RoleArn",
+          lambda: any(e["operation"] == "AssumeRole"
+                      and e.get("params") == {"RoleArn": f"arn:aws:iam::{other}:role/c3-test"} for e in entries))
 else:
     print("SKIP request-log checks (C3_EMULATOR_LOG not set)")
+
+
+# ---- the deny hook: POST /c3-api/deny, /c3-api/deny/reset -------------------------------------
+def _assumed(account):
+    c = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/c3-test", RoleSessionName="c3-deny")
+    c = c["Credentials"]
+    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"]}
+
+
+_denied, _free = "310987654321", "410987654321"
+_kms_denied = client("kms", creds=_assumed(_denied))
+_kms_free = client("kms", creds=_assumed(_free))
+_iam_denied = client("iam", creds=_assumed(_denied))
+_key_denied = _kms_denied.create_key()["KeyMetadata"]["KeyId"]
+_key_free = _kms_free.create_key()["KeyMetadata"]["KeyId"]
+check("deny: POST /c3-api/deny accepts rules (ListGrants, GetAccountAuthorizationDetails)",
+      lambda: deny_reset() is not None and deny(_denied, "ListGrants") is not None
+      and len(deny(_denied, "GetAccountAuthorizationDetails")["denied"]) == 2)
+_grants = call(_kms_denied.list_grants, KeyId=_key_denied)
+check("deny ListGrants: boto3 gets AccessDeniedException (HTTP 400) in that account",
+      lambda: _grants[:2] == ("err", "AccessDeniedException") and _grants[3] == 400 and "kms:ListGrants" in _grants[2])
+check("deny ListGrants: another account is unaffected",
+      lambda: call(_kms_free.list_grants, KeyId=_key_free)[0] == "ok")
+check("deny ListGrants: other operations of that account are unaffected",
+      lambda: call(_kms_denied.describe_key, KeyId=_key_denied)[0] == "ok")
+_gaad = call(_iam_denied.get_account_authorization_details)
+check("deny GetAccountAuthorizationDetails: boto3 gets AccessDenied (HTTP 403)",
+      lambda: _gaad[:2] == ("err", "AccessDenied") and _gaad[3] == 403)
+check("deny with a code and message: IAM answers them, HTTP 400",
+      lambda: deny(_denied, "ListPolicies", code="Throttling", message="Rate exceeded") is not None
+      and call(_iam_denied.list_policies) == ("err", "Throttling", "Rate exceeded", 400))
+check("deny: a bad body is refused with 400 and a reason",
+      lambda: (lambda e: e.code == 400 and "12 digits" in json.loads(e.read())["error"])(
+          _http_error(lambda: deny("12345", "ListGrants"))))
+if LOG:
+    with open(LOG, encoding="utf-8") as f:
+        _mine = [json.loads(line) for line in f if line.strip()]
+    _mine = [(e["operation"], e["status"]) for e in _mine if e.get("account") == _denied]
+    check("deny: denied calls are in the request log with their status",
+          lambda: ("ListGrants", 400) in _mine and ("GetAccountAuthorizationDetails", 403) in _mine)
+check("deny/reset: the account's calls work again",
+      lambda: deny_reset() == {"denied": []} and call(_kms_denied.list_grants, KeyId=_key_denied)[0] == "ok"
+      and call(_iam_denied.get_account_authorization_details)[0] == "ok")
 
 
 def _parent_pid_exits():

@@ -125,7 +125,36 @@ def reset():
     for path in ("/moto-api/reset", "/_localstack/state/reset"):
         try:
             urllib.request.urlopen(urllib.request.Request(ENDPOINT + path, method="POST")).read()
-            return path
         except urllib.error.HTTPError:
             continue
+        try:
+            deny_reset()  # our launcher's deny rules are state too
+        except urllib.error.HTTPError:
+            pass  # not our launcher
+        return path
     raise RuntimeError("no reset endpoint answered")
+
+
+def _c3_api(path, doc=None):
+    """POST `doc` (JSON) to our launcher's control endpoint `path`; its JSON answer.
+    Raises urllib.error.HTTPError on a 4xx/5xx (its body says why)."""
+    data = json.dumps(doc).encode() if doc is not None else b""
+    req = urllib.request.Request(ENDPOINT + path, data=data, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def deny(account, operation, code=None, message=None):
+    """Make every later call of `operation` in `account` fail (moto_c3_server.py's POST /c3-api/deny)."""
+    doc = {"account": account, "operation": operation}
+    if code is not None:
+        doc["code"] = code
+    if message is not None:
+        doc["message"] = message
+    return _c3_api("/c3-api/deny", doc)
+
+
+def deny_reset():
+    """Lift every deny rule (POST /c3-api/deny/reset)."""
+    return _c3_api("/c3-api/deny/reset")

@@ -4,10 +4,23 @@ usage: python moto_c3_server.py [-H 127.0.0.1] [-p 5000] [--parent-pid PID]   (p
 
   --parent-pid PID     exit as soon as process PID is gone (polled every 0.5 s), so a test run that
                        dies never leaves a server behind.
-  env C3_EMULATOR_LOG  append one JSON line per AWS API request to this file:
-                       {"account": "123456789012", "service": "kms", "operation": "CreateKey",
-                        "region": "eu-west-1", "status": 200}
-                       The account is resolved exactly as moto resolves it for the request.
+  env C3_EMULATOR_LOG  append one JSON line per AWS API request to this file (denied ones too):
+                       {"account": "123456789012", "service": "kms", "operation": "ScheduleKeyDeletion",
+                        "region": "eu-west-1", "params": {"KeyId": "1234abcd-..."}, "status": 200}
+                       The account is resolved exactly as moto resolves it for the request. params
+                       holds those of LOGGED_PARAMS (PolicyArn, PolicyName, Path, VersionId, KeyId,
+                       AliasName, TargetKeyId, GrantId, RoleArn) the request carries, as strings:
+                       from the form or query parameters (IAM, STS), or the JSON body (KMS).
+
+Control endpoints (answered by the launcher itself, never by moto, never logged):
+  POST /c3-api/deny        {"account": "<12 digits>", "operation": "ListGrants", "code": "...", "message": "..."}
+                           every later call of that operation in that account (the account as moto
+                           resolves it) fails with that error, in the service's protocol: KMS (JSON)
+                           HTTP 400 {"__type": code, "message": msg} + x-amzn-ErrorType; IAM/STS (query)
+                           the XML ErrorResponse, HTTP 403 for AccessDenied(Exception), else 400.
+                           code defaults to AccessDeniedException (JSON) / AccessDenied (query).
+  POST /c3-api/deny/reset  clears every deny rule.      GET /c3-api/deny lists them.
+  Each answers {"denied": [rules]} (200) or {"error": "..."} (400 bad body, 404, 405).
 
 Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in-process:
   * EnableKeyRotation ignores RotationPeriodInDays; GetKeyRotationStatus never returns
@@ -25,6 +38,9 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
   * IAM GetPolicyVersion returns the Document as raw JSON. -> URL-encoded, as AWS (and moto's own
     GetAccountAuthorizationDetails) do.
   * IAM GetAccountAuthorizationDetails policies lack PolicyName and PolicyId. -> both returned.
+  * IAM CreatePolicy accepts a name that a customer-managed policy of the account already has under
+    another path or in another case. -> EntityAlreadyExists (HTTP 409), as AWS: names are unique in
+    an account whatever the path, and not distinguished by case.
   * CreateKey generates an RSA-2048 private key even for SYMMETRIC_DEFAULT keys (~40 ms each, which
     makes seeding large estates slow). -> for SYMMETRIC_DEFAULT keys it is generated lazily, on the
     first use of key.private_key (no KMS operation on a symmetric key uses it).
@@ -39,8 +55,12 @@ import re
 import sys
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape as xml_escape
 
 import moto
 import moto.server
@@ -48,7 +68,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 from moto.core.serialize import url_encode
 from moto.core.utils import unix_time, utcnow
-from moto.iam.models import ManagedPolicy
+from moto.iam.exceptions import EntityAlreadyExists
+from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy
 from moto.iam.responses import IamResponse
 from moto.kms import models as kms_models
 from moto.kms.responses import KmsResponse
@@ -275,9 +296,31 @@ IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER["GetPolicyVersionResponse.PolicyVer
 ManagedPolicy.policy_name = property(lambda self: self.name)
 ManagedPolicy.policy_id = property(lambda self: self.id)
 
+# CreatePolicy: IAM policy names are unique in an account whatever the path, and case-insensitive
+# (AWS CreatePolicy docs: "Names are not distinguished by case."). moto only refuses the same ARN,
+# so it accepted "/c3/x" next to "/x" or "/X". AWS-managed policies live in the "aws" namespace.
+_orig_iam_create_policy = IAMBackend.create_policy
 
-# ---- request log (env C3_EMULATOR_LOG) -------------------------------------------------------
+
+def _iam_create_policy(self, description, path, policy_document, policy_name, tags):
+    wanted = (policy_name or "").lower()
+    for policy in self.managed_policies.values():
+        if not isinstance(policy, AWSManagedPolicy) and policy.name.lower() == wanted:
+            raise EntityAlreadyExists(f"A policy called {policy_name} already exists. Duplicate names are not allowed.")
+    return _orig_iam_create_policy(self, description, path, policy_document, policy_name, tags)
+
+
+IAMBackend.create_policy = _iam_create_policy
+
+
+# ---- the WSGI middleware: /c3-api/ control, deny hook, request log (env C3_EMULATOR_LOG) --------
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+#: The request parameters the log records (as strings) when a request carries them.
+LOGGED_PARAMS = ("PolicyArn", "PolicyName", "Path", "VersionId", "KeyId", "AliasName", "TargetKeyId", "GrantId",
+                 "RoleArn")
+#: XML namespaces of the query-protocol services' error envelopes (as AWS writes them).
+_XMLNS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
 
 
 class _AccountProbe:
@@ -295,34 +338,99 @@ class _AccountProbe:
         self.querystring = querystring
 
 
-class RequestLog:
-    """WSGI middleware around moto's app: one JSON line per signed AWS request, appended under a lock."""
+@dataclass
+class AwsCall:
+    """What the middleware knows of one signed AWS request, before moto answers it."""
 
-    def __init__(self, app, path):
-        self.app = app
+    account: str
+    service: str
+    operation: str
+    region: str
+    #: LOGGED_PARAMS present in the request, as strings.
+    params: dict
+    #: True for the JSON protocol (X-Amz-Target: KMS), False for the query protocol (IAM, STS).
+    json_protocol: bool
+
+    def log_entry(self):
+        return {"account": self.account, "service": self.service, "operation": self.operation,
+                "region": self.region, "params": self.params}
+
+
+def _read_body(environ):
+    """The request body (b"" without a Content-Length), put back as a fresh wsgi.input for moto,
+    as moto's own dispatcher does."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return b""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+    return body
+
+
+def _param_string(value):
+    """A logged parameter's value as a string; None for a value that is no scalar."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _logged_params(values):
+    """The LOGGED_PARAMS among `values` (a JSON object, or parse_qs lists: first value), as strings."""
+    out = {}
+    for name in LOGGED_PARAMS:
+        value = values.get(name)
+        if isinstance(value, list):  # parse_qs
+            value = value[0] if value else None
+        text = _param_string(value)
+        if text is not None:
+            out[name] = text
+    return out
+
+
+def describe(environ):
+    """The AwsCall a request makes, or None when it is no signed AWS call (e.g. /moto-api/).
+    Reads the body (and puts it back) to find the operation of a query call and the parameters."""
+    headers = EnvironHeaders(environ)
+    scope = _SCOPE.search(headers.get("Authorization", ""))
+    if scope is None:
+        return None
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    target = headers.get("X-Amz-Target", "")
+    if target:  # JSON protocol: the operation in a header, the parameters a JSON object
+        operation = target.rsplit(".", 1)[-1]
+        params = {}
+        body = _read_body(environ)
+        try:
+            doc = json.loads(body) if body else {}
+        except ValueError:  # (UnicodeDecodeError is one) moto answers it; the log shows no params
+            doc = {}
+        if isinstance(doc, dict):
+            params = _logged_params(doc)
+    else:  # query protocol: Action and the parameters in the query string or the form body
+        values = dict(query)
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            values.update(parse_qs(_read_body(environ).decode("utf-8", "replace")))
+        action = values.get("Action")
+        operation = action[0] if action else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        params = _logged_params(values)
+        query = values
+    account = _AccountProbe(headers, query).get_current_account()
+    return AwsCall(account=account, service=scope.group("service"), operation=operation,
+                   region=scope.group("region"), params=params, json_protocol=bool(target))
+
+
+class RequestLog:
+    """The request log: one JSON line per signed AWS request, appended under a lock."""
+
+    def __init__(self, path):
         self.path = path
         self.lock = threading.Lock()
 
-    def __call__(self, environ, start_response):
-        try:
-            entry = self._describe(environ)
-        except Exception as e:  # noqa: BLE001 - the log must never break a request
-            entry = {"error": f"{type(e).__name__}: {e}"}
-        if entry is None:  # not a signed AWS call (e.g. /moto-api/)
-            return self.app(environ, start_response)
-        seen = {}
-
-        def _start_response(status, headers, exc_info=None):
-            seen["status"] = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, _start_response)
-        finally:
-            entry["status"] = seen.get("status")
-            self._append(entry)
-
-    def _append(self, entry):
+    def append(self, entry):
         line = json.dumps(entry, separators=(",", ":")) + "\n"
         try:
             with self.lock, open(self.path, "a", encoding="utf-8") as f:
@@ -330,41 +438,168 @@ class RequestLog:
         except OSError as e:  # the log must never break a request
             print(f"moto_c3_server: cannot append to {self.path}: {e}", file=sys.stderr, flush=True)
 
+
+@dataclass(frozen=True)
+class DenyRule:
+    """An error every matching call gets instead of moto's answer. code None: AccessDeniedException
+    for JSON-protocol calls, AccessDenied for query-protocol calls; message None: a default."""
+
+    account: str
+    operation: str
+    code: str | None = None
+    message: str | None = None
+
+    def as_json(self):
+        return {"account": self.account, "operation": self.operation, "code": self.code, "message": self.message}
+
+
+class Denials:
+    """The deny rules set through POST /c3-api/deny, by (account, operation); thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules = {}
+
+    def __bool__(self):
+        return bool(self._rules)  # a racy read is fine: a rule set concurrently may miss one call
+
+    def add(self, rule):
+        with self._lock:
+            self._rules[(rule.account, rule.operation)] = rule
+
+    def clear(self):
+        with self._lock:
+            self._rules.clear()
+
+    def rules(self):
+        with self._lock:
+            return [rule.as_json() for rule in self._rules.values()]
+
+    def match(self, call):
+        with self._lock:
+            return self._rules.get((call.account, call.operation))
+
+
+def _denied_response(call, rule):
+    """(HTTP status, headers, body) of the error a denied call gets, in its service's protocol."""
+    request_id = str(uuid.uuid4())
+    code = rule.code or ("AccessDeniedException" if call.json_protocol else "AccessDenied")
+    message = rule.message or (f"User is not authorized to perform: {call.service}:{call.operation} in account "
+                               f"{call.account} (denied by the emulator: POST /c3-api/deny)")
+    if call.json_protocol:
+        body = json.dumps({"__type": code, "message": message})
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code),
+                   ("x-amzn-RequestId", request_id)]
+        return 400, headers, body.encode()
+    xmlns = f' xmlns="{_XMLNS[call.service]}"' if call.service in _XMLNS else ""
+    body = (f"<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{xml_escape(code)}</Code>"
+            f"<Message>{xml_escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    status = 403 if code in ("AccessDenied", "AccessDeniedException") else 400
+    return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+def _deny_rule_from(body):
+    """The DenyRule a POST /c3-api/deny body asks for; ValueError says what is wrong with it."""
+    try:
+        doc = json.loads(body or b"null")
+    except ValueError as e:
+        raise ValueError(f"the body is not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ValueError('the body must be a JSON object {"account", "operation", "code"?, "message"?}')
+    account, operation = doc.get("account"), doc.get("operation")
+    code, message = doc.get("code"), doc.get("message")
+    if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
+        raise ValueError(f"account must be a string of 12 digits, got {account!r}")
+    if not isinstance(operation, str) or not re.fullmatch(r"[A-Za-z0-9]+", operation):
+        raise ValueError(f"operation must be an operation name such as ListGrants, got {operation!r}")
+    if code is not None and (not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9.#]+", code)):
+        raise ValueError(f"code must be an AWS error code such as AccessDeniedException, got {code!r}")
+    if message is not None and not isinstance(message, str):
+        raise ValueError(f"message must be a string, got {message!r}")
+    return DenyRule(account=account, operation=operation, code=code, message=message)
+
+
+def _respond(start_response, status, headers, body):
+    start_response(f"{status} {HTTPStatus(status).phrase}", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class C3Middleware:
+    """WSGI middleware around moto's app.
+
+    - /c3-api/...: the launcher's own control endpoints, answered here (never reach moto, never logged).
+    - a signed AWS call that a deny rule matches gets that rule's error instead of moto's answer.
+    - with a RequestLog, every signed AWS call (denied ones too) is appended to it with its status,
+      before the response is sent."""
+
+    def __init__(self, app, log=None):
+        self.app = app
+        self.log = log
+        self.denials = Denials()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/c3-api" or path.startswith("/c3-api/"):
+            return self._control(environ, start_response, path)
+        if self.log is None and not self.denials:
+            return self.app(environ, start_response)
+        try:
+            call, entry = describe(environ), None
+        except Exception as e:  # noqa: BLE001 - describing a request must never break it
+            call, entry = None, {"error": f"{type(e).__name__}: {e}"}
+        if call is None and entry is None:  # not a signed AWS call (e.g. /moto-api/)
+            return self.app(environ, start_response)
+        entry = entry or call.log_entry()
+        rule = self.denials.match(call) if call is not None else None
+        seen = {}
+
+        def _start_response(status, headers, exc_info=None):
+            seen["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        try:
+            if rule is not None:
+                return _respond(_start_response, *_denied_response(call, rule))
+            return self.app(environ, _start_response)
+        finally:
+            if self.log is not None:
+                entry["status"] = seen.get("status")
+                self.log.append(entry)
+
+    def _control(self, environ, start_response, path):
+        """POST /c3-api/deny {account, operation, code?, message?}; POST /c3-api/deny/reset;
+        GET /c3-api/deny lists the rules. Answers JSON: {"denied": [rules]} or {"error": why}."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            if path == "/c3-api/deny" and method == "POST":
+                self.denials.add(_deny_rule_from(_read_body(environ)))
+            elif path == "/c3-api/deny/reset" and method == "POST":
+                self.denials.clear()
+            elif path == "/c3-api/deny" and method == "GET":
+                pass
+            elif path in ("/c3-api/deny", "/c3-api/deny/reset"):
+                return self._json(start_response, 405, {"error": f"{method} {path}: use POST"})
+            else:
+                return self._json(start_response, 404, {"error": f"no such endpoint: {method} {path}"})
+        except ValueError as e:
+            return self._json(start_response, 400, {"error": f"{method} {path}: {e}"})
+        return self._json(start_response, 200, {"denied": self.denials.rules()})
+
     @staticmethod
-    def _describe(environ):
-        headers = EnvironHeaders(environ)
-        scope = _SCOPE.search(headers.get("Authorization", ""))
-        if scope is None:
-            return None
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        operation = headers.get("X-Amz-Target", "").rsplit(".", 1)[-1] or None
-        if operation is None:
-            params = dict(query)
-            if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                if length:
-                    body = environ["wsgi.input"].read(length)
-                    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
-                    params.update(parse_qs(body.decode("utf-8", "replace")))
-            action = params.get("Action")
-            operation = action[0] if action else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-            query = params
-        account = _AccountProbe(headers, query).get_current_account()
-        return {
-            "account": account,
-            "service": scope.group("service"),
-            "operation": operation,
-            "region": scope.group("region"),
-        }
+    def _json(start_response, status, doc):
+        return _respond(start_response, status, [("Content-Type", "application/json")], json.dumps(doc).encode())
 
 
-def _install_request_log(path):
+def _install_middleware(log_path):
+    """Wrap moto's WSGI app in C3Middleware (with a RequestLog when log_path is set): moto.server.main
+    calls run_simple(hostname, port, app, ...), which is replaced here."""
     run_simple = moto.server.run_simple
+    log = RequestLog(log_path) if log_path else None
 
-    def run_simple_with_log(hostname, port, application, **kwargs):
-        return run_simple(hostname, port, RequestLog(application, path), **kwargs)
+    def run_simple_with_middleware(hostname, port, application, **kwargs):
+        return run_simple(hostname, port, C3Middleware(application, log), **kwargs)
 
-    moto.server.run_simple = run_simple_with_log
+    moto.server.run_simple = run_simple_with_middleware
 
 
 # ---- --parent-pid ------------------------------------------------------------------------------
@@ -400,9 +635,7 @@ def main(argv):
         print(f"warning: patches written for moto {TESTED_WITH}, running {moto.__version__}", file=sys.stderr)
     if ours.parent_pid is not None:
         _watch_parent(ours.parent_pid)
-    log = os.environ.get("C3_EMULATOR_LOG")
-    if log:
-        _install_request_log(log)
+    _install_middleware(os.environ.get("C3_EMULATOR_LOG"))
     sys.argv = [sys.argv[0], *rest]  # moto's main falls back to sys.argv when given no arguments
     moto.server.main(rest)
 

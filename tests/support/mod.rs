@@ -6,7 +6,10 @@
 //! - [`fresh_account`]: a new 12-digit account id per call. moto keeps separate state per account,
 //!   so tests isolate themselves by account instead of resetting the shared server.
 //! - [`sdk_config`]: an `SdkConfig` whose calls land in a given account (through STS AssumeRole).
-//! - [`Emulator::requests`]: what the server was asked, per account (its request log).
+//! - [`Emulator::requests`]: what the server was asked, per account (its request log), with the
+//!   parameters that name what a call touched ([`Request::param`]).
+//! - [`Emulator::deny`]: make one operation fail in one account from now on, as AWS refuses a call
+//!   that the caller's policy does not allow (to test how c3 takes a refusal).
 //! - [`c3_command`]: the `c3` binary with a clean environment pointing at the shared emulator.
 //!
 //! The emulator runs from `<repo>/.venv` (made by `scripts/emulator-venv.sh`, which
@@ -18,6 +21,7 @@
 
 mod selftest;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -47,6 +51,7 @@ pub const TEST_ROLE: &str = "c3-test";
 #[derive(Debug)]
 pub struct Emulator {
     endpoint: String,
+    port: u16,
     log: PathBuf,
     output: PathBuf,
     pid: u32,
@@ -63,6 +68,17 @@ pub struct Request {
     pub region: String,
     /// The HTTP status of the response.
     pub status: Option<u16>,
+    /// The request's parameters that name what it touched, as strings, when it carries them:
+    /// `PolicyArn`, `PolicyName`, `Path`, `VersionId`, `KeyId`, `AliasName`, `TargetKeyId`,
+    /// `GrantId`, `RoleArn` (see tests/emulator/README.md); empty when it carries none.
+    pub params: BTreeMap<String, String>,
+}
+
+impl Request {
+    /// The value of parameter `name` (one of those in [`Request::params`]), if the call carried it.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
 }
 
 /// The emulator shared by every test of this process, started on first use. It stops by itself
@@ -185,10 +201,52 @@ impl Emulator {
                             .get("status")
                             .and_then(|v| v.as_u64())
                             .and_then(|s| u16::try_from(s).ok()),
+                        params: entry
+                            .get("params")
+                            .and_then(|v| v.as_object())
+                            .map(|params| {
+                                params
+                                    .iter()
+                                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     },
                 )
             })
             .collect()
+    }
+
+    /// From now on, every call of `operation` (such as `ListGrants` or
+    /// `GetAccountAuthorizationDetails`) in `account` fails as a refusal does on AWS:
+    /// `AccessDeniedException` (HTTP 400) for KMS, `AccessDenied` (HTTP 403) for IAM and STS.
+    /// The calls are still in the request log, with that status. Rules are server state and stay
+    /// until the server stops: on the shared server, deny only in a test's own [`fresh_account`].
+    ///
+    /// Panics when the server does not take the rule.
+    pub fn deny(&self, account: &str, operation: &str) {
+        self.add_deny_rule(account, operation, None);
+    }
+
+    /// Like [`Emulator::deny`], with the AWS error code the calls get instead (such as
+    /// `ThrottlingException` or `Throttling`): HTTP 403 for `AccessDenied` and
+    /// `AccessDeniedException` on IAM and STS, else 400.
+    pub fn deny_with(&self, account: &str, operation: &str, code: &str) {
+        self.add_deny_rule(account, operation, Some(code));
+    }
+
+    /// `POST /c3-api/deny` (tests/emulator/README.md); panics unless the server answers 200.
+    fn add_deny_rule(&self, account: &str, operation: &str, code: Option<&str>) {
+        let mut rule = serde_json::json!({ "account": account, "operation": operation });
+        if let Some(code) = code {
+            rule["code"] = code.into();
+        }
+        if let Err(why) = post_json(self.port, "/c3-api/deny", &rule.to_string()) {
+            panic!(
+                "the emulator at {} did not take the deny rule {rule}: {why}",
+                self.endpoint
+            );
+        }
     }
 
     /// Start the launcher on a free port, writing its request log and output into `dir`.
@@ -234,6 +292,7 @@ impl Emulator {
                     return Ok((
                         Emulator {
                             endpoint,
+                            port,
                             log,
                             output,
                             pid,
@@ -312,6 +371,35 @@ fn moto_api_answers(port: u16) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+/// POSTs the JSON `body` to `path` on the server at 127.0.0.1:`port` (HTTP/1.0, one connection)
+/// and returns the response body when the status is 200; otherwise says what happened.
+fn post_json(port: u16, path: &str, body: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("cannot connect to 127.0.0.1:{port}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| format!("cannot set a read timeout: {e}"))?;
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("cannot send POST {path}: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("cannot read the answer to POST {path}: {e}"))?;
+    let (head, answer) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default();
+    if status.split(' ').nth(1) == Some("200") {
+        Ok(answer.to_string())
+    } else {
+        Err(format!("POST {path} answered {status:?}: {answer}"))
+    }
 }
 
 /// A new directory under cargo's test scratch dir; directories from runs over a day old are removed.

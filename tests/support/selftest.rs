@@ -1,10 +1,13 @@
 //! Tests of the harness itself: the emulator answers, accounts are isolated, the request log
-//! attributes calls to the right account, owned servers stop, and `c3_command` is hermetic.
+//! attributes calls to the right account and records their parameters, a denied operation fails as
+//! on AWS in its account only, owned servers stop, and `c3_command` is hermetic.
 
 use std::collections::HashSet;
 use std::error::Error;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+
+use aws_sdk_kms::error::ProvideErrorMetadata;
 
 use super::{
     c3_command_at, emulator, fresh_account, sdk_config, Emulator, Request, DEFAULT_ACCOUNT,
@@ -114,10 +117,17 @@ async fn request_log_attributes_calls_to_the_assumed_account() -> TestResult {
     assert!(has(&log_a, "kms", "CreateKey", "eu-west-1"), "{log_a:#?}");
     assert!(has(&log_a, "kms", "ListAliases", "eu-west-1"), "{log_a:#?}");
     assert!(
+        log_a.iter().any(|r| r.operation == "DescribeKey"
+            && r.status == Some(400)
+            && r.param("KeyId") == Some("alias/c3-selftest-missing")),
+        "the failing call is logged with its status and KeyId: {log_a:#?}"
+    );
+    assert!(
         log_a
             .iter()
-            .any(|r| r.operation == "DescribeKey" && r.status == Some(400)),
-        "the failing call is logged with its status: {log_a:#?}"
+            .filter(|r| r.operation == "CreateKey" || r.operation == "ListAliases")
+            .all(|r| r.params.is_empty()),
+        "calls without a logged parameter have none: {log_a:#?}"
     );
     // IAM (query protocol: Action in the form body); its scope region is the client's.
     assert!(
@@ -139,6 +149,72 @@ async fn request_log_attributes_calls_to_the_assumed_account() -> TestResult {
         "eu-west-1"
     ));
     assert!(emulator.requests(&fresh_account()).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn denied_operation_fails_as_on_aws_in_its_account_only() -> TestResult {
+    let emulator = emulator();
+    let endpoint = emulator.endpoint();
+    let (denied, free) = (fresh_account(), fresh_account());
+    let region = "eu-west-1";
+    let kms_denied = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &denied, region).await);
+    let kms_free = aws_sdk_kms::Client::new(&sdk_config(&endpoint, &free, region).await);
+    let iam_denied = aws_sdk_iam::Client::new(&sdk_config(&endpoint, &denied, region).await);
+    let key_denied = kms_denied.create_key().send().await?;
+    let key_denied = key_denied
+        .key_metadata()
+        .map(|m| m.key_id())
+        .ok_or("no key metadata")?;
+    let key_free = kms_free.create_key().send().await?;
+    let key_free = key_free
+        .key_metadata()
+        .map(|m| m.key_id())
+        .ok_or("no key metadata")?;
+
+    emulator.deny(&denied, "ListGrants");
+    emulator.deny_with(&denied, "ListPolicies", "Throttling");
+
+    // KMS speaks JSON: AccessDeniedException, HTTP 400.
+    let err = kms_denied
+        .list_grants()
+        .key_id(key_denied)
+        .send()
+        .await
+        .err()
+        .ok_or("ListGrants was not denied")?;
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    // IAM speaks the query protocol: the code asked for, HTTP 400 (403 only for AccessDenied).
+    let err = iam_denied
+        .list_policies()
+        .send()
+        .await
+        .err()
+        .ok_or("ListPolicies was not denied")?;
+    assert_eq!(err.code(), Some("Throttling"), "{err:?}");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    // The other operations of that account, and the other account, are unaffected.
+    kms_denied.describe_key().key_id(key_denied).send().await?;
+    kms_free.list_grants().key_id(key_free).send().await?;
+
+    // Denied calls are logged with their status and parameters.
+    let log = emulator.requests(&denied);
+    assert!(
+        log.iter().any(|r| r.operation == "ListGrants"
+            && r.status == Some(400)
+            && r.param("KeyId") == Some(key_denied)),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.operation == "ListPolicies" && r.status == Some(400)),
+        "{log:#?}"
+    );
+    assert!(
+        has(&emulator.requests(&free), "kms", "ListGrants", region),
+        "the other account's ListGrants succeeded"
+    );
     Ok(())
 }
 
