@@ -88,10 +88,10 @@ async fn policy_state(account: &str, arn: &str) -> (String, usize, usize, String
     (default, versions, tags, document)
 }
 
-fn change<'a>(
-    doc: &'a PlanDocument,
+fn change(
+    doc: &PlanDocument,
     pred: impl Fn(&c3::plan::Change) -> bool,
-) -> Vec<&'a c3::plan::Change> {
+) -> Vec<&c3::plan::Change> {
     doc.changes.iter().filter(|c| pred(c)).collect()
 }
 
