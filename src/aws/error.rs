@@ -183,9 +183,10 @@ impl AwsCallError {
                     "check the permissions of the credentials (or of the account's role_arn): \
                      c3 plan needs sts:GetCallerIdentity, kms:ListAliases, kms:ListKeys, \
                      kms:ListResourceTags, kms:DescribeKey, kms:GetKeyRotationStatus, \
-                     kms:GetKeyPolicy (kms:List*, kms:Describe*, kms:Get*), \
+                     kms:GetKeyPolicy, kms:ListGrants (kms:List*, kms:Describe*, kms:Get*), \
                      iam:GetAccountAuthorizationDetails, iam:GetPolicyVersion and \
-                     iam:ListPolicyTags; a key policy can also deny them",
+                     iam:ListPolicyTags (examples/iam/c3-plan.json); a key policy can also \
+                     deny them",
                 );
             }
             if EXPIRED.contains(&code) {

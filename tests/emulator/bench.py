@@ -1,21 +1,25 @@
 """The c3 performance benchmark's driver (scripts/bench.sh runs it; docs/performance.md explains it).
 
 usage: python bench.py --c3 target/release/c3 --endpoint http://127.0.0.1:PORT --log REQUEST_LOG
-                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W,IAM]
+                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W]
 
 Against a running moto_c3_server.py (with its request log), through proxies of our own
 (proxy.py, one at 0 ms and one at --latency-ms added delay per request):
   1. seeds each estate in fresh accounts (seed.py) and checks that `c3 plan` shows no difference;
-  2. plans each estate --runs times at 0 ms and at the added latency: wall time (median), peak RSS
-     of the c3 process (GNU time %M), c3 CPU time, API calls (the emulator's request log), the critical path and the
-     lower bound critical_path x latency + calls x latency / parallelism;
-  3. compares the two IAM read paths (C3_BENCH_IAM_READ=list) on the 100-account estate;
-  4. plans a 10,000-key estate once for peak RSS;
-  5. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing.
+  2. plans each estate --runs times at 0 ms and at the added latency, once with the grants read
+     (the default) and once with `[settings] read_grants = false`: wall time (median), peak RSS
+     of the c3 process (GNU time %M), c3 CPU time, API calls (the emulator's request log), the
+     critical path and the lower bound, the larger of
+       critical_path x latency + calls x latency / parallelism                    (the calls bound)
+       (round trips before the detail reads + 1) x latency + (n - 1) / grant_reads_per_second
+                                    (the grant pacing bound; n = ListGrants of the busiest target);
+  3. plans a 10,000-key estate once for peak RSS;
+  4. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing.
 Prints markdown tables and writes DIR/results.md and DIR/results.json.
 """
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import platform
@@ -34,7 +38,10 @@ import seed  # noqa: E402
 REGIONS10 = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
              "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-southeast-1"]
 R3 = ["eu-west-1", "eu-central-1", "us-east-1"]
-PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy")
+# The calls c3 makes per managed key (ListGrants only with read_grants, the default).
+PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")
+DETAIL_OPS = ("DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")  # one concurrent round
+ESTATE_NAMES = ("A", "B", "C", "M", "W")
 WRITE_OPS = ("CreateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
 
 
@@ -163,48 +170,77 @@ def run_c3(c3, args, endpoint, env_extra=None, line_times=False):
             "stderr": b"".join(chunks["stderr"]).decode("utf-8", "replace"), "lines": lines}
 
 
-def analyse_calls(entries, estate):
-    """Counts and the critical path (round trips) of one plan run, from its request-log lines."""
+def analyse_calls(entries, estate, latency_ms):
+    """Counts, critical path (round trips) and lower bound of one plan run, from its request-log lines.
+
+    c3's structure (src/live): connect (AssumeRole, GetCallerIdentity); then, concurrently, per account
+    the IAM chain (the GetAccountAuthorizationDetails pages, then one round of ListPolicyTags of every
+    c3-named policy, with GetPolicyVersion where a document is missing) and per (account, region) the
+    KMS chain (the ListAliases and ListKeys pages, concurrent; one round of ListResourceTags of every
+    key; then one round of the detail reads DescribeKey, GetKeyRotationStatus, GetKeyPolicy and
+    ListGrants of every managed key, where a key's further pages of grants add a round each).
+    A round lasts as long as the key with the most pages: the log names the key (KeyId) or policy
+    (PolicyArn) of each call."""
     ops = collections.Counter(e["operation"] for e in entries)
-    by_target = collections.defaultdict(collections.Counter)
-    by_account = collections.defaultdict(collections.Counter)
+    kms = collections.defaultdict(collections.Counter)  # (account, region) -> operation -> calls
+    iam = collections.defaultdict(collections.Counter)  # account -> operation -> calls
+    pages = collections.defaultdict(collections.Counter)  # (target or account, operation) -> item -> calls
     for e in entries:
+        params = e.get("params") or {}
         if e["service"] == "kms":
-            by_target[(e["account"], e["region"])][e["operation"]] += 1
+            target = (e["account"], e["region"])
+            kms[target][e["operation"]] += 1
+            if "KeyId" in params:
+                pages[(target, e["operation"])][params["KeyId"]] += 1
         elif e["service"] == "iam":
-            by_account[e["account"]][e["operation"]] += 1
-    region_chain = 0
-    for c in by_target.values():
-        chain = max(c["ListAliases"], c["ListKeys"])
-        chain += 1 if c["ListResourceTags"] else 0  # every key's tags fit one page (<= 50 tags)
-        chain += 1 if c["DescribeKey"] or c["GetKeyRotationStatus"] or c["GetKeyPolicy"] else 0
-        region_chain = max(region_chain, chain)
-    iam_chain = 0
-    for c in by_account.values():
-        chain = c["GetAccountAuthorizationDetails"] + c["ListPolicies"]
-        chain += 1 if c["ListPolicyVersions"] else 0
-        chain += 1 if c["GetPolicyVersion"] or c["ListPolicyTags"] else 0
-        iam_chain = max(iam_chain, chain)
+            iam[e["account"]][e["operation"]] += 1
+            if "PolicyArn" in params:
+                pages[(e["account"], e["operation"])][params["PolicyArn"]] += 1
+
+    def most_pages(scope, operation):
+        listing = pages.get((scope, operation))
+        return max(listing.values()) if listing else 0
+
     connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
+    lat = latency_ms / 1000
+    region_chain, pacing_bound, busiest = 0, 0.0, 0
+    for target, c in kms.items():
+        before_details = max(c["ListAliases"], c["ListKeys"]) + most_pages(target, "ListResourceTags")
+        details = max(1 if any(c[o] for o in DETAIL_OPS) else 0, most_pages(target, "ListGrants"))
+        region_chain = max(region_chain, before_details + details)
+        # ListGrants is paced per (account, region), every page included: the n calls of a target take
+        # slots at least 1/rate apart, the first no earlier than the round trips before the detail
+        # round, and the last one is a round trip itself.
+        n = c["ListGrants"]
+        if n:
+            bound = (connect + before_details + 1) * lat + (n - 1) / estate.grant_reads_per_second
+            pacing_bound = max(pacing_bound, bound)
+            busiest = max(busiest, n)
+    iam_chain = 0
+    for account, c in iam.items():
+        after = max(most_pages(account, "ListPolicyTags"), 1 if c["GetPolicyVersion"] else 0)
+        iam_chain = max(iam_chain, c["GetAccountAuthorizationDetails"] + after)
     total = len(entries)
-    keys = estate.managed_keys
+    critical_path = connect + max(region_chain, iam_chain)
+    calls_bound = critical_path * lat + total * lat / estate.parallelism
     return {
         "calls": total,
         "ops": dict(sorted(ops.items())),
         "errors": sum(1 for e in entries if e.get("status") != 200),
-        "critical_path": connect + max(region_chain, iam_chain),
+        "critical_path": critical_path,
         "region_chain": region_chain,
         "iam_chain": iam_chain,
-        "calls_per_key": total / keys,
-        "per_key_calls_per_key": sum(ops[o] for o in PER_KEY_OPS) / keys,
-        "iam_calls": sum(sum(c.values()) for c in by_account.values()),
+        "calls_per_key": total / estate.managed_keys,
+        "per_key_calls_per_key": sum(ops[o] for o in PER_KEY_OPS) / estate.managed_keys,
+        "policy_tags_per_name": ops["ListPolicyTags"] / (estate.accounts * estate.keys),
+        "iam_calls": sum(sum(c.values()) for c in iam.values()),
         "assume_role": ops["AssumeRole"],
+        "grant_reads_busiest_target": busiest,
+        "latency_ms": latency_ms,
+        "calls_bound": calls_bound,
+        "pacing_bound": pacing_bound,
+        "lower_bound": max(calls_bound, pacing_bound),
     }
-
-
-def lower_bound(calls, latency_ms, parallelism):
-    lat = latency_ms / 1000
-    return calls["critical_path"] * lat + calls["calls"] * lat / parallelism
 
 
 def plan_ok(result):
@@ -232,14 +268,15 @@ class Bench:
                                                            "quick": args.quick,
                                                            "rss_source": "GNU time %M" if os.access(TIME, os.X_OK)
                                                            else "VmHWM sampled every 20 ms"},
-                        "seed": [], "plan": [], "iam": [], "memory": None, "apply": None}
+                        "seed": [], "plan": [], "memory": None, "apply": None}
         self.started = time.monotonic()
 
     def say(self, text):
         print(f"[{time.monotonic() - self.started:6.1f} s] {text}", flush=True)
 
     def toml(self, estate):
-        path = os.path.join(self.args.out, f"keys-{estate.name}.toml")
+        suffix = "" if estate.read_grants else "-no-grants"
+        path = os.path.join(self.args.out, f"keys-{estate.name}{suffix}.toml")
         with open(path, "w", encoding="utf-8") as f:
             f.write(seed.keys_toml(estate))
         return path
@@ -253,50 +290,50 @@ class Bench:
                                      "calls": calls, "keys": estate.managed_keys})
         return path
 
-    def plan(self, estate, path, latency_ms, env=None, label=""):
+    def plan(self, estate, path, latency_ms, label=""):
         self.log.skip()
-        result = run_c3(self.args.c3, ["plan", "-c", path, "--output", "json"], self.proxies[latency_ms].url, env)
-        calls = analyse_calls(self.log.take(), estate)
+        result = run_c3(self.args.c3, ["plan", "-c", path, "--output", "json"], self.proxies[latency_ms].url)
+        calls = analyse_calls(self.log.take(), estate, latency_ms)
         ok, why = plan_ok(result)
         if not ok:
             raise SystemExit(f"bench: the plan of freshly seeded estate {estate.name}{label} at {latency_ms} ms "
                              f"is not empty, so the seeding does not match c3: {why}")
         self.say(f"  plan {estate.name}{label} @{latency_ms:g} ms: {result['wall']:.2f} s (c3 CPU {result['cpu']:.2f} s), "
-                 f"{result['rss_mb']:.1f} MB, {calls['calls']} calls, critical path {calls['critical_path']}")
+                 f"{result['rss_mb']:.1f} MB, {calls['calls']} calls, critical path {calls['critical_path']}, "
+                 f"lower bound {calls['lower_bound']:.2f} s")
         return result, calls
 
-    def plan_series(self, estate, path, env=None, label=""):
+    def plan_series(self, estate, path, label=""):
         row = {"estate": estate.name, "shape": shape(estate), "keys": estate.managed_keys,
-               "parallelism": estate.parallelism, "read": label.strip(" ()") or "gaad"}
+               "parallelism": estate.parallelism, "read_grants": estate.read_grants,
+               "grant_reads_per_second": estate.grant_reads_per_second}
         for latency in (0, self.args.latency_ms):
-            runs = [self.plan(estate, path, latency, env, label) for _ in range(self.args.runs)]
+            runs = [self.plan(estate, path, latency, label=label) for _ in range(self.args.runs)]
             walls = [r["wall"] for r, _ in runs]
             calls = runs[-1][1]
             row[f"{latency:g}"] = {"walls": walls, "median": statistics.median(walls), "best": min(walls),
                                    "rss_mb": max(r["rss_mb"] for r, _ in runs), "calls": calls,
                                    "cpu": statistics.median(r["cpu"] for r, _ in runs),
                                    "calls_each_run": [c["calls"] for _, c in runs]}
-        lat = self.args.latency_ms
-        row["lower_bound"] = lower_bound(row[f"{lat:g}"]["calls"], lat, estate.parallelism)
-        row["ratio"] = row[f"{lat:g}"]["median"] / row["lower_bound"]
+        bounds = row[f"{self.args.latency_ms:g}"]["calls"]
+        row["calls_bound"], row["pacing_bound"] = bounds["calls_bound"], bounds["pacing_bound"]
+        row["lower_bound"] = bounds["lower_bound"]
+        row["ratio"] = row[f"{self.args.latency_ms:g}"]["median"] / row["lower_bound"]
         return row
 
     def run(self):
         plan_estates, memory, apply_estate = estates(self.args.quick)
         only = set(self.args.only.split(",")) if self.args.only else None
         for estate in plan_estates:
-            if only and estate.name not in only and not (estate.name == "C" and "IAM" in only):
+            if only and estate.name not in only:
                 continue
             self.say(f"estate {estate.name}: {shape(estate)}")
             path = self.seed(estate)
             self.plan(estate, path, 0, label=" (check)")
-            row = None
-            if not only or estate.name in only:
-                row = self.plan_series(estate, path)  # the default read path: GetAccountAuthorizationDetails
-                self.results["plan"].append(row)
-            if estate.name == "C" and (not only or "IAM" in only):
-                self.results["iam"].append(row or self.plan_series(estate, path))
-                self.results["iam"].append(self.plan_series(estate, path, {"C3_BENCH_IAM_READ": "list"}, " (list)"))
+            self.results["plan"].append(self.plan_series(estate, path))
+            # The same estate, planned with [settings] read_grants = false: no ListGrants.
+            without = dataclasses.replace(estate, read_grants=False)
+            self.results["plan"].append(self.plan_series(without, self.toml(without), " (read_grants = false)"))
         if memory and (not only or "M" in only):
             self.say(f"estate {memory.name} (memory): {shape(memory)}")
             path = self.seed(memory)
@@ -392,39 +429,33 @@ def markdown(res):
            f"whole bench {res.get('seconds', 0):.0f} s.", ""]
     if res["plan"]:
         out += ["### Plan", "",
-                f"| estate (accounts x regions x keys) | managed keys | plan @0 ms | plan @{lat} ms | lower bound @{lat} ms "
-                f"| ratio | ratio to max(bound, plan @0 ms) | API calls | calls / key | per-key calls / key "
-                f"| critical path (round trips) | c3 CPU @{lat} ms | peak RSS |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                f"| estate (accounts x regions x keys) | grants | managed keys | plan @0 ms | plan @{lat} ms "
+                f"| calls bound @{lat} ms | grant pacing bound @{lat} ms | lower bound @{lat} ms | ratio "
+                f"| ratio to max(bound, plan @0 ms) | API calls | calls / key | per-key calls / key "
+                f"| ListPolicyTags / (account, key name) | critical path (round trips) | c3 CPU @{lat} ms | peak RSS |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                "| ---: | ---: |"]
         for row in res["plan"]:
             z, l = row["0"], row[lat]
-            out.append(f"| {row['estate']}: {row['shape']} | {row['keys']:,} | {z['median']:.2f} s | {l['median']:.2f} s "
-                       f"| {row['lower_bound']:.2f} s | {row['ratio']:.2f} "
-                       f"| {l['median'] / max(row['lower_bound'], z['median']):.2f} | {l['calls']['calls']:,} "
-                       f"| {l['calls']['calls_per_key']:.2f} | {l['calls']['per_key_calls_per_key']:.2f} "
+            grants = f"read ({row['grant_reads_per_second']}/s)" if row["read_grants"] else "not read"
+            pacing = f"{row['pacing_bound']:.2f} s" if row["pacing_bound"] else "—"
+            out.append(f"| {row['estate']}: {row['shape']} | {grants} | {row['keys']:,} | {z['median']:.2f} s "
+                       f"| {l['median']:.2f} s | {row['calls_bound']:.2f} s | {pacing} | {row['lower_bound']:.2f} s "
+                       f"| {row['ratio']:.2f} | {l['median'] / max(row['lower_bound'], z['median']):.2f} "
+                       f"| {l['calls']['calls']:,} | {l['calls']['calls_per_key']:.2f} "
+                       f"| {l['calls']['per_key_calls_per_key']:.2f} | {l['calls']['policy_tags_per_name']:.2f} "
                        f"| {l['calls']['critical_path']} | {l['cpu']:.2f} s | {max(z['rss_mb'], l['rss_mb']):.1f} MB |")
         out.append("")
     if res["memory"]:
         mem = res["memory"]
-        out += ["### Memory", "", "| estate | managed keys | plan @0 ms | API calls | calls / key | c3 CPU | peak RSS |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-                f"| {mem['estate']}: {mem['shape']} | {mem['keys']:,} | {mem['wall']:.2f} s | {mem['calls']['calls']:,} "
-                f"| {mem['calls']['calls_per_key']:.2f} | {mem['cpu']:.2f} s | {mem['rss_mb']:.1f} MB |", ""]
-    if res["iam"]:
-        out += ["### IAM read paths (estate C)", "",
-                f"| IAM read | IAM calls | IAM critical path | API calls in all | plan @0 ms | plan @{lat} ms "
-                f"| lower bound @{lat} ms | ratio |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for row in res["iam"]:
-            z, l = row["0"], row[lat]
-            name = {"gaad": "GetAccountAuthorizationDetails", "list": "ListPolicies + GetPolicyVersion"}[row["read"]]
-            iam_ops = {k: v for k, v in l["calls"]["ops"].items()
-                       if k in ("GetAccountAuthorizationDetails", "ListPolicies", "GetPolicyVersion",
-                                "ListPolicyVersions", "ListPolicyTags")}
-            out.append(f"| {name} ({', '.join(f'{k} {v}' for k, v in iam_ops.items())}) | {l['calls']['iam_calls']:,} "
-                       f"| {l['calls']['iam_chain']} | {l['calls']['calls']:,} | {z['median']:.2f} s "
-                       f"| {l['median']:.2f} s | {row['lower_bound']:.2f} s | {row['ratio']:.2f} |")
-        out.append("")
+        out += ["### Memory", "",
+                "| estate | managed keys | plan @0 ms | grant pacing bound | API calls | calls / key "
+                "| per-key calls / key | c3 CPU | peak RSS |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                f"| {mem['estate']}: {mem['shape']} | {mem['keys']:,} | {mem['wall']:.2f} s "
+                f"| {mem['calls']['pacing_bound']:.2f} s | {mem['calls']['calls']:,} "
+                f"| {mem['calls']['calls_per_key']:.2f} | {mem['calls']['per_key_calls_per_key']:.2f} "
+                f"| {mem['cpu']:.2f} s | {mem['rss_mb']:.1f} MB |", ""]
     if res["apply"]:
         a = res["apply"]
         out += ["### Apply", "",
@@ -455,8 +486,12 @@ def main(argv):
     p.add_argument("--runs", type=int, default=None, help="plans per estate and latency (default 3, quick 1)")
     p.add_argument("--latency-ms", type=float, default=30.0)
     p.add_argument("--seed-threads", type=int, default=16)
-    p.add_argument("--only", default="", help="comma-separated subset of A,B,C,M,W,IAM")
+    p.add_argument("--only", default="", help="comma-separated subset of " + ",".join(ESTATE_NAMES))
     args = p.parse_args(argv)
+    unknown = sorted(set(args.only.split(",")) - set(ESTATE_NAMES)) if args.only else []
+    if unknown:
+        p.error(f"--only: unknown {', '.join(unknown)} (choose from {','.join(ESTATE_NAMES)}; the IAM "
+                "read-path comparison was removed with c3's ListPolicies read path)")
     if args.runs is None:
         args.runs = 1 if args.quick else 3
     bench = Bench(args)

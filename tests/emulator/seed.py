@@ -13,7 +13,9 @@ created exactly as c3 apply would create it (src/plan/desired.rs, src/apply/writ
     generation plus the user's; EnableKeyRotation at the period; CreateAlias alias/<name>;
   * per (account, name): CreatePolicy allow-encrypt-/allow-decrypt-/allow-crypto-<name> under the
     policy path, naming the key ARNs of that name in every region of the account, tagged
-    c3:managed=true and c3:name=<name>.
+    c3:managed=true and c3:name=<name> (c3 writes only to a policy tagged with both).
+The keys carry exactly c3's four tags and the declared user tag (an undeclared tag would be
+reported) and no grants (c3 reports every grant that is not an AWS service's for an AWS resource).
 Optionally --foreign F keys per (account, region) that c3 does not manage (no c3 tags, own alias).
 Each account is entered by AssumeRole (moto lets any role be assumed), as c3 does.
 Fast only with moto_c3_server.py, whose CreateKey skips moto's RSA key generation.
@@ -55,6 +57,8 @@ class Estate:
     policy_path: str = "/c3/"
     parallelism: int = 16
     writes_per_second: int = 3
+    read_grants: bool = True  # [settings] read_grants: ListGrants of every managed key
+    grant_reads_per_second: int = 50  # [settings] grant_reads_per_second: c3's pacing of ListGrants
     account_ids: list = field(init=False)
 
     def __post_init__(self):
@@ -160,6 +164,8 @@ def keys_toml(estate):
         'session_name = "c3-bench"',
         f"parallelism = {estate.parallelism}",
         f"writes_per_second = {estate.writes_per_second}",
+        f"read_grants = {'true' if estate.read_grants else 'false'}",
+        f"grant_reads_per_second = {estate.grant_reads_per_second}",
         "",
     ]
     for i, account in enumerate(estate.account_ids):
@@ -280,9 +286,11 @@ def main(argv):
     p.add_argument("--keys", type=int, default=10, help="key names, each in every (account, region)")
     p.add_argument("--foreign", type=int, default=0, help="keys c3 does not manage, per (account, region)")
     p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--no-read-grants", action="store_true", help="write [settings] read_grants = false")
     p.add_argument("--no-seed", action="store_true", help="only write keys.toml")
     args = p.parse_args(argv)
-    estate = Estate(args.name, args.first_account, args.accounts, args.regions.split(","), args.keys, args.foreign)
+    estate = Estate(args.name, args.first_account, args.accounts, args.regions.split(","), args.keys, args.foreign,
+                    read_grants=not args.no_read_grants)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(keys_toml(estate))
     if not args.no_seed:
