@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::options::ColorChoice;
+use crate::options::{ColorChoice, ProgressChoice};
 
 /// c3 keeps AWS KMS keys, their aliases, key policies and the IAM policies
 /// that grant their use in the state a keys.toml declares, across many
@@ -59,6 +59,11 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Progress on stderr: `auto` redraws one line while stderr is a
+    /// terminal (and shows nothing otherwise); `plain` prints one line per
+    /// account and region as it is read or written, for CI logs; `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressChoice::Auto, env = "C3_PROGRESS")]
+    pub progress: ProgressChoice,
 }
 
 /// The subcommands.

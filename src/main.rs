@@ -35,7 +35,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(c3::commands::run(cli)) {
+    let printer = c3::render::Printer::terminal(cli.global.color, cli.global.quiet, cli.global.progress);
+    match runtime.block_on(c3::commands::run(cli, &printer)) {
         Ok(status) => status.into(),
         Err(e) => {
             let broken_pipe = e.chain().any(|c| {
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            printer.error(&format!("{e:#}"));
             ExitCode::from(1)
         }
     }

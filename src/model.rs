@@ -560,11 +560,29 @@ impl AccountSnapshot {
     }
 }
 
-/// Why a target or an account could not be read.
+/// Why a target or an account could not be read: the failed call, in the
+/// words a person needs to act on it. The account and region are the plan's
+/// to say (they are the keys of [`LiveState`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadFailure {
-    /// A one-line message naming the operation and what AWS said.
+    /// `Operation [resource]: Code: message`, e.g.
+    /// `ListGrants: AccessDeniedException: User … is not authorized …`.
     pub message: String,
+    /// The API operation that failed, when one did.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// AWS's error code, when AWS answered.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The cause without the operation: `Code: message`, or the message.
+    #[serde(default)]
+    pub cause: String,
+    /// What to do about it, when c3 knows.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// The request id, for AWS support.
+    #[serde(default)]
+    pub request_id: Option<String>,
     /// The whole account could not be reached (its credentials or identity
     /// failed), so every one of its targets failed for this one reason.
     #[serde(default)]
@@ -572,10 +590,16 @@ pub struct ReadFailure {
 }
 
 impl ReadFailure {
-    /// A failure of one target or one account's IAM read.
+    /// A failure that is not a failed call (e.g. a target that was not read).
     pub fn new(message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
-            message: message.into(),
+            cause: message.clone(),
+            message,
+            operation: None,
+            code: None,
+            hint: None,
+            request_id: None,
             account_wide: false,
         }
     }

@@ -28,6 +28,18 @@ impl ColorChoice {
     }
 }
 
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ProgressChoice {
+    /// A line redrawn in place while stderr is a terminal; nothing otherwise.
+    #[default]
+    Auto,
+    /// One line per account and region as it finishes, on any stderr (CI logs).
+    Plain,
+    /// No progress.
+    Never,
+}
+
 /// How output looks.
 #[derive(Debug, Clone, Default)]
 pub struct Style {
@@ -42,7 +54,11 @@ pub struct Style {
 impl Style {
     /// Resolves the style for stdout.
     pub fn for_stdout(choice: ColorChoice) -> Self {
-        let terminal = std::io::stdout().is_terminal();
+        Self::for_stream(choice, std::io::stdout().is_terminal())
+    }
+
+    /// The style of a stream that is (or is not) a terminal.
+    pub fn for_stream(choice: ColorChoice, terminal: bool) -> Self {
         let color = choice.resolve(terminal);
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
         Self {
@@ -78,6 +94,11 @@ impl Style {
     /// Errors.
     pub fn paint_error(&self, t: &str) -> String {
         self.paint("1;31", t)
+    }
+
+    /// Warnings.
+    pub fn paint_warn(&self, t: &str) -> String {
+        self.paint("1;33", t)
     }
 
     /// Success.

@@ -544,10 +544,18 @@ fn detailed_exitcode_is_1_when_a_target_fails() {
     ] {
         let r = c3(&config.path, args);
         assert_eq!(r.code, 1, "c3 {args:?}: {r:?}");
-        assert!(r.stdout.contains(&wrong), "c3 {args:?}: {r:?}");
+        // The error, naming the account, on stderr; the JSON document says it too.
+        assert!(r.stderr.contains(&wrong), "c3 {args:?}: {r:?}");
+        if args.contains(&"json") {
+            assert!(r.stdout.contains(&wrong), "c3 {args:?}: {r:?}");
+        }
     }
-    // A target that could not be read is never said to match.
+    // A target that could not be read is never said to match: the summary
+    // line says how many could not be read, and stdout has no error text.
     let r = c3(&config.path, &["plan"]);
-    assert!(r.stdout.contains("could not be planned"), "{r:?}");
+    assert!(r.stdout.contains("1 account(s) or region(s) could not be read"), "{r:?}");
     assert!(!r.stdout.contains("matches keys.toml"), "{r:?}");
+    assert!(!r.stdout.contains("No differences"), "{r:?}");
+    assert!(r.stderr.starts_with("error: mismatch ("), "{r:?}");
+    assert!(r.stderr.contains("AccountMismatch"), "{r:?}");
 }

@@ -19,8 +19,14 @@ pub enum CallErrorKind {
     Service,
     /// The call (or an attempt of it) timed out.
     Timeout,
-    /// The request never got an answer: network, endpoint, or no usable credentials.
+    /// The request never got an answer (network, endpoint).
     Dispatch,
+    /// Nothing listens at the endpoint (connection refused); not retried.
+    Refused,
+    /// The endpoint's host name does not resolve; not retried.
+    UnknownHost,
+    /// The credential chain found no credentials.
+    NoCredentials,
     /// The SDK could not build the request.
     Construction,
     /// An answer came back that the SDK could not read.
@@ -43,6 +49,8 @@ pub struct AwsCallError {
     pub request_id: Option<String>,
     /// The kind of failure.
     pub kind: CallErrorKind,
+    /// What the call was about, when it helps to say (the role of an AssumeRole).
+    pub resource: Option<String>,
 }
 
 /// Error codes that mean "not allowed".
@@ -92,7 +100,27 @@ impl AwsCallError {
             message: message.into(),
             request_id: None,
             kind: CallErrorKind::Protocol,
+            resource: None,
         }
+    }
+
+    /// An error AWS answered with `code` (tests, and c3's own refusals that
+    /// read like AWS's).
+    pub fn service(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: Some(code.to_string()),
+            message: message.into(),
+            request_id: None,
+            kind: CallErrorKind::Service,
+            resource: None,
+        }
+    }
+
+    /// The same error, about `resource`.
+    pub fn about(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
     }
 
     /// An error from the SDK, for any service.
@@ -120,27 +148,47 @@ impl AwsCallError {
                 message,
                 request_id,
                 kind: CallErrorKind::Service,
+                resource: None,
             };
         }
+        // A credentials failure of an assumed role is the AssumeRole's: the
+        // cause the user can act on (the caller sets the role as resource).
         if let Some(assume) = find_assume_role_error(err) {
-            let mut inner = Self::from_sdk("AssumeRole", assume);
-            inner.message = format!("{} (needed for {operation})", inner.message);
-            return inner;
+            return Self::from_sdk("AssumeRole", assume);
         }
+        let full = chain_text(err);
         let kind = match err {
-            SdkError::TimeoutError(_) => CallErrorKind::Timeout,
-            SdkError::DispatchFailure(d) if d.is_timeout() => CallErrorKind::Timeout,
-            SdkError::DispatchFailure(_) => CallErrorKind::Dispatch,
-            SdkError::ConstructionFailure(_) => CallErrorKind::Construction,
-            SdkError::ResponseError(_) => CallErrorKind::Response,
-            _ => CallErrorKind::Dispatch,
+            _ if credentials_missing(&full) => CallErrorKind::NoCredentials,
+            _ => match super::http::Unreachable::of(err) {
+                Some(super::http::Unreachable::Refused) => CallErrorKind::Refused,
+                Some(super::http::Unreachable::UnknownHost) => CallErrorKind::UnknownHost,
+                None => match err {
+                    SdkError::TimeoutError(_) => CallErrorKind::Timeout,
+                    SdkError::DispatchFailure(d) if d.is_timeout() => CallErrorKind::Timeout,
+                    SdkError::DispatchFailure(_) => CallErrorKind::Dispatch,
+                    SdkError::ConstructionFailure(_) => CallErrorKind::Construction,
+                    SdkError::ResponseError(_) => CallErrorKind::Response,
+                    _ => CallErrorKind::Dispatch,
+                },
+            },
+        };
+        // The SDK's whole chain (every provider of the credential chain, the
+        // connector's layers) is for -vv; the message says the cause.
+        tracing::debug!(operation, error = %full, "AWS call failed");
+        let message = match kind {
+            CallErrorKind::NoCredentials => "no AWS credentials were found".to_string(),
+            CallErrorKind::Refused => "the connection was refused (nothing listens at the endpoint)".to_string(),
+            CallErrorKind::UnknownHost => "the endpoint's host name does not resolve".to_string(),
+            CallErrorKind::Timeout => "no answer in time, after retries".to_string(),
+            _ => full,
         };
         Self {
             operation,
             code: None,
-            message: chain_text(err),
+            message,
             request_id: err.request_id().map(str::to_string),
             kind,
+            resource: None,
         }
     }
 
@@ -175,8 +223,10 @@ impl AwsCallError {
             if ACCESS_DENIED.contains(&code) {
                 if self.operation == "AssumeRole" {
                     return Some(
-                        "check that the role exists, that its trust policy lets the ambient \
-                         credentials assume it, and that external_id matches",
+                        "the role's trust policy must let the credentials c3 runs with assume \
+                         it (see `aws sts get-caller-identity`), those credentials need \
+                         sts:AssumeRole on the role, and the account's external_id must match \
+                         the trust policy's sts:ExternalId condition",
                     );
                 }
                 return Some(
@@ -201,6 +251,13 @@ impl AwsCallError {
                      for the account",
                 );
             }
+            if code == "AccountMismatch" {
+                return Some(
+                    "the credentials that answered belong to another account: check AWS_PROFILE \
+                     and the credentials in the environment, or the account's id and role_arn \
+                     in keys.toml",
+                );
+            }
             if THROTTLED.contains(&code) {
                 return Some(
                     "AWS throttled the calls beyond the SDK's retries: lower settings.parallelism \
@@ -211,11 +268,27 @@ impl AwsCallError {
         }
         match self.kind {
             CallErrorKind::Timeout => Some(
-                "the call timed out after retries: check the network and the endpoint, or run again",
+                "the call timed out after retries: check the network, a proxy (HTTPS_PROXY) and \
+                 AWS_ENDPOINT_URL, or run again",
             ),
             CallErrorKind::Dispatch => Some(
-                "the call did not reach AWS: check that credentials are available (AWS_PROFILE, \
-                 `aws sso login`, environment), the region, the network and AWS_ENDPOINT_URL",
+                "the call did not reach AWS: check the network, a proxy (HTTPS_PROXY), the \
+                 region and AWS_ENDPOINT_URL",
+            ),
+            CallErrorKind::Refused => Some(
+                "nothing listens where c3 sends its calls: check AWS_ENDPOINT_URL (unset it to \
+                 reach AWS) and a proxy (HTTPS_PROXY); c3 does not retry a refused connection",
+            ),
+            CallErrorKind::UnknownHost => Some(
+                "check AWS_ENDPOINT_URL, the region names in keys.toml and DNS; c3 does not \
+                 retry a name that does not resolve",
+            ),
+            CallErrorKind::NoCredentials => Some(
+                "c3 looked for credentials, in this order, in AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, the profile AWS_PROFILE (or `default`) of ~/.aws/config \
+                 and ~/.aws/credentials (including SSO: run `aws sso login`), web identity \
+                 (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container and the EC2 instance metadata; \
+                 provide one of them",
             ),
             _ => None,
         }
@@ -223,12 +296,24 @@ impl AwsCallError {
 }
 
 impl fmt::Display for AwsCallError {
+    /// `Operation [resource]: Code: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.operation)?;
+        if let Some(r) = &self.resource {
+            write!(f, " {r}")?;
+        }
         match &self.code {
-            Some(code) => write!(f, "{}: {}: {}", self.operation, code, self.message),
-            None => write!(f, "{}: {}", self.operation, self.message),
+            Some(code) => write!(f, ": {code}: {}", self.message),
+            None => write!(f, ": {}", self.message),
         }
     }
+}
+
+/// Whether an error's text says the credential chain found nothing.
+fn credentials_missing(text: &str) -> bool {
+    text.contains("no credentials found in chain")
+        || text.contains("no providers in chain provided credentials")
+        || text.contains("failed to load credentials")
 }
 
 impl StdError for AwsCallError {}
@@ -272,13 +357,7 @@ mod tests {
     use super::*;
 
     fn service(code: &str, operation: &'static str) -> AwsCallError {
-        AwsCallError {
-            operation,
-            code: Some(code.into()),
-            message: "m".into(),
-            request_id: None,
-            kind: CallErrorKind::Service,
-        }
+        AwsCallError::service(operation, code, "m")
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! reach an emulator with no code path of their own.
 
 pub mod error;
+pub mod http;
 pub mod pace;
 
 use std::time::Duration;
@@ -50,6 +51,7 @@ pub fn timeout_config() -> TimeoutConfig {
 /// endpoint from the environment, with c3's retries and timeouts.
 pub async fn load_base_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http::client())
         .retry_config(retry_config())
         .timeout_config(timeout_config())
         .load()
@@ -159,11 +161,13 @@ pub async fn connect(
         assume_role = account.role_arn.is_some(),
         "AWS call"
     );
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| AwsCallError::from_sdk("GetCallerIdentity", &e))?;
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        let err = AwsCallError::from_sdk("GetCallerIdentity", &e);
+        match (&account.role_arn, err.operation) {
+            (Some(role), "AssumeRole") => err.about(role.clone()),
+            _ => err,
+        }
+    })?;
     let actual = identity.account().unwrap_or_default();
     if actual != account.id {
         return Err(identity_mismatch(account, actual, identity.arn()));
@@ -200,6 +204,7 @@ fn identity_mismatch(account: &Account, actual: &str, arn: Option<&str>) -> AwsC
         message,
         request_id: None,
         kind: CallErrorKind::Protocol,
+        resource: None,
     }
 }
 
@@ -212,6 +217,7 @@ mod tests {
     /// A configuration whose endpoint refuses connections.
     async fn unreachable() -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http::client())
             .endpoint_url("http://127.0.0.1:1")
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
@@ -232,10 +238,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.operation, "GetCallerIdentity");
         assert_eq!(err.code, None);
-        assert!(matches!(
-            err.kind,
-            CallErrorKind::Dispatch | CallErrorKind::Timeout
-        ));
+        assert_eq!(err.kind, CallErrorKind::Refused, "{err}");
         assert!(err.hint().is_some_and(|h| h.contains("AWS_ENDPOINT_URL")));
     }
 
@@ -249,10 +252,11 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.operation, "AssumeRole", "{err}");
-        assert!(
-            err.message.contains("needed for GetCallerIdentity"),
-            "{err}"
+        assert_eq!(
+            err.resource.as_deref(),
+            Some("arn:aws:iam::111111111111:role/c3")
         );
+        assert_eq!(err.kind, CallErrorKind::Refused, "{err}");
     }
 
     fn account(role: Option<&str>) -> Account {

@@ -63,14 +63,26 @@ impl fmt::Display for ReadError {
 
 impl From<ReadError> for ReadFailure {
     fn from(err: ReadError) -> Self {
-        ReadFailure::new(err.to_string())
+        let call = err.call;
+        let cause = match &call.code {
+            Some(code) => format!("{code}: {}", call.message),
+            None => call.message.clone(),
+        };
+        ReadFailure {
+            message: call.to_string(),
+            cause,
+            operation: Some(call.operation.to_string()),
+            hint: call.hint().map(str::to_string),
+            code: call.code,
+            request_id: call.request_id,
+            account_wide: false,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::CallErrorKind;
 
     #[test]
     fn message_names_operation_account_region_and_hint() {
@@ -81,16 +93,10 @@ mod tests {
             external_id: None,
             regions: vec!["eu-west-1".into()],
         };
-        let call = AwsCallError {
-            operation: "ListAliases",
-            code: Some("AccessDeniedException".into()),
-            message: "not allowed".into(),
-            request_id: Some("req-1".into()),
-            kind: CallErrorKind::Service,
-        };
-        let failure: ReadFailure =
-            ReadError::new(&account, Scope::Region("eu-west-1".into()), call).into();
-        let m = failure.message;
+        let mut call = AwsCallError::service("ListAliases", "AccessDeniedException", "not allowed");
+        call.request_id = Some("req-1".into());
+        let err = ReadError::new(&account, Scope::Region("eu-west-1".into()), call);
+        let m = err.to_string();
         assert!(
             m.starts_with(
                 "account 'prod' (111111111111), region eu-west-1: ListAliases: \
@@ -99,5 +105,14 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("kms:ListAliases"), "{m}");
+        let failure: ReadFailure = err.into();
+        assert_eq!(
+            failure.message,
+            "ListAliases: AccessDeniedException: not allowed"
+        );
+        assert_eq!(failure.operation.as_deref(), Some("ListAliases"));
+        assert_eq!(failure.code.as_deref(), Some("AccessDeniedException"));
+        assert_eq!(failure.request_id.as_deref(), Some("req-1"));
+        assert!(failure.hint.is_some_and(|h| h.contains("kms:ListAliases")));
     }
 }

@@ -468,13 +468,7 @@ mod tests {
                 .push(("ListPolicyTags".into(), arn.into()));
             match self.tags.get(arn) {
                 Some(tags) => Ok(self.paged(tags, marker)),
-                None => Err(AwsCallError {
-                    operation: "ListPolicyTags",
-                    code: Some("NoSuchEntity".into()),
-                    message: "gone".into(),
-                    request_id: None,
-                    kind: CallErrorKind::Service,
-                }),
+                None => Err(AwsCallError::service("ListPolicyTags", "NoSuchEntity", "gone")),
             }
         }
     }

@@ -518,13 +518,7 @@ mod tests {
     use tokio::sync::Semaphore;
 
     fn err(operation: &'static str, code: &str) -> AwsCallError {
-        AwsCallError {
-            operation,
-            code: Some(code.to_string()),
-            message: "fake".to_string(),
-            request_id: None,
-            kind: CallErrorKind::Service,
-        }
+        AwsCallError::service(operation, code, "fake")
     }
 
     /// An in-memory region: pages of `page` items, markers are offsets.

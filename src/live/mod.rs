@@ -104,9 +104,9 @@ async fn read_account(
     let session = match session {
         Ok(session) => session,
         Err(call) => {
-            progress
-                .targets_done
-                .fetch_add(account.regions.len(), Ordering::Relaxed);
+            for region in &account.regions {
+                progress.target_done(&account.name, region, false);
+            }
             let regions = account
                 .regions
                 .iter()
@@ -148,7 +148,7 @@ async fn read_account(
                 .map_err(|call| {
                     ReadError::new(account, Scope::Region(region.clone()), call).into()
                 });
-            progress.targets_done.fetch_add(1, Ordering::Relaxed);
+            progress.target_done(&account.name, region, snapshot.is_ok());
             (target, snapshot)
         }
     }));
@@ -180,8 +180,12 @@ pub fn declared_in_account(desired: &DesiredState, account_id: &str) -> BTreeSet
         .collect()
 }
 
+/// Called as each target is read: the account's name, the region, and
+/// whether it could be read.
+pub type TargetObserver = Box<dyn Fn(&str, &str, bool) + Send + Sync>;
+
 /// Counters of a read in progress, for a progress display.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ReadProgress {
     /// (account, region) targets to read.
     pub targets: AtomicUsize,
@@ -189,6 +193,8 @@ pub struct ReadProgress {
     pub targets_done: AtomicUsize,
     /// API calls made so far.
     pub calls: AtomicUsize,
+    /// Told of each target as it is read.
+    pub on_target: Option<TargetObserver>,
 }
 
 impl ReadProgress {
@@ -198,7 +204,33 @@ impl ReadProgress {
             targets: AtomicUsize::new(0),
             targets_done: AtomicUsize::new(0),
             calls: AtomicUsize::new(0),
+            on_target: None,
         }
+    }
+
+    /// Zeroed counters that tell `observer` of each target as it is read.
+    pub fn observed(observer: TargetObserver) -> Self {
+        Self {
+            on_target: Some(observer),
+            ..Self::new()
+        }
+    }
+
+    fn target_done(&self, account: &str, region: &str, ok: bool) {
+        self.targets_done.fetch_add(1, Ordering::Relaxed);
+        if let Some(observer) = &self.on_target {
+            observer(account, region, ok);
+        }
+    }
+}
+
+impl std::fmt::Debug for ReadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadProgress")
+            .field("targets", &self.targets)
+            .field("targets_done", &self.targets_done)
+            .field("calls", &self.calls)
+            .finish_non_exhaustive()
     }
 }
 

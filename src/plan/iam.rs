@@ -171,15 +171,15 @@ pub(crate) fn plan_account(
             let text = pretty(&managed_policy(kind, &keys.arns));
             let size = size_without_whitespace(&pretty(&managed_policy(kind, &keys.sized)));
             if size > MANAGED_POLICY_MAX_CHARS {
-                errors.push(PlanError {
-                    account: account.id.clone(),
-                    region: None,
-                    message: format!(
+                errors.push(PlanError::new(
+                    &account.id,
+                    None,
+                    format!(
                         "{name} would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}: key '{}' has too many key ARNs ({}) in this account; declare it in fewer regions or use a shorter name",
                         spec.name,
                         keys.arns.len()
                     ),
-                });
+                ));
                 continue;
             }
             // With no key to name, an existing policy is still checked (what

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use action::{KeyRef, Operation};
 
-use crate::model::{DesiredState, LiveState};
+use crate::model::{DesiredState, LiveState, ReadFailure};
 
 /// The format version of the JSON plan document.
 pub const FORMAT_VERSION: u32 = 1;
@@ -203,8 +203,45 @@ pub struct PlanError {
     pub account: String,
     /// The region, or `None` for the account as a whole.
     pub region: Option<String>,
-    /// What went wrong and what to do.
+    /// What went wrong: `Operation: Code: message`.
     pub message: String,
+    /// The API operation that failed, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// AWS's error code, when AWS answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The cause without the operation (`Code: message`), for grouping the
+    /// same error of several places.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cause: String,
+    /// What to do about it, when c3 knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The request id, for AWS support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl PlanError {
+    /// An error of the planner itself (not a failed call).
+    pub fn new(account: &str, region: Option<&str>, message: impl Into<String>) -> Self {
+        Self::of(account, region, &ReadFailure::new(message))
+    }
+
+    /// The error of a failed read.
+    pub fn of(account: &str, region: Option<&str>, failure: &ReadFailure) -> Self {
+        Self {
+            account: account.to_string(),
+            region: region.map(str::to_string),
+            message: failure.message.clone(),
+            operation: failure.operation.clone(),
+            code: failure.code.clone(),
+            cause: failure.cause.clone(),
+            hint: failure.hint.clone(),
+            request_id: failure.request_id.clone(),
+        }
+    }
 }
 
 /// Counts per action kind (the `summary` object).
@@ -514,18 +551,18 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
 
     for target in desired.targets() {
         match live.regions.get(&target) {
-            None => errors.push(PlanError {
-                account: target.account.clone(),
-                region: Some(target.region.clone()),
-                message: "this target was not read".into(),
-            }),
+            None => errors.push(PlanError::new(
+                &target.account,
+                Some(&target.region),
+                "this target was not read",
+            )),
             // An account that could not be reached at all is one error, below.
             Some(Err(failure)) if failure.account_wide => {}
-            Some(Err(failure)) => errors.push(PlanError {
-                account: target.account.clone(),
-                region: Some(target.region.clone()),
-                message: failure.message.clone(),
-            }),
+            Some(Err(failure)) => errors.push(PlanError::of(
+                &target.account,
+                Some(&target.region),
+                failure,
+            )),
             Some(Ok(snapshot)) => {
                 for (name, generation) in kms::plan_target(desired, &target, snapshot, &mut changes)
                 {
@@ -544,16 +581,12 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         .filter(|a| desired.scope.account(&a.id))
     {
         match live.accounts.get(&account.id) {
-            None => errors.push(PlanError {
-                account: account.id.clone(),
-                region: None,
-                message: "the account's IAM policies were not read".into(),
-            }),
-            Some(Err(failure)) => errors.push(PlanError {
-                account: account.id.clone(),
-                region: None,
-                message: failure.message.clone(),
-            }),
+            None => errors.push(PlanError::new(
+                &account.id,
+                None,
+                "the account's IAM policies were not read",
+            )),
+            Some(Err(failure)) => errors.push(PlanError::of(&account.id, None, failure)),
             Some(Ok(snapshot)) => {
                 iam::plan_account(
                     desired,

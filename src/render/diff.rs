@@ -1,29 +1,25 @@
 //! Unified diffs of normalised policy documents.
 
-use std::io::{self, Write};
-
 use similar::{ChangeTag, TextDiff};
 
 use crate::options::Style;
 use crate::plan::Change;
 
-/// Writes the diff of one change (nothing when it has none).
-pub fn write(out: &mut dyn Write, change: &Change, style: &Style) -> io::Result<()> {
+/// The diff of one change, headed by its place (empty when it has none).
+pub fn render(change: &Change, style: &Style) -> String {
     let Some(d) = &change.diff else {
-        return Ok(());
+        return String::new();
     };
     let region = change.region.as_deref().unwrap_or("(global)");
-    writeln!(
-        out,
-        "{}",
-        style.paint_bold(&format!(
-            "{} {} {} {} ({}):",
-            change.account, region, change.key, change.resource, change.action
-        ))
-    )?;
+    let mut out = style.paint_bold(&format!(
+        "{} {} {} {} ({}):",
+        change.account, region, change.key, change.resource, change.action
+    ));
+    out.push('\n');
     let diff = TextDiff::from_lines(&d.before, &d.after);
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
-        writeln!(out, "{}", style.paint_dim(&hunk.header().to_string()))?;
+        out.push_str(&style.paint_dim(&hunk.header().to_string()));
+        out.push('\n');
         for op in hunk.iter_changes() {
             let line = op.to_string_lossy();
             let line = line.trim_end_matches('\n');
@@ -32,8 +28,9 @@ pub fn write(out: &mut dyn Write, change: &Change, style: &Style) -> io::Result<
                 ChangeTag::Insert => style.paint_added(&format!("+{line}")),
                 ChangeTag::Equal => format!(" {line}"),
             };
-            writeln!(out, "{text}")?;
+            out.push_str(&text);
+            out.push('\n');
         }
     }
-    Ok(())
+    out
 }

@@ -1,61 +1,76 @@
-//! Views of a [`Plan`]: a table with diffs for people, JSON for machines.
-//! Nothing here decides anything; colour and format were resolved in
-//! [`crate::options`].
+//! Views of a [`Plan`] and of an apply: tables with diffs for people, JSON
+//! for machines, errors and progress for stderr. Nothing here decides
+//! anything; colour, format and progress were resolved once, into the
+//! [`printer::Printer`] that is the only writer to the terminal.
 
 pub mod diff;
+pub mod errors;
 pub mod json;
+pub mod outcome;
+pub mod printer;
+pub mod progress;
 pub mod table;
 
-use std::io::{self, Write};
+use std::collections::BTreeMap;
+use std::io;
 
 use crate::options::Style;
 use crate::plan::Plan;
+pub use printer::Printer;
 
-/// Writes the human view: table, policy diffs, errors, summary line.
-pub fn human(out: &mut dyn Write, plan: &Plan, style: &Style) -> io::Result<()> {
+/// The human view of a plan (stdout): table, policy diffs, notes, summary.
+/// Errors are not part of it: see [`errors`].
+pub fn human(plan: &Plan, style: &Style) -> String {
+    let mut out = String::new();
     if plan.changes.is_empty() && plan.errors.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            style.paint_ok("No differences: every account and region matches keys.toml.")
-        )?;
-    } else if plan.changes.is_empty() {
-        // Targets that could not be read may differ: never call them matching.
-        writeln!(out, "No differences in the targets that could be read.")?;
-    } else {
-        writeln!(out, "{}", table::render(plan, style))?;
-        let with_diffs: Vec<_> = plan
+        out.push_str(&style.paint_ok(
+            "No differences: every account and region matches keys.toml.",
+        ));
+        out.push('\n');
+    } else if !plan.changes.is_empty() {
+        out.push_str(&table::render(plan, style));
+        out.push('\n');
+        for change in plan
             .changes
             .iter()
             .filter(|c| c.diff.is_some() && c.action != crate::plan::ActionKind::Create)
-            .collect();
-        for change in with_diffs {
-            writeln!(out)?;
-            diff::write(out, change, style)?;
+        {
+            out.push('\n');
+            out.push_str(&diff::render(change, style));
         }
     }
     if !plan.notes.is_empty() {
-        writeln!(out)?;
+        out.push('\n');
         for note in &plan.notes {
-            writeln!(out, "{}", style.paint_dim(&format!("Note: {note}")))?;
+            out.push_str(&style.paint_dim(&format!("Note: {note}")));
+            out.push('\n');
         }
     }
-    if !plan.errors.is_empty() {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            style.paint_error(&format!(
-                "{} target(s) could not be planned:",
-                plan.errors.len()
-            ))
-        )?;
-        for e in &plan.errors {
-            let region = e.region.as_deref().unwrap_or("(account)");
-            writeln!(out, "  {} {}: {}", e.account, region, e.message)?;
-        }
+    out.push('\n');
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+    out
+}
+
+/// The summary line; with errors, it says how many targets could not be
+/// read, so an incomplete plan never reads as a clean one.
+pub fn summary_line(plan: &Plan) -> String {
+    let line = plan.summary().line();
+    match plan.errors.len() {
+        0 => line,
+        n => format!("{line} {n} account(s) or region(s) could not be read: see the errors."),
     }
-    writeln!(out)?;
-    writeln!(out, "{}", plan.summary().line())?;
-    Ok(())
+}
+
+/// Writes a plan's errors to stderr, the same error of several places once.
+/// `names` maps account ids to their names in keys.toml.
+pub fn errors(printer: &Printer, plan: &Plan, names: &BTreeMap<String, String>) {
+    for block in errors::blocks(&plan.errors, names) {
+        printer.error(&block.text());
+    }
+}
+
+/// Writes the human view of a plan to stdout.
+pub fn write_human(printer: &Printer, plan: &Plan) -> io::Result<()> {
+    printer.out(&human(plan, &printer.style))
 }

@@ -303,7 +303,28 @@ fn a_saved_plan_is_applied_only_while_it_still_holds() {
     apply_ok(&config.path);
     let stale = c3(&config.path, &["apply", "--auto-approve", &saved_arg]);
     assert_eq!(stale.code, 1, "{stale:?}");
-    assert!(stale.stdout.contains("no longer matches"), "{stale:?}");
+    // One line on stderr that says which rows differ; nothing on stdout.
+    assert!(stale.stdout.is_empty(), "{stale:?}");
+    assert_eq!(stale.stderr.lines().count(), 1, "{stale:?}");
+    assert!(
+        stale.stderr.starts_with(&format!("error: the saved plan {saved_arg} no longer holds: the accounts changed since it was made (no longer true: {account} eu-west-1 payments")),
+        "{stale:?}"
+    );
+    // A plan file edited by hand (what apply would do, not what the rows say)
+    // is refused as such, and nothing is written.
+    let other = fresh_account();
+    let other_config = Config::new(&one_key_config(&other, R1));
+    let run = c3(&other_config.path, &["plan", "--out", &saved_arg]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(&saved).expect("saved plan");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    doc["changes"][0]["operation"]["rotation_days"] = serde_json::json!(2560);
+    std::fs::write(&saved, doc.to_string()).expect("write");
+    let edited = c3(&other_config.path, &["apply", "--auto-approve", &saved_arg]);
+    assert_eq!(edited.code, 1, "{edited:?}");
+    assert_eq!(edited.stderr.lines().count(), 1, "{edited:?}");
+    assert!(edited.stderr.contains("it was modified after c3 wrote it"), "{edited:?}");
+    assert!(!operations(&other).keys().any(|op| op.starts_with("Create")));
     // A fresh saved plan (empty) applies.
     let run = c3(&config.path, &["plan", "--out", &saved_arg]);
     assert_eq!(run.code, 0, "{run:?}");

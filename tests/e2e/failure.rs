@@ -60,8 +60,8 @@ async fn one_failing_account_does_not_stop_the_others_and_gets_no_write() {
         .expect("join");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stdout.contains(&bad),
-        "the failure is not named: {run:?}"
+        run.stderr.contains(&format!("error: bad ({bad})")),
+        "the failure is not named on stderr: {run:?}"
     );
 
     // Apply read the good account twice: its plan, and the plan after writing,

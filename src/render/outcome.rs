@@ -1,0 +1,160 @@
+//! What apply did, and why it refused: the outcome table, its summary line,
+//! and the one-line refusal of a saved plan that no longer holds.
+
+use comfy_table::{presets, Cell, ContentArrangement, Table};
+
+use crate::apply::{Outcome, Status};
+use crate::options::Style;
+use crate::plan::Change;
+
+/// The outcome table: one row per executable change, in plan order.
+pub fn table(outcomes: &[Outcome], style: &Style) -> String {
+    let mut table = Table::new();
+    if style.terminal {
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if table.width().is_none_or(|w| w < 60) {
+            table.set_width(style.width.unwrap_or(160));
+        }
+    } else {
+        table.load_preset(presets::ASCII_MARKDOWN);
+    }
+    if !style.color {
+        table.force_no_tty();
+    }
+    table.set_header(vec![
+        "account", "region", "key", "resource", "action", "outcome",
+    ]);
+    let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
+    sorted.sort_by(|a, b| order(&a.change).cmp(&order(&b.change)));
+    for o in sorted {
+        let c = &o.change;
+        let outcome = match &o.status {
+            Status::Done => "done".to_string(),
+            Status::Failed(why) => format!("failed: {why}"),
+            Status::NotAttempted(why) => format!("not attempted: {why}"),
+        };
+        table.add_row(vec![
+            Cell::new(&c.account),
+            Cell::new(c.region.as_deref().unwrap_or("(global)")),
+            Cell::new(&c.key),
+            Cell::new(c.resource.as_str()),
+            Cell::new(c.action.as_str()),
+            Cell::new(outcome),
+        ]);
+    }
+    table.to_string()
+}
+
+fn order(c: &Change) -> (&str, bool, Option<&str>, &str, crate::plan::Resource) {
+    (
+        c.account.as_str(),
+        c.region.is_none(),
+        c.region.as_deref(),
+        c.key.as_str(),
+        c.resource,
+    )
+}
+
+/// `Apply: 3 done, 1 failed, 0 not attempted.`
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let count = |f: fn(&Status) -> bool| outcomes.iter().filter(|o| f(&o.status)).count();
+    format!(
+        "Apply: {} done, {} failed, {} not attempted.",
+        count(|s| matches!(s, Status::Done)),
+        count(|s| matches!(s, Status::Failed(_))),
+        count(|s| matches!(s, Status::NotAttempted(_))),
+    )
+}
+
+/// `111111111111 eu-west-1 payments rotation update`
+fn row(c: &Change) -> String {
+    format!(
+        "{} {} {} {} {}",
+        c.account,
+        c.region.as_deref().unwrap_or("(global)"),
+        c.key,
+        c.resource,
+        c.action
+    )
+}
+
+/// Why a saved plan is refused, in one line: which rows differ from a fresh
+/// plan, or, when every row reads the same, that the file was modified
+/// (what apply would do differs from what a plan of today would write).
+pub fn stale_plan(path: &str, saved: &[Change], fresh: &[Change]) -> String {
+    let shown = |c: &Change| (row(c), c.detail.clone());
+    let saved_rows: Vec<(String, String)> = saved.iter().map(shown).collect();
+    let fresh_rows: Vec<(String, String)> = fresh.iter().map(shown).collect();
+    let gone: Vec<&str> = saved_rows
+        .iter()
+        .filter(|r| !fresh_rows.contains(r))
+        .map(|r| r.0.as_str())
+        .collect();
+    let new: Vec<&str> = fresh_rows
+        .iter()
+        .filter(|r| !saved_rows.contains(r))
+        .map(|r| r.0.as_str())
+        .collect();
+    let what = if gone.is_empty() && new.is_empty() {
+        "it was modified after c3 wrote it (its rows read like a fresh plan's, but what apply would do differs)".to_string()
+    } else {
+        let mut parts = Vec::new();
+        if !gone.is_empty() {
+            parts.push(format!("no longer true: {}", list(&gone)));
+        }
+        if !new.is_empty() {
+            parts.push(format!("new since: {}", list(&new)));
+        }
+        format!("the accounts changed since it was made ({})", parts.join("; "))
+    };
+    format!(
+        "the saved plan {path} no longer holds: {what}; nothing was changed. Run `c3 plan --out {path}` again and review it."
+    )
+}
+
+/// At most three items, then a count of the rest.
+fn list(items: &[&str]) -> String {
+    let shown: Vec<&str> = items.iter().take(3).copied().collect();
+    match items.len() {
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ActionKind, Resource, Severity};
+
+    fn change(detail: &str) -> Change {
+        Change {
+            account: "111111111111".into(),
+            region: Some("eu-west-1".into()),
+            key: "payments".into(),
+            resource: Resource::Rotation,
+            action: ActionKind::Update,
+            executable: false,
+            severity: Severity::Medium,
+            detail: detail.into(),
+            diff: None,
+            operation: None,
+        }
+    }
+
+    #[test]
+    fn a_stale_plan_names_the_rows_and_an_edited_one_says_so() {
+        let saved = vec![change("rotation is off")];
+        let line = stale_plan("p.json", &saved, &[]);
+        assert_eq!(
+            line,
+            "the saved plan p.json no longer holds: the accounts changed since it was made (no longer true: 111111111111 eu-west-1 payments rotation update); nothing was changed. Run `c3 plan --out p.json` again and review it."
+        );
+        assert!(!line.contains('\n'));
+        let mut edited = change("rotation is off");
+        edited.severity = Severity::Info;
+        let line = stale_plan("p.json", &[edited], &saved);
+        assert!(line.contains("it was modified after c3 wrote it"), "{line}");
+    }
+}
