@@ -265,8 +265,85 @@ enabled = "yes"
             (7, "accounts.prod.id"),
             (13, "accounts.staging.colour"),
             (15, "keys[0].classification"),
+            // Rule errors are checked past the type errors.
+            (20, "keys[1].classification"),
             (21, "keys[1].enabled"),
         ],
+        "{text}"
+    );
+}
+
+/// Issue 10: `rotation_days = "90"` used to hide every rule error of the
+/// file until it was fixed.
+#[test]
+fn a_wrong_type_and_six_rule_errors_are_reported_in_one_run() {
+    let path = fixture_dir("invalid").join("wrong_type_and_rules.toml");
+    let (_, diagnostics, text) = invalid(config::load(&path));
+    let got: Vec<(usize, usize, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.line, d.column, d.field.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (9, 15, "settings.parallelism"),
+            (12, 6, "accounts.prod.id"),
+            (13, 25, "accounts.prod.regions[1]"),
+            (16, 17, "classifications.internal.rotation_days"),
+            (19, 8, "keys[0].name"),
+            (20, 18, "keys[0].classification"),
+            (24, 17, "keys[0].rotation_days"),
+        ],
+        "{text}"
+    );
+    assert!(text.contains("\n7 error(s) in "), "{text}");
+    assert!(
+        diagnostics[6]
+            .message
+            .starts_with("expected an integer, found a string \"90\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_not_also_reported_as_missing_or_broken() {
+    // Each value below has the wrong type; nothing else is wrong, and no
+    // rule that needs the field speaks about it.
+    let source = r#"version = "1"
+
+[accounts.prod]
+id = 111111111111
+role_arn = 5
+external_id = "abc"
+regions = "eu-west-1"
+
+[classifications.internal]
+
+[[keys]]
+name = ["payments"]
+classification = "internal"
+accounts = "prod"
+regions = ["eu-west-1", 1]
+"#;
+    let (_, diagnostics, text) = invalid(config::parse(source, "keys.toml"));
+    let got: Vec<&str> = diagnostics.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "version",
+            "accounts.prod.id",
+            "accounts.prod.role_arn",
+            "accounts.prod.regions",
+            "keys[0].name",
+            "keys[0].accounts",
+            "keys[0].regions[1]",
+        ],
+        "{text}"
+    );
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.message.starts_with("expected ")),
         "{text}"
     );
 }
@@ -292,11 +369,13 @@ fn diagnostics_have_columns_and_display_is_file_line_column_field_message() {
 }
 
 #[test]
-fn an_empty_source_needs_a_version() {
-    let (_, diagnostics, _) = invalid(config::parse("", "empty.toml"));
-    assert_eq!(diagnostics.len(), 1);
-    assert_eq!((diagnostics[0].line, diagnostics[0].column), (1, 1));
-    assert_eq!(diagnostics[0].field, "version");
+fn an_empty_source_needs_a_version_and_an_account() {
+    let (_, diagnostics, text) = invalid(config::parse("", "empty.toml"));
+    let got: Vec<(usize, usize, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.line, d.column, d.field.as_str()))
+        .collect();
+    assert_eq!(got, [(1, 1, "version"), (1, 1, "accounts")], "{text}");
 }
 
 #[test]
@@ -567,6 +646,309 @@ fn boundary_values_are_accepted() {
     assert_eq!(cn.targets, targets(&[("333333333333", "cn-north-1")]));
 }
 
+#[test]
+fn allow_regions_accepts_a_region_newer_than_c3() {
+    let state = load_valid("allow_regions.toml");
+    assert_eq!(state.accounts[0].regions, ["ap-newregion-1", "eu-west-1"]);
+    assert_eq!(
+        key(&state, "payments").targets,
+        targets(&[("111111111111", "ap-newregion-1")])
+    );
+    // allow_regions is for validation only: the desired state has no trace of it.
+    assert_eq!(state.settings, Settings::default());
+
+    // Without it, the region is refused wherever it is used.
+    let source = fs::read_to_string(fixture_dir("valid").join("allow_regions.toml"))
+        .unwrap()
+        .replace("allow_regions = [\"ap-newregion-1\"]", "");
+    let (_, diagnostics, text) = invalid(config::parse(&source, "keys.toml"));
+    let got: Vec<&str> = diagnostics.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        got,
+        ["accounts.prod.regions[1]", "keys[0].regions[0]"],
+        "{text}"
+    );
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.message.contains("is not an AWS region c3 knows")),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------- documented limits
+
+/// One limit docs/config.md states: the row (field) of a section that
+/// states it, and a line of keys.toml that puts a value of `n` (a number, or
+/// a length) where it applies.
+struct Limit {
+    section: &'static str,
+    row: &'static str,
+    says: &'static str,
+    at: &'static str,
+    min: usize,
+    max: usize,
+    line: fn(usize) -> String,
+}
+
+/// A valid file but for `line`, which goes `at` the settings, the account
+/// (or its name), the classification or the key.
+fn file_with(at: &str, line: &str) -> String {
+    let part = |here: &str| if here == at { line } else { "" };
+    let account = if at == "account name" { line } else { "prod" };
+    let name = if line.starts_with("name =") {
+        ""
+    } else {
+        "name = \"k\""
+    };
+    format!(
+        "version = 1\n[settings]\n{}\n[accounts.{account}]\nid = \"111111111111\"\n\
+         regions = [\"eu-west-1\"]\nrole_arn = \"arn:aws:iam::111111111111:role/c3\"\n{}\n\
+         [classifications.internal]\n{}\n[[keys]]\n{name}\nclassification = \"internal\"\n{}\n",
+        part("settings"),
+        part("account"),
+        part("class"),
+        part("key")
+    )
+}
+
+fn limit(
+    section: &'static str,
+    row: &'static str,
+    at: &'static str,
+    (min, max): (usize, usize),
+    says: &'static str,
+    line: fn(usize) -> String,
+) -> Limit {
+    Limit {
+        section,
+        row,
+        says,
+        at,
+        min,
+        max,
+        line,
+    }
+}
+
+fn limits() -> Vec<Limit> {
+    let settings = "[settings]";
+    let key = "[[keys]]";
+    vec![
+        limit(
+            settings,
+            "parallelism",
+            "settings",
+            (1, 256),
+            "1 to 256",
+            |n| format!("parallelism = {n}"),
+        ),
+        limit(
+            settings,
+            "writes_per_second",
+            "settings",
+            (1, 50),
+            "1 to 50",
+            |n| format!("writes_per_second = {n}"),
+        ),
+        limit(
+            settings,
+            "iam_writes_per_second",
+            "settings",
+            (1, 50),
+            "1 to 50",
+            |n| format!("iam_writes_per_second = {n}"),
+        ),
+        limit(
+            settings,
+            "grant_reads_per_second",
+            "settings",
+            (1, 100),
+            "1 to 100",
+            |n| format!("grant_reads_per_second = {n}"),
+        ),
+        limit(
+            settings,
+            "policy_path",
+            "settings",
+            (3, 512),
+            "3 to 512",
+            |n| format!("policy_path = \"/{}/\"", "p".repeat(n.saturating_sub(2))),
+        ),
+        limit(
+            settings,
+            "session_name",
+            "settings",
+            (2, 64),
+            "2 to 64",
+            |n| format!("session_name = \"{}\"", "s".repeat(n)),
+        ),
+        limit(
+            settings,
+            "ignore_tags",
+            "settings",
+            (1, 128),
+            "1 to 128",
+            |n| format!("ignore_tags = [\"{}\"]", "g".repeat(n)),
+        ),
+        limit(
+            "[accounts.<name>]",
+            "",
+            "account name",
+            (1, 64),
+            "1 to 64",
+            |n| format!("\"{}\"", "a".repeat(n)),
+        ),
+        limit(
+            "[accounts.<name>]",
+            "external_id",
+            "account",
+            (2, 1224),
+            "2 to 1224",
+            |n| format!("external_id = \"{}\"", "x".repeat(n)),
+        ),
+        limit(
+            "[classifications.<name>]",
+            "rotation_days",
+            "class",
+            (90, 2560),
+            "90 to 2560",
+            |n| format!("rotation_days = {n}"),
+        ),
+        limit(key, "name", "key", (1, 114), "1 to 114", |n| {
+            format!("name = \"{}\"", "k".repeat(n))
+        }),
+        limit(key, "description", "key", (0, 8192), "at most 8192", |n| {
+            format!("description = \"{}\"", "d".repeat(n))
+        }),
+        limit(key, "rotation_days", "key", (90, 2560), "90 to 2560", |n| {
+            format!("rotation_days = {n}")
+        }),
+        limit(
+            key,
+            "generation",
+            "key",
+            (1, 1_000_000),
+            "1 to 1,000,000",
+            |n| format!("generation = {n}"),
+        ),
+        limit(key, "tags", "key", (1, 128), "keys 1 to 128", |n| {
+            format!("tags = {{ \"{}\" = \"v\" }}", "t".repeat(n))
+        }),
+        limit(key, "tags", "key", (0, 256), "values 0 to 256", |n| {
+            format!("tags = {{ t = \"{}\" }}", "v".repeat(n))
+        }),
+        limit(key, "tags", "key", (0, 46), "at most 46", |n| {
+            let tags: Vec<String> = (0..n).map(|i| format!("t{i} = \"v\"")).collect();
+            format!("tags = {{ {} }}", tags.join(", "))
+        }),
+    ]
+}
+
+/// The text of a `## ` section of docs/config.md whose heading has `section`.
+fn doc_section<'d>(docs: &'d str, section: &str) -> &'d str {
+    docs.split("\n## ")
+        .find(|s| {
+            s.lines()
+                .next()
+                .is_some_and(|h| h.contains(&format!("`{section}`")))
+        })
+        .unwrap_or_else(|| panic!("docs/config.md has no section {section}"))
+}
+
+/// Every limit docs/config.md states is the one the code enforces: the
+/// values at both ends are accepted, the values just outside refused.
+#[test]
+fn documented_limits_are_the_enforced_ones() {
+    let docs =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md")).unwrap();
+    let mut wrong = Vec::new();
+    for limit in limits() {
+        let section = doc_section(&docs, limit.section);
+        let text = if limit.row.is_empty() {
+            section.to_string()
+        } else {
+            let prefix = format!("| `{}` |", limit.row);
+            section
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let what = format!("{} {} ({})", limit.section, limit.row, limit.says);
+        if !text.contains(limit.says) {
+            wrong.push(format!("{what}: docs/config.md does not say it"));
+        }
+        for n in [limit.min, limit.max] {
+            if let Err(e) = config::parse(&file_with(limit.at, &(limit.line)(n)), "keys.toml") {
+                wrong.push(format!("{what}: {n} is refused:\n{e}"));
+            }
+        }
+        let outside = [limit.min.checked_sub(1), Some(limit.max + 1)];
+        for n in outside.into_iter().flatten() {
+            if config::parse(&file_with(limit.at, &(limit.line)(n)), "keys.toml").is_ok() {
+                wrong.push(format!("{what}: {n} is accepted"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/// The error `config::load` gives for an invalid fixture, as `c3 validate`
+/// prints it (after `error: `), with the fixture's path relative to the
+/// repository.
+fn rendered(fixture: &str) -> String {
+    let path = fixture_dir("invalid").join(fixture);
+    let (_, _, text) = invalid(config::load(&path));
+    text.replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
+}
+
+/// What users read when keys.toml is wrong, one kind of problem each.
+/// Review changes with `INSTA_UPDATE=always cargo test --test integration
+/// config::diagnostics` and `git diff tests/snapshots`.
+#[test]
+fn diagnostics_as_users_read_them() {
+    for (name, fixture) in [
+        ("syntax_error", "syntax_error.toml"),
+        ("wrong_type", "enabled_wrong_type.toml"),
+        ("unknown_field_did_you_mean", "unknown_settings_field.toml"),
+        ("missing_required_field", "missing_account_id.toml"),
+        ("out_of_range", "key_rotation_low.toml"),
+        ("unknown_region_did_you_mean", "account_region_unknown.toml"),
+        ("unknown_region_no_close_one", "key_region_unknown.toml"),
+        (
+            "allow_regions_entry_not_a_region",
+            "allow_regions_not_a_region.toml",
+        ),
+        (
+            "undeclared_classification",
+            "key_classification_undeclared.toml",
+        ),
+        (
+            "key_region_not_in_its_accounts",
+            "key_region_not_in_accounts.toml",
+        ),
+        (
+            "key_name_duplicate_ignoring_case",
+            "key_name_duplicate_case.toml",
+        ),
+        ("wrong_type_and_rule_errors", "wrong_type_and_rules.toml"),
+        ("ignore_tags_entry", "ignore_tags_c3.toml"),
+        ("role_arn_invalid", "role_arn_invalid.toml"),
+    ] {
+        // Named config__<name>: insta would prefix the test binary's name.
+        insta::with_settings!({
+            description => format!("tests/fixtures/invalid/{fixture}"),
+            omit_expression => true,
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(format!("config__{name}"), rendered(fixture));
+        });
+    }
+}
+
 // ---------------------------------------------------------------- schema
 
 #[test]
@@ -610,7 +992,8 @@ fn schema_describes_the_contract_fields() {
             "iam_writes_per_second",
             "read_grants",
             "grant_reads_per_second",
-            "ignore_tags"
+            "ignore_tags",
+            "allow_regions"
         ]
     );
     assert_eq!(

@@ -16,7 +16,11 @@ use crate::render::{self, json::PlanDocument, outcome, progress::ApplyProgress, 
 /// How long apply waits, in total, for AWS's reads to show what it wrote.
 const SETTLE_DELAYS: [u64; 5] = [1, 2, 4, 8, 8];
 
-pub(crate) async fn run(cli: &Cli, args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(
+    cli: &Cli,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope, printer) else {
         return Ok(ExitStatus::Failure);
     };
@@ -90,9 +94,8 @@ fn saved_plan_refusal(path: &std::path::Path, fresh: &Plan) -> anyhow::Result<Op
             )))
         }
     };
-    Ok((saved.changes != fresh.changes).then(|| {
-        outcome::stale_plan(&path.display().to_string(), &saved.changes, &fresh.changes)
-    }))
+    Ok((saved.changes != fresh.changes)
+        .then(|| outcome::stale_plan(&path.display().to_string(), &saved.changes, &fresh.changes)))
 }
 
 /// `--auto-approve`, or a `y` on a terminal; without a terminal and the flag, a refusal.

@@ -77,6 +77,17 @@ pub(crate) fn load_for_run(
 pub(crate) fn load(cli: &Cli, printer: &Printer) -> Option<DesiredState> {
     match crate::config::load(&cli.global.config) {
         Ok(d) => Some(d),
+        Err(e @ crate::config::ConfigError::Invalid { .. }) => {
+            // One `error:` line per problem, then their count.
+            let text = e.to_string();
+            let mut lines: Vec<&str> = text.lines().collect();
+            let count = lines.pop().unwrap_or_default();
+            for line in lines {
+                printer.error(line);
+            }
+            printer.error_note(count);
+            None
+        }
         Err(e) => {
             printer.error(&e.to_string());
             None

@@ -53,7 +53,11 @@ pub(crate) fn exit_status(plan: &Plan, detailed: bool) -> ExitStatus {
     }
 }
 
-pub(crate) async fn run(cli: &Cli, args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(
+    cli: &Cli,
+    args: &PlanArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope, printer) else {
         return Ok(ExitStatus::Failure);
     };

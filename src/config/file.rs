@@ -1,15 +1,22 @@
-//! `keys.toml` as written: a serde mirror of the file (strict: unknown
-//! fields are errors), from which the JSON Schema is derived too.
+//! `keys.toml` as written: a mirror of the file (strict: unknown fields are
+//! errors), from which the JSON Schema is derived too. `read` fills it field
+//! by field; serde can too (`toml::from_str`), and the tests check that both
+//! read a valid file alike.
 //!
 //! Integers are `i64` (TOML's integer) so that out-of-range values reach
 //! validation, which says what is allowed, instead of failing as a type
-//! mismatch. Optional fields are `Option` so that "absent" can be told from
-//! any value; the defaults are applied in `validate`.
+//! mismatch. Every field is an `Option`, the required ones too (marked
+//! `#[schemars(required)]`, so the schema still requires them): a field that
+//! is missing, or of the wrong type, is left out and reported, and the rest
+//! of the file is still checked. The defaults are applied in `expand`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use schemars::JsonSchema;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema};
 use serde::Deserialize;
+use serde_json::Value;
 
 /// Account and classification names (`[accounts.<name>]`).
 pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
@@ -45,8 +52,8 @@ pub(crate) const TAG_VALUE_PATTERN: &str = "^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$";
 #[schemars(title = "c3 keys.toml")]
 pub struct KeysFile {
     /// Format version of this file; must be 1.
-    #[schemars(extend("const" = 1))]
-    pub version: i64,
+    #[schemars(required, extend("const" = 1))]
+    pub version: Option<i64>,
     /// Run-wide settings; every field is optional.
     #[serde(default)]
     pub settings: SettingsFile,
@@ -105,6 +112,12 @@ pub struct SettingsFile {
     /// be ignored.
     #[schemars(inner(length(min = 1, max = 128), regex(pattern = TAG_GLOB_PATTERN)))]
     pub ignore_tags: Option<Vec<String>>,
+    /// Region names accepted besides the AWS regions this build of c3
+    /// knows: for a region newer than the build (or of a partition it does
+    /// not list), e.g. `["ap-newregion-1"]`. Each must have the form of a
+    /// region name.
+    #[schemars(inner(regex(pattern = REGION_PATTERN)))]
+    pub allow_regions: Option<Vec<String>>,
 }
 
 /// `[accounts.<name>]`: one AWS account.
@@ -112,8 +125,8 @@ pub struct SettingsFile {
 #[serde(deny_unknown_fields)]
 pub struct AccountFile {
     /// The 12-digit account id, as a string (`"111111111111"`).
-    #[schemars(regex(pattern = ACCOUNT_ID_PATTERN))]
-    pub id: String,
+    #[schemars(required, regex(pattern = ACCOUNT_ID_PATTERN))]
+    pub id: Option<String>,
     /// A role in this account to assume (`arn:aws:iam::<id>:role/<name>`).
     /// Without it the ambient credentials must be this account's.
     #[schemars(regex(pattern = ROLE_ARN_PATTERN))]
@@ -122,13 +135,15 @@ pub struct AccountFile {
     #[schemars(length(min = 2, max = 1224), regex(pattern = EXTERNAL_ID_PATTERN))]
     pub external_id: Option<String>,
     /// The regions c3 manages in this account (`eu-west-1`), at least one,
-    /// no duplicates.
+    /// no duplicates, all of one partition; each an AWS region c3 knows or
+    /// one that `[settings] allow_regions` lists.
     #[schemars(
+        required,
         length(min = 1),
         inner(regex(pattern = REGION_PATTERN)),
         extend("uniqueItems" = true)
     )]
-    pub regions: Vec<String>,
+    pub regions: Option<Vec<String>>,
 }
 
 /// `[classifications.<name>]`: defaults for every key of this class.
@@ -156,10 +171,11 @@ pub struct KeyFile {
     /// The key name, 1 to 114 of `A-Z a-z 0-9 _ -`, unique even ignoring
     /// case: it forms `alias/<name>` and the IAM policy names
     /// `allow-{encrypt,decrypt,crypto}-<name>` (128 characters at most).
-    #[schemars(length(min = 1, max = 114), regex(pattern = KEY_NAME_PATTERN))]
-    pub name: String,
+    #[schemars(required, length(min = 1, max = 114), regex(pattern = KEY_NAME_PATTERN))]
+    pub name: Option<String>,
     /// The key's classification; must be declared in `[classifications]`.
-    pub classification: String,
+    #[schemars(required)]
+    pub classification: Option<String>,
     /// The key description, at most 8192 characters. Default
     /// `"Managed by c3: <name> (<classification>)"`.
     #[schemars(length(max = 8192))]
@@ -171,8 +187,8 @@ pub struct KeyFile {
         extend("uniqueItems" = true)
     )]
     pub accounts: Option<Vec<String>>,
-    /// The regions the key lives in; each must be a region of at least one
-    /// of its accounts. Default: each account's regions.
+    /// The regions the key lives in, no duplicates; each must be a region
+    /// of at least one of its accounts. Default: each account's regions.
     #[schemars(
         inner(regex(pattern = REGION_PATTERN)),
         extend("uniqueItems" = true)
@@ -207,12 +223,74 @@ pub struct KeyFile {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// A table of `keys.toml`, for what its schema says of its fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Table {
+    /// The top level, [`KeysFile`].
+    Top,
+    /// `[settings]`, [`SettingsFile`].
+    Settings,
+    /// `[accounts.<name>]`, [`AccountFile`].
+    Account,
+    /// `[classifications.<name>]`, [`ClassificationFile`].
+    Classification,
+    /// `[[keys]]`, [`KeyFile`].
+    Key,
+}
+
+/// The fields of a table: all of them in the order of the struct, and
+/// those it must have.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    pub(crate) all: Vec<&'static str>,
+    pub(crate) required: Vec<&'static str>,
+}
+
+impl Table {
+    /// The table's fields, as the schema (and so the struct) lists them.
+    /// The top level requires only `version` here: a file without
+    /// `accounts` is validation's to report ("no account is declared").
+    pub(crate) fn fields(self) -> &'static Fields {
+        static FIELDS: OnceLock<[Fields; 5]> = OnceLock::new();
+        let all = FIELDS.get_or_init(|| {
+            static SCHEMA: OnceLock<Value> = OnceLock::new();
+            let schema = SCHEMA.get_or_init(schema);
+            let defs = &schema["definitions"];
+            let mut top = fields_of(schema);
+            top.required.retain(|f| *f != "accounts");
+            [
+                top,
+                fields_of(&defs["SettingsFile"]),
+                fields_of(&defs["AccountFile"]),
+                fields_of(&defs["ClassificationFile"]),
+                fields_of(&defs["KeyFile"]),
+            ]
+        });
+        &all[self as usize]
+    }
+}
+
+fn fields_of(object: &'static Value) -> Fields {
+    let names = |v: &'static Value| -> Vec<&'static str> {
+        match v {
+            Value::Object(map) => map.keys().map(String::as_str).collect(),
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    };
+    Fields {
+        all: names(&object["properties"]),
+        required: names(&object["required"]),
+    }
+}
+
 /// The JSON Schema of `keys.toml` (draft 07, which editors such as taplo
 /// understand), as a JSON value.
 pub(crate) fn schema() -> serde_json::Value {
-    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
-    let mut schema = generator.into_root_schema_for::<KeysFile>().to_value();
-    strip_null(&mut schema);
+    let generator = schemars::generate::SchemaSettings::draft07()
+        .with_transform(RecursiveTransform(no_null))
+        .into_generator();
+    let schema = generator.into_root_schema_for::<KeysFile>().to_value();
     let serde_json::Value::Object(mut root) = schema else {
         return schema;
     };
@@ -232,41 +310,40 @@ pub(crate) fn schema() -> serde_json::Value {
     serde_json::Value::Object(ordered)
 }
 
-/// TOML has no null: an absent field is how a value is left out. Removes
-/// the `null` alternative schemars gives `Option` fields.
-fn strip_null(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Array(types)) = map.get_mut("type") {
-                types.retain(|t| t != "null");
-                if types.len() == 1 {
-                    let only = types.remove(0);
-                    map.insert("type".into(), only);
-                }
-            }
-            for key in ["anyOf", "oneOf"] {
-                if let Some(Value::Array(options)) = map.get_mut(key) {
-                    options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
-                    if options.len() == 1 {
-                        if let Some(Value::Object(only)) = options.pop() {
-                            map.remove(key);
-                            for (k, v) in only {
-                                map.entry(k).or_insert(v);
-                            }
-                        }
-                    }
-                }
-            }
-            for v in map.values_mut() {
-                strip_null(v);
-            }
+/// TOML has no null: an absent field is how a value is left out, so the
+/// `"null"` type schemars gives every `Option` field is taken out again.
+/// (schemars 1 dropped its `option_add_null_type` setting: a schema
+/// [transform](schemars::transform) is its way to change that, and
+/// [`RecursiveTransform`] applies it to every subschema.)
+fn no_null(schema: &mut Schema) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [only] = types.as_slice() {
+            let only = only.clone();
+            schema.insert("type".into(), only);
         }
-        Value::Array(items) => {
-            for v in items {
-                strip_null(v);
-            }
-        }
-        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_come_from_the_schema() {
+        let key = Table::Key.fields();
+        assert_eq!(key.all.first(), Some(&"name"));
+        assert_eq!(key.all.len(), 11);
+        assert_eq!(key.required, ["name", "classification"]);
+        assert_eq!(Table::Account.fields().required, ["id", "regions"]);
+        assert!(Table::Settings.fields().required.is_empty());
+        assert!(Table::Settings.fields().all.contains(&"allow_regions"));
+        assert_eq!(Table::Classification.fields().all.len(), 3);
+        let top = Table::Top.fields();
+        assert_eq!(
+            top.all,
+            ["version", "settings", "accounts", "classifications", "keys"]
+        );
+        assert_eq!(top.required, ["version"]);
     }
 }

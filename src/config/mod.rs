@@ -10,18 +10,31 @@
 //! 1 error(s) in keys.toml
 //! ```
 //!
-//! The stages:
-//! - `file`: the serde/schemars mirror of the file (also the JSON Schema);
-//! - `structure`: TOML syntax, types, unknown and missing fields (located by
-//!   the spans toml reports);
-//! - `validate`: the rules and the expansion (located by looking the field
-//!   path up in a `toml_edit` parse of the same source).
+//! The stages. Past a syntax error nothing else is looked at (the rest of
+//! the file cannot be read reliably); otherwise each stage goes on past the
+//! problems of the one before, so that one run reports everything:
+//! - `locate`: the one TOML parse (toml's, which keeps every span), and
+//!   where a field path or a byte offset is in it;
+//! - `read`: syntax, types, unknown and missing fields, into `file`, the
+//!   mirror of the file (also the source of the JSON Schema); a field of the
+//!   wrong type is reported and left out;
+//! - `validate`: every rule, on what could be read;
+//! - `expand`: when nothing was found, defaults, classifications merged and
+//!   targets computed, into a [`DesiredState`].
+//!
+//! Beside them: `path` (field paths), `hints` (what each field allows, in
+//! words), `regions` (the AWS regions c3 knows) and `suggest` ("did you
+//! mean …?").
 
 mod error;
+mod expand;
 mod file;
 mod hints;
 mod locate;
-mod structure;
+mod path;
+mod read;
+mod regions;
+mod suggest;
 mod validate;
 
 use std::io::Read;
@@ -30,7 +43,8 @@ use std::path::Path;
 pub use error::{ConfigError, Diagnostic};
 
 use crate::model::DesiredState;
-use locate::{FieldPath, Locator};
+use locate::Document;
+use path::FieldPath;
 
 /// The largest `keys.toml` accepted, in bytes (4 MiB: tens of thousands of keys).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
@@ -85,20 +99,24 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
     if source.len() > MAX_FILE_BYTES {
         return Err(too_large(file_name));
     }
-    let loc = Locator::new(source);
-    let issues = match structure::read(&loc) {
-        Ok(file) => match validate::validate(&file) {
-            Ok(state) => return Ok(state),
-            Err(issues) => issues,
-        },
-        Err(issues) => issues,
+    let (doc, syntax_errors) = Document::parse(source);
+    let issues = if syntax_errors.is_empty() {
+        let read = read::read(&doc);
+        let mut issues = read.issues;
+        issues.extend(validate::check(&read.file, &read.invalid));
+        if issues.is_empty() {
+            return Ok(expand::expand(&read.file));
+        }
+        issues
+    } else {
+        read::syntax_issues(&doc, &syntax_errors)
     };
     let mut diagnostics: Vec<Diagnostic> = issues
         .into_iter()
         .map(|issue| {
             let (line, column) = match &issue.at {
-                At::Offset(offset) => loc.line_col(*offset),
-                At::Path(path) => loc.line_col_of(path),
+                At::Offset(offset) => doc.line_col(*offset),
+                At::Path(path) => doc.line_col_of(path),
             };
             Diagnostic {
                 line,
@@ -136,8 +154,8 @@ fn too_large(file_name: &str) -> ConfigError {
     }
 }
 
-/// Where an issue is: a byte offset (errors from the TOML parser and serde),
-/// or a field path to look up (rule violations).
+/// Where an issue is: a byte offset (syntax errors, unknown keys), or a
+/// field path to look up in the parsed file (everything else).
 #[derive(Debug, Clone)]
 enum At {
     Offset(usize),

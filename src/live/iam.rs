@@ -366,7 +366,6 @@ impl IamRead for SdkIam {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::aws::CallErrorKind;
     use std::collections::HashMap;
     use std::sync::Mutex;
     use tokio::sync::Semaphore;
@@ -468,7 +467,11 @@ mod tests {
                 .push(("ListPolicyTags".into(), arn.into()));
             match self.tags.get(arn) {
                 Some(tags) => Ok(self.paged(tags, marker)),
-                None => Err(AwsCallError::service("ListPolicyTags", "NoSuchEntity", "gone")),
+                None => Err(AwsCallError::service(
+                    "ListPolicyTags",
+                    "NoSuchEntity",
+                    "gone",
+                )),
             }
         }
     }

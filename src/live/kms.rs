@@ -511,7 +511,6 @@ fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::aws::CallErrorKind;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;

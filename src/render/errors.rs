@@ -133,9 +133,17 @@ mod tests {
             PlanError::of(
                 "111111111111",
                 None,
-                &failure("AssumeRole arn:aws:iam::111111111111:role/c3", "refused", hint),
+                &failure(
+                    "AssumeRole arn:aws:iam::111111111111:role/c3",
+                    "refused",
+                    hint,
+                ),
             ),
-            PlanError::of("222222222222", None, &failure("GetCallerIdentity", "refused", hint)),
+            PlanError::of(
+                "222222222222",
+                None,
+                &failure("GetCallerIdentity", "refused", hint),
+            ),
             PlanError::of(
                 "333333333333",
                 Some("eu-west-1"),

@@ -23,9 +23,9 @@ pub use printer::Printer;
 pub fn human(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
     if plan.changes.is_empty() && plan.errors.is_empty() {
-        out.push_str(&style.paint_ok(
-            "No differences: every account and region matches keys.toml.",
-        ));
+        out.push_str(
+            &style.paint_ok("No differences: every account and region matches keys.toml."),
+        );
         out.push('\n');
     } else if !plan.changes.is_empty() {
         out.push_str(&table::render(plan, style));

@@ -107,7 +107,10 @@ pub fn stale_plan(path: &str, saved: &[Change], fresh: &[Change]) -> String {
         if !new.is_empty() {
             parts.push(format!("new since: {}", list(&new)));
         }
-        format!("the accounts changed since it was made ({})", parts.join("; "))
+        format!(
+            "the accounts changed since it was made ({})",
+            parts.join("; ")
+        )
     };
     format!(
         "the saved plan {path} no longer holds: {what}; nothing was changed. Run `c3 plan --out {path}` again and review it."

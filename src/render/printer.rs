@@ -94,6 +94,11 @@ impl Printer {
         self.err_line(&format!("{first} {}", indent_rest(text)));
     }
 
+    /// A line that belongs to the errors above it (always shown, no prefix).
+    pub fn error_note(&self, text: &str) {
+        self.err_line(text);
+    }
+
     /// A warning on stderr (not with `--quiet`).
     pub fn warn(&self, text: &str) {
         if !self.quiet {

@@ -43,20 +43,26 @@ pub fn draw_read(printer: &Printer, p: &ReadProgress, started: Instant, done: bo
     printer.progress_line(&line, done);
 }
 
+/// Per (account, region or "IAM"): changes planned, done, not done.
+type Tally = BTreeMap<(String, String), (usize, usize, usize)>;
+
 /// Apply's progress: a redrawn count of writes (`Live`), or one line per
 /// account and region once all its writes are done (`Plain`).
 pub struct ApplyProgress<'a> {
     printer: &'a Printer,
     /// Per (account, region or "IAM"): writes planned, done, failed.
-    targets: Mutex<BTreeMap<(String, String), (usize, usize, usize)>>,
+    targets: Mutex<Tally>,
 }
 
 impl<'a> ApplyProgress<'a> {
     /// Progress of the executable changes of `plan`.
     pub fn new(printer: &'a Printer, plan: &Plan) -> Self {
-        let mut targets: BTreeMap<(String, String), (usize, usize, usize)> = BTreeMap::new();
+        let mut targets = Tally::new();
         for c in plan.executable() {
-            targets.entry(place(&c.account, c.region.as_deref())).or_default().0 += 1;
+            targets
+                .entry(place(&c.account, c.region.as_deref()))
+                .or_default()
+                .0 += 1;
         }
         Self {
             printer,

@@ -1,0 +1,124 @@
+//! A valid file → [`DesiredState`]: defaults applied, classifications
+//! merged, targets computed.
+//!
+//! Only called when `read` and `validate` found nothing, so every required
+//! field is there and every value in range; the fallbacks below are the
+//! documented defaults, never a way around a problem.
+
+use std::collections::BTreeSet;
+
+use super::file::{AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile};
+use crate::model::{Account, DesiredState, KeySpec, Scope, Settings, Target};
+
+/// Rotation period when neither the key nor its classification sets one.
+pub(crate) const DEFAULT_ROTATION_DAYS: u32 = 365;
+
+/// The desired state a valid file declares.
+pub(crate) fn expand(file: &KeysFile) -> DesiredState {
+    let accounts: Vec<Account> = file
+        .accounts
+        .iter()
+        .map(|(name, a)| account(name, a))
+        .collect();
+    let keys = file.keys.iter().map(|k| key(k, file, &accounts)).collect();
+    DesiredState {
+        settings: settings(&file.settings),
+        accounts,
+        keys,
+        scope: Scope::default(),
+    }
+}
+
+fn settings(s: &SettingsFile) -> Settings {
+    let default = Settings::default();
+    let number = |value: Option<i64>, default: u32| {
+        value.and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
+    };
+    Settings {
+        policy_path: s.policy_path.clone().unwrap_or(default.policy_path),
+        session_name: s.session_name.clone().unwrap_or(default.session_name),
+        parallelism: s
+            .parallelism
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(default.parallelism),
+        writes_per_second: number(s.writes_per_second, default.writes_per_second),
+        iam_writes_per_second: number(s.iam_writes_per_second, default.iam_writes_per_second),
+        read_grants: s.read_grants.unwrap_or(default.read_grants),
+        grant_reads_per_second: number(s.grant_reads_per_second, default.grant_reads_per_second),
+        ignore_tags: s.ignore_tags.clone().unwrap_or(default.ignore_tags),
+    }
+}
+
+fn account(name: &str, a: &AccountFile) -> Account {
+    let regions: BTreeSet<&String> = a.regions.iter().flatten().collect();
+    Account {
+        name: name.to_string(),
+        id: a.id.clone().unwrap_or_default(),
+        role_arn: a.role_arn.clone(),
+        external_id: a.external_id.clone(),
+        regions: regions.into_iter().cloned().collect(),
+    }
+}
+
+fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
+    let name = k.name.clone().unwrap_or_default();
+    let classification = k.classification.clone().unwrap_or_default();
+    let class = file.classifications.get(&classification);
+    let rotation_days = k
+        .rotation_days
+        .or_else(|| class.and_then(|c| c.rotation_days))
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(DEFAULT_ROTATION_DAYS);
+    let services = |of: fn(&ClassificationFile) -> &Option<Vec<String>>,
+                    own: &Option<Vec<String>>| {
+        class
+            .and_then(|c| of(c).as_ref())
+            .into_iter()
+            .chain(own)
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<String>>()
+    };
+    KeySpec {
+        description: k
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("Managed by c3: {name} ({classification})")),
+        rotation_days,
+        generation: k
+            .generation
+            .and_then(|g| u32::try_from(g).ok())
+            .unwrap_or(1),
+        enabled: k.enabled.unwrap_or(true),
+        via_services: services(|c| &c.via_services, &k.via_services),
+        service_principals: services(|c| &c.service_principals, &k.service_principals),
+        user_tags: k.tags.clone().unwrap_or_default(),
+        targets: targets(k, accounts),
+        name,
+        classification,
+    }
+}
+
+/// Every (account, region) of a key: each of its accounts (every account
+/// when it names none), in each of that account's regions that its
+/// `regions` (when given) lists too; sorted.
+fn targets(k: &KeyFile, accounts: &[Account]) -> Vec<Target> {
+    let selected: Vec<&Account> = match &k.accounts {
+        None => accounts.iter().collect(),
+        Some(names) => names
+            .iter()
+            .filter_map(|n| accounts.iter().find(|a| &a.name == n))
+            .collect(),
+    };
+    let wanted = |r: &String| k.regions.as_ref().is_none_or(|rs| rs.contains(r));
+    let targets: BTreeSet<Target> = selected
+        .iter()
+        .flat_map(|a| {
+            a.regions
+                .iter()
+                .filter(|r| wanted(r))
+                .map(|r| Target::new(&a.id, r))
+        })
+        .collect();
+    targets.into_iter().collect()
+}
