@@ -35,7 +35,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let printer = c3::render::Printer::terminal(cli.global.color, cli.global.quiet, cli.global.progress);
+    let printer =
+        c3::render::Printer::terminal(cli.global.color, cli.global.quiet, cli.global.progress);
     match runtime.block_on(c3::commands::run(cli, &printer)) {
         Ok(status) => status.into(),
         Err(e) => {

@@ -177,7 +177,9 @@ impl AwsCallError {
         tracing::debug!(operation, error = %full, "AWS call failed");
         let message = match kind {
             CallErrorKind::NoCredentials => "no AWS credentials were found".to_string(),
-            CallErrorKind::Refused => "the connection was refused (nothing listens at the endpoint)".to_string(),
+            CallErrorKind::Refused => {
+                "the connection was refused (nothing listens at the endpoint)".to_string()
+            }
             CallErrorKind::UnknownHost => "the endpoint's host name does not resolve".to_string(),
             CallErrorKind::Timeout => "no answer in time, after retries".to_string(),
             _ => full,

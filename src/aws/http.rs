@@ -28,8 +28,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 /// The HTTP client c3 gives the SDK.
 pub fn client() -> SharedHttpClient {
     let inner = Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        let mut builder =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
         builder.set_connector_settings(settings.cloned());
         if let Some(components) = components {
             builder.set_sleep_impl(components.sleep_impl());
@@ -129,9 +129,7 @@ impl HttpConnector for FailFastConnector {
             call.await.map_err(|e| match Unreachable::of(&e) {
                 // `other` without an error kind: the SDK's classifiers retry
                 // I/O errors and timeouts, not this.
-                Some(why) => {
-                    ConnectorError::other(Box::new(NotRetried { why, source: e }), None)
-                }
+                Some(why) => ConnectorError::other(Box::new(NotRetried { why, source: e }), None),
                 None => e,
             })
         })

@@ -70,6 +70,9 @@ pub fn errors(printer: &Printer, plan: &Plan, names: &BTreeMap<String, String>) 
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// Writes the human view of a plan to stdout.
 pub fn write_human(printer: &Printer, plan: &Plan) -> io::Result<()> {
     printer.out(&human(plan, &printer.style))

@@ -12,6 +12,7 @@ use crate::support::{self, emulator};
 
 pub mod apply;
 pub mod crash;
+pub mod errors;
 pub mod failure;
 pub mod faults;
 pub mod ownership;
