@@ -553,7 +553,11 @@ fn detailed_exitcode_is_1_when_a_target_fails() {
     // A target that could not be read is never said to match: the summary
     // line says how many could not be read, and stdout has no error text.
     let r = c3(&config.path, &["plan"]);
-    assert!(r.stdout.contains("1 account(s) or region(s) could not be read"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("1 account(s) or region(s) could not be read"),
+        "{r:?}"
+    );
     assert!(!r.stdout.contains("matches keys.toml"), "{r:?}");
     assert!(!r.stdout.contains("No differences"), "{r:?}");
     assert!(r.stderr.starts_with("error: mismatch ("), "{r:?}");

@@ -583,6 +583,8 @@ fn plan_key_policy(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
         .collect();
     for s in &live.statements {
         if s.sid.as_ref().is_some_and(|sid| declared.contains(sid)) {
+            // c3's own statements altered so that the key is public are
+            // judged with the merge (below): its repair, or a finding.
             continue;
         }
         let assessment = risk::assess_statement(s, &ctx.target.account);
@@ -596,10 +598,12 @@ fn plan_key_policy(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
         }
         changes.report(&at, Resource::KeyPolicy, assessment.severity, detail);
     }
-    if merge.updates.is_empty() {
-        return;
-    }
-    write_merged_policy(ctx, key, &live, merge, changes);
+    let still_public = if merge.updates.is_empty() {
+        c3_public_statements(ctx, &live)
+    } else {
+        write_merged_policy(ctx, key, &live, merge, changes)
+    };
+    report_public_c3_statements(ctx, &live, &still_public, changes);
 }
 
 /// Adds to a copy of the live policy what the desired statements lack, and
@@ -675,13 +679,15 @@ fn merge_statements(ctx: &KeyContext<'_>, live: &Document, changes: &mut Changes
 /// The PutKeyPolicy of a merge, or why it is held back: c3 never writes a
 /// key policy that would lock the account out, leave the key usable by
 /// anyone, or exceed AWS's size limit.
+/// Returns the statements of c3's that stay public: all of them when the
+/// write is held back, none when it repairs them.
 fn write_merged_policy(
     ctx: &KeyContext<'_>,
     key: &LiveKey,
     live: &Document,
     merge: Merge,
     changes: &mut Changes,
-) {
+) -> Vec<String> {
     let at = ctx.at();
     let part = partition(&ctx.target.region);
     let Merge {
@@ -703,14 +709,14 @@ fn write_merged_policy(
                 Severity::Medium,
                 format!("merged policy is invalid: {e}"),
             );
-            return;
+            return c3_public_statements(ctx, live);
         }
     };
     let diff = Some(PolicyDiff {
         before: live.normalized_text(),
         after: after.normalized_text(),
     });
-    let detail = updates.join("; ");
+    let mut detail = updates.join("; ");
     // A statement c3 keeps (it never removes one) that leaves the key public.
     let public: Vec<String> = after
         .statements
@@ -718,6 +724,21 @@ fn write_merged_policy(
         .filter(|s| risk::public_reason(s).is_some())
         .map(statement_name)
         .collect();
+    // c3's own statements that make the key public now and that this write
+    // repairs (their conditions restored): the update is critical.
+    let repaired: Vec<String> = c3_public_statements(ctx, live)
+        .into_iter()
+        .filter(|name| !public.contains(name))
+        .collect();
+    let severity = if repaired.is_empty() {
+        Severity::Low
+    } else {
+        detail.push_str(&format!(
+            "; until then statement {} makes the key usable by anyone",
+            repaired.join(", ")
+        ));
+        Severity::Critical
+    };
     let refusal = if public.is_empty() {
         policy::check_key_policy(&after, &ctx.target.account, part)
             .err()
@@ -740,7 +761,7 @@ fn write_merged_policy(
             &at,
             Resource::KeyPolicy,
             ActionKind::Update,
-            Severity::Low,
+            severity,
             detail,
             Some(Operation::PutKeyPolicy {
                 key_id: key.key_id.clone(),
@@ -748,15 +769,65 @@ fn write_merged_policy(
             }),
             diff,
         ),
-        Some(why) => changes.push(
-            &at,
-            Resource::KeyPolicy,
-            ActionKind::Report,
-            Severity::Low,
-            format!("{detail}: not applied, {why}"),
-            None,
-            diff,
-        ),
+        Some(why) => {
+            changes.push(
+                &at,
+                Resource::KeyPolicy,
+                ActionKind::Report,
+                Severity::Low,
+                format!("{detail}: not applied, {why}"),
+                None,
+                diff,
+            );
+            return c3_public_statements(ctx, live);
+        }
+    }
+    // Written: c3's statements that stay public are those the merge keeps public.
+    c3_public_statements(ctx, live)
+        .into_iter()
+        .filter(|name| public.contains(name))
+        .collect()
+}
+
+/// The names of c3's own statements (by Sid) that make the live key public.
+fn c3_public_statements(ctx: &KeyContext<'_>, live: &Document) -> Vec<String> {
+    let declared: BTreeSet<String> = key_policy_statements(ctx.spec, ctx.target)
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(|v| v.as_str()).map(str::to_string))
+        .collect();
+    live.statements
+        .iter()
+        .filter(|s| s.sid.as_ref().is_some_and(|sid| declared.contains(sid)))
+        .filter(|s| risk::public_reason(s).is_some())
+        .map(statement_name)
+        .collect()
+}
+
+/// A critical finding for each of c3's own statements named in
+/// `still_public`: they make the key public and no write of this plan
+/// repairs them.
+fn report_public_c3_statements(
+    ctx: &KeyContext<'_>,
+    live: &Document,
+    still_public: &[String],
+    changes: &mut Changes,
+) {
+    for s in &live.statements {
+        let name = statement_name(s);
+        let Some(why) = risk::public_reason(s) else {
+            continue;
+        };
+        if still_public.contains(&name) {
+            changes.report(
+                &ctx.at(),
+                Resource::KeyPolicy,
+                Severity::Critical,
+                format!(
+                    "statement {name} makes the key usable by anyone: {why}: {} (c3 never writes a key policy that leaves a key public)",
+                    risk::describe_statement(s)
+                ),
+            );
+        }
     }
 }
 

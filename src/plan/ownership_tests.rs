@@ -530,3 +530,31 @@ fn a_partial_selection_says_what_it_left_out() {
     assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
     assert!(p.notes[0].contains("--keys"));
 }
+
+#[test]
+fn a_c3_statement_stripped_of_its_conditions_is_a_critical_repair() {
+    // Found by the property tests: a c3 statement that lost its conditions
+    // makes the key public; the update that restores them is critical.
+    let d = one_key();
+    let mut live = converged(&d);
+    let mut pol = live_policy(&mut live);
+    for s in statements_mut(&mut pol).iter_mut() {
+        if s["Sid"] == "AllowViaServiceSecretsmanager" {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("Condition");
+            }
+        }
+    }
+    set_live_policy(&mut live, &pol);
+    let p = plan(&d, &live);
+    assert_eq!(
+        rows(&p),
+        vec![(Resource::KeyPolicy, ActionKind::Update, true)],
+        "{:#?}",
+        p.changes
+    );
+    assert_eq!(p.changes[0].severity, Severity::Critical);
+    assert!(p.changes[0].detail.contains(
+        "until then statement \"AllowViaServiceSecretsmanager\" makes the key usable by anyone"
+    ));
+}

@@ -323,7 +323,10 @@ fn a_saved_plan_is_applied_only_while_it_still_holds() {
     let edited = c3(&other_config.path, &["apply", "--auto-approve", &saved_arg]);
     assert_eq!(edited.code, 1, "{edited:?}");
     assert_eq!(edited.stderr.lines().count(), 1, "{edited:?}");
-    assert!(edited.stderr.contains("it was modified after c3 wrote it"), "{edited:?}");
+    assert!(
+        edited.stderr.contains("it was modified after c3 wrote it"),
+        "{edited:?}"
+    );
     assert!(!operations(&other).keys().any(|op| op.starts_with("Create")));
     // A fresh saved plan (empty) applies.
     let run = c3(&config.path, &["plan", "--out", &saved_arg]);

@@ -88,10 +88,7 @@ async fn policy_state(account: &str, arn: &str) -> (String, usize, usize, String
     (default, versions, tags, document)
 }
 
-fn change(
-    doc: &PlanDocument,
-    pred: impl Fn(&c3::plan::Change) -> bool,
-) -> Vec<&c3::plan::Change> {
+fn change(doc: &PlanDocument, pred: impl Fn(&c3::plan::Change) -> bool) -> Vec<&c3::plan::Change> {
     doc.changes.iter().filter(|c| pred(c)).collect()
 }
 

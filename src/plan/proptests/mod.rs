@@ -1,0 +1,126 @@
+//! Property tests of the planner (proptest).
+//!
+//! Random desired states ([`generators`]), and random worlds derived from
+//! them by drift ([`mutations`]): what AWS holds after people, other tools,
+//! scripts and half-finished runs touched it — foreign policies and keys
+//! where c3's would be, keys that lost their c3 tags, grants, tags c3 does
+//! not declare, public statements. The world is kept apart from what c3
+//! reads of it: [`world::observe`] does what `live` does. [`simulate`] is a
+//! small pure model of apply (apply's own step order and key-policy check)
+//! and of the AWS rules its writes meet. [`checks`] holds what each property
+//! asserts of a plan.
+//!
+//! Properties:
+//! - every executable change only adds (`no_executable_change_removes_anything`);
+//! - one apply converges (`one_apply_converges`);
+//! - the plan does not depend on listing order (`plan_is_deterministic`);
+//! - a converged world plans to nothing (`converged_world_plans_nothing`);
+//! - c3 writes only to what is its own, and what stands in the way is a
+//!   conflict (`writes_only_to_what_c3_owns`);
+//! - no write that AWS would refuse as malformed (`no_doomed_writes`);
+//! - no key policy write opens a key to anyone, and a key that is open is a
+//!   critical report (`public_keys_are_never_written_and_always_critical`);
+//! - every change's severity fits what it is about (`severities_fit_their_changes`);
+//! - policy normalisation is idempotent and insensitive to formatting
+//!   (`normalisation::normalisation_*`).
+
+mod checks;
+mod generators;
+mod mutations;
+mod normalisation;
+mod simulate;
+mod world;
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+use self::checks::{
+    check_additive, check_converges, check_no_doomed_writes, check_ownership, check_public_keys,
+    check_severity, permuted, show,
+};
+use self::generators::{build_desired, desired_gen};
+use self::mutations::{build, case};
+use self::world::{converged, observe};
+use super::plan;
+
+/// Where failing cases are saved and replayed from: the file this suite used
+/// when it was one source file, so the seeds saved there keep being replayed.
+const REGRESSIONS: &str = "proptest-regressions/plan/proptests.txt";
+
+/// The default configuration (256 cases, or `PROPTEST_CASES`), with the
+/// suite's regression file.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn no_executable_change_removes_anything(c in case()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        check_additive(&d, &live, &p)?;
+    }
+
+    #[test]
+    fn one_apply_converges(c in case()) {
+        let (d, w) = build(&c);
+        let p = plan(&d, &observe(&d, &w));
+        check_converges(&d, &w, &p)?;
+    }
+
+    #[test]
+    fn plan_is_deterministic(c in case(), seed in any::<u64>()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        prop_assert_eq!(&p, &plan(&d, &live.clone()));
+        let shuffled = permuted(&live, seed);
+        prop_assert_eq!(&p, &plan(&d, &shuffled), "\n{}\n---\n{}", show(&p), show(&plan(&d, &shuffled)));
+    }
+
+    #[test]
+    fn converged_world_plans_nothing(g in desired_gen(), hidden in any::<bool>()) {
+        let d = build_desired(&g);
+        let w = converged(&d, &g.older(), hidden);
+        let p = plan(&d, &observe(&d, &w));
+        prop_assert!(p.is_empty(), "\n{}", show(&p));
+        prop_assert!(p.errors.is_empty(), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn writes_only_to_what_c3_owns(c in case()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        check_ownership(&d, &live, &p)?;
+    }
+
+    #[test]
+    fn no_doomed_writes(c in case()) {
+        let (d, w) = build(&c);
+        let p = plan(&d, &observe(&d, &w));
+        check_no_doomed_writes(&p)?;
+    }
+
+    #[test]
+    fn public_keys_are_never_written_and_always_critical(c in case()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        check_public_keys(&d, &live, &p)?;
+    }
+
+    #[test]
+    fn severities_fit_their_changes(c in case()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        check_severity(&d, &live, &p)?;
+    }
+}
