@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod config;
+mod docs;
 mod e2e;
 mod leaks;
 mod live;
