@@ -350,18 +350,19 @@ class Bench:
         self.say(f"apply {estate.name}: {shape(estate)} new keys at {self.args.latency_ms:g} ms")
         path = self.toml(estate)
         self.log.skip()
-        r = run_c3(self.args.c3, ["apply", "-c", path, "--auto-approve"], self.proxies[self.args.latency_ms].url,
-                   line_times=True)
+        r = run_c3(self.args.c3, ["apply", "-c", path, "--auto-approve", "--progress", "plain"],
+                   self.proxies[self.args.latency_ms].url, line_times=True)
         entries = self.log.take()
         if r["code"] != 0:
             raise SystemExit(f"bench: apply failed ({r['code']}):\n{r['stdout'][-3000:]}\n{r['stderr'][-3000:]}")
         writes = collections.Counter(e["operation"] for e in entries if e["operation"] in WRITE_OPS)
-        # Progress lines on stderr, one per change: "[i/n] <account> <region or (global)> <key> ...".
-        progress = [(t, text) for t, stream, text in r["lines"] if stream == "stderr" and text.startswith("[")]
+        # Progress lines on stderr (--progress plain), one per account and region (or "IAM") once all
+        # its writes are done: "applied <account> <region or IAM>: <n> change(s), done".
+        progress = [(t, text) for t, stream, text in r["lines"] if stream == "stderr" and text.startswith("applied ")]
         plan_done = [t for t, stream, text in r["lines"] if stream == "stdout" and text.startswith("Plan:")]
         start = plan_done[0] if plan_done else 0.0
         execute = (progress[-1][0] - start) if progress else float("nan")
-        kms_done = [t for t, text in progress if text.split()[2:3] != ["(global)"]]
+        kms_done = [t for t, text in progress if text.split()[2:3] != ["IAM:"]]
         kms_phase = (kms_done[-1] - start) if kms_done else float("nan")
         n = estate.keys
         rate = estate.writes_per_second
