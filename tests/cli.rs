@@ -6,42 +6,17 @@
 //! Tests that must make no call run against a closed port or against an
 //! emulator of their own whose request log is then checked to be empty.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use c3::render::json::PlanDocument;
 
-use crate::e2e::{apply_ok, c3, finish, one_key_config, plan_json, Config, Run};
-use crate::support::{self, fresh_account, Emulator};
+use crate::e2e::{apply_ok, c3, one_key_config, plan_json, Config, Run};
+use crate::support::{self, fresh_account, offline, run, Emulator};
 
 const R1: &str = "eu-west-1";
 const ESC: &str = "\x1b[";
 /// A prompt no c3 command prints: [`support::run_in_pty`] then types nothing.
 const NO_PROMPT: &str = "(no prompt expected)";
-
-/// `http://127.0.0.1:<port>` where nothing listens (a port that was free a moment ago).
-fn closed_endpoint() -> String {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
-/// The hermetic c3 command, pointed at a closed port: any AWS call would fail.
-fn offline() -> Command {
-    support::c3_command_at(&closed_endpoint())
-}
-
-/// Runs a command with no stdin and collects what it printed.
-fn run(command: &mut Command) -> Run {
-    finish(
-        command
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the c3 binary"),
-    )
-}
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

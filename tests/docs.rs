@@ -14,14 +14,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::e2e::{finish, Run};
-use crate::support;
+use crate::e2e::Run;
+use crate::support::{self, offline, run};
 
 const SUBCOMMANDS: &[&str] = &["validate", "plan", "apply", "merge", "schema"];
 
@@ -268,28 +266,6 @@ fn expand(span: &str) -> Vec<Vec<String>> {
 }
 
 // ---------------------------------------------------------------- running c3
-
-/// `http://127.0.0.1:<port>` where nothing listens.
-fn closed_endpoint() -> String {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
-/// The hermetic c3 command, pointed at a closed port.
-fn offline() -> Command {
-    support::c3_command_at(&closed_endpoint())
-}
-
-fn run(command: &mut Command) -> Run {
-    finish(
-        command
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the c3 binary"),
-    )
-}
 
 /// `c3 [SUB] --help`, once per subcommand.
 fn help(sub: Option<&str>) -> String {

@@ -246,17 +246,6 @@ fn kill_apply(config: &Path, accounts: &[String], trigger: Trigger) -> Killed {
     }
 }
 
-/// Percent-decodes a policy document when it is not plain JSON (IAM returns
-/// documents URL-encoded).
-fn decode(text: &str) -> String {
-    if text.trim_start().starts_with('{') {
-        return text.to_string();
-    }
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 /// What is in the accounts, checked against what must be there.
 #[derive(Debug, Default)]
 struct Census {
@@ -447,7 +436,7 @@ async fn census(
                         .send()
                         .await
                         .expect("GetPolicyVersion");
-                    let text = decode(
+                    let text = decode_document(
                         out.policy_version()
                             .and_then(|v| v.document())
                             .unwrap_or(""),
@@ -913,7 +902,7 @@ async fn the_census_sees_a_second_key_and_a_repeated_policy_version() {
         .send()
         .await
         .expect("GetPolicyVersion");
-    let doc: serde_json::Value = serde_json::from_str(&decode(
+    let doc: serde_json::Value = serde_json::from_str(&decode_document(
         v1.policy_version()
             .and_then(|v| v.document())
             .unwrap_or_default(),

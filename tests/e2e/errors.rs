@@ -64,12 +64,7 @@ fn without_credentials_the_cause_is_said_once_on_stderr_and_stdout_claims_nothin
 #[test]
 fn an_endpoint_that_refuses_is_reported_in_seconds_not_minutes() {
     let (config, _) = three_accounts();
-    // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let mut command = c3_command_at(&format!("http://127.0.0.1:{port}"));
+    let mut command = crate::support::offline();
     command.args(["plan", "-c"]).arg(&config.path);
     let started = Instant::now();
     let r = run(command);

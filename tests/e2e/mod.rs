@@ -188,3 +188,36 @@ pub fn operations(account: &str) -> BTreeMap<String, usize> {
     }
     ops
 }
+
+/// The default version of a managed policy and its document (decoded).
+pub async fn default_policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> (String, String) {
+    let policy = iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .expect("GetPolicy");
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .expect("default version")
+        .to_string();
+    let document = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(&version)
+        .send()
+        .await
+        .expect("GetPolicyVersion")
+        .policy_version()
+        .and_then(|v| v.document())
+        .map(|d| c3::live::iam::decode_document("GetPolicyVersion", d).expect("decode"))
+        .expect("document");
+    (version, document)
+}
+
+/// A policy document as the API returned it, decoded (IAM returns documents
+/// URL-encoded; some emulators raw).
+pub fn decode_document(text: &str) -> String {
+    c3::live::iam::decode_document("test", text).expect("a UTF-8 document")
+}

@@ -47,17 +47,7 @@ const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 /// What a policy is now: (default version, number of versions, tag count, default document).
 async fn policy_state(account: &str, arn: &str) -> (String, usize, usize, String) {
     let iam = iam(account).await;
-    let policy = iam
-        .get_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .expect("GetPolicy");
-    let default = policy
-        .policy()
-        .and_then(|p| p.default_version_id())
-        .expect("default version")
-        .to_string();
+    let (default, document) = default_policy_document(&iam, arn).await;
     let versions = iam
         .list_policy_versions()
         .policy_arn(arn)
@@ -74,17 +64,6 @@ async fn policy_state(account: &str, arn: &str) -> (String, usize, usize, String
         .expect("ListPolicyTags")
         .tags()
         .len();
-    let document = iam
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(&default)
-        .send()
-        .await
-        .expect("GetPolicyVersion")
-        .policy_version()
-        .and_then(|v| v.document())
-        .map(|d| c3::live::iam::decode_document("GetPolicyVersion", d).expect("decode"))
-        .expect("document");
     (default, versions, tags, document)
 }
 

@@ -509,6 +509,29 @@ pub fn c3_command_at(endpoint: &str) -> Command {
     command
 }
 
+/// `http://127.0.0.1:<port>` where nothing listens (a port that was free a moment ago).
+pub fn closed_endpoint() -> String {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
+    let port = listener.local_addr().expect("its address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The hermetic c3 command, pointed at a closed port: any AWS call would fail at once.
+pub fn offline() -> Command {
+    c3_command_at(&closed_endpoint())
+}
+
+/// Runs a c3 command with no stdin and collects what it printed.
+pub fn run(command: &mut Command) -> crate::e2e::Run {
+    crate::e2e::finish(
+        command
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the c3 binary"),
+    )
+}
+
 /// An empty directory used as `HOME` by [`c3_command_at`].
 fn test_home() -> OsString {
     let home = Path::new(SCRATCH).join("c3-home");
