@@ -148,22 +148,6 @@ pub async fn read_region<K: KmsRead>(
         .map(|k| (k.key_id.clone(), k))
         .collect();
 
-    let tagged = try_join_all(keys.values().map(|key| async move {
-        let tags = collect_pages("ListResourceTags", calls, |marker| {
-            kms.list_tags(&key.key_id, marker)
-        })
-        .await;
-        match tags {
-            Ok(tags) => Ok(Some((key, tags.into_iter().collect::<BTreeMap<_, _>>()))),
-            Err(e) if e.is_not_found() => {
-                tracing::debug!(key_id = %key.key_id, "key vanished while listing its tags");
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }))
-    .await?;
-
     let declared_alias_targets: BTreeSet<&str> = customer_aliases
         .values()
         .filter(|a| {
@@ -174,9 +158,25 @@ pub async fn read_region<K: KmsRead>(
         .filter_map(|a| a.target_key_id.as_deref())
         .collect();
 
-    let read = try_join_all(tagged.into_iter().flatten().map(|(key, tags)| {
-        let full = wants_details(&key.key_id, &tags, declared, &declared_alias_targets);
+    // Each key on its own: its tags, then (if it is to be read in full) its
+    // details, so the reads of early keys (and the paced ListGrants) start
+    // while later keys' tags are still being listed.
+    let read = try_join_all(keys.values().map(|key| {
+        let declared_alias_targets = &declared_alias_targets;
         async move {
+            let tags = collect_pages("ListResourceTags", calls, |marker| {
+                kms.list_tags(&key.key_id, marker)
+            })
+            .await;
+            let tags: BTreeMap<String, String> = match tags {
+                Ok(tags) => tags.into_iter().collect(),
+                Err(e) if e.is_not_found() => {
+                    tracing::debug!(key_id = %key.key_id, "key vanished while listing its tags");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            let full = wants_details(&key.key_id, &tags, declared, declared_alias_targets);
             let details = if full {
                 match read_details(kms, calls, &key.key_id, grants).await? {
                     Some(details) => Some(details),
