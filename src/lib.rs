@@ -21,4 +21,5 @@ pub mod logging;
 pub mod model;
 pub mod options;
 pub mod plan;
+pub mod policy;
 pub mod render;

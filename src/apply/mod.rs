@@ -20,10 +20,10 @@ use tokio::sync::Semaphore;
 
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
 use crate::aws::{AwsCallError, Pacer};
-use crate::model::{partition, DesiredState, Target};
+use crate::model::{key_arn, DesiredState, Target};
 use crate::plan::desired::{is_pending_arn, pending_arn, MANAGED_POLICY_MAX_CHARS};
-use crate::plan::policy::{check_key_policy_text, size_without_whitespace};
 use crate::plan::{Change, KeyRef, Operation, Plan};
+use crate::policy::{check_key_policy_text, size_without_whitespace};
 
 /// What happened to one executable change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,12 +283,7 @@ async fn execute_key<K: KeyWriter>(
         run.record(&mut outcomes, c, status);
     }
     if let Some((generation, key_id)) = new_key.take() {
-        let arn = format!(
-            "arn:{}:kms:{}:{}:key/{key_id}",
-            partition(&target.region),
-            target.region,
-            target.account
-        );
+        let arn = key_arn(target, &key_id);
         created.insert(
             (
                 target.account.clone(),

@@ -294,9 +294,7 @@ impl SdkPolicyWriter {
                 _ => break,
             }
         }
-        let ours = tags.get(tag::MANAGED).map(String::as_str) == Some("true")
-            && tags.get(tag::NAME).map(String::as_str) == Some(key);
-        if ours {
+        if tag::owned_by(&tags, key) {
             Ok(())
         } else {
             Err(AwsCallError::protocol(

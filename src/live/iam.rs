@@ -21,14 +21,13 @@ use percent_encoding::percent_decode_str;
 
 use super::{collect_pages, Calls, Page};
 use crate::aws::AwsCallError;
-use crate::model::{AccountSnapshot, LiveManagedPolicy, NamedPolicy, PolicyVersion};
+use crate::model::{
+    version_order, AccountSnapshot, LiveManagedPolicy, NamedPolicy, PolicyKind, PolicyVersion,
+};
 
 /// Page sizes: the maxima AWS allows.
 const DETAILS_PAGE: i32 = 1000;
 const TAGS_PAGE: i32 = 1000;
-
-/// The name prefixes of c3's managed policies (`<prefix><key name>`).
-pub const POLICY_PREFIXES: [&str; 3] = ["allow-encrypt-", "allow-decrypt-", "allow-crypto-"];
 
 /// A customer-managed policy as GetAccountAuthorizationDetails lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,9 +102,9 @@ pub async fn read_account<I: IamRead>(
         let Some(name) = policy_name_from_arn(&entry.arn, &path) else {
             continue;
         };
-        if path == policy_path && c3_key_name(&name).is_some() {
+        if path == policy_path && PolicyKind::parse_name(&name).is_some() {
             candidates.push((entry, path, name));
-        } else if c3_like(&name) {
+        } else if PolicyKind::is_c3_like(&name) {
             others.push(NamedPolicy {
                 name,
                 arn: entry.arn,
@@ -139,7 +138,7 @@ pub async fn read_account<I: IamRead>(
                         created_epoch: v.created_epoch,
                     })
                     .collect();
-                versions.sort_by_key(|v| version_order(&v.id));
+                versions.sort_by(|a, b| version_order(&a.id).cmp(&version_order(&b.id)));
                 Ok(Some(LiveManagedPolicy {
                     name,
                     arn: entry.arn.clone(),
@@ -230,34 +229,6 @@ fn path_from_arn(arn: &str) -> Option<String> {
     let rest = arn.splitn(6, ':').nth(5)?.strip_prefix("policy")?;
     let end = rest.rfind('/')?;
     Some(rest[..=end].to_string())
-}
-
-/// `<n>` of a policy named `allow-{encrypt,decrypt,crypto}-<n>`.
-pub fn c3_key_name(policy_name: &str) -> Option<&str> {
-    POLICY_PREFIXES
-        .iter()
-        .find_map(|p| policy_name.strip_prefix(p))
-        .filter(|n| !n.is_empty())
-}
-
-/// Whether a policy name is one of c3's names ignoring case (IAM compares
-/// policy names without case).
-fn c3_like(policy_name: &str) -> bool {
-    POLICY_PREFIXES.iter().any(|p| {
-        policy_name.len() > p.len()
-            && policy_name
-                .get(..p.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(p))
-    })
-}
-
-/// Sort key of a version id: by number (`v2` before `v10`), then by text.
-fn version_order(id: &str) -> (u64, String) {
-    let number = id
-        .strip_prefix('v')
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u64::MAX);
-    (number, id.to_string())
 }
 
 /// [`IamRead`] over the SDK client.
@@ -522,20 +493,6 @@ mod tests {
             decode_document("x", "%7B%22a%22%3A%22b+c%22%7D").unwrap(),
             r#"{"a":"b+c"}"#
         );
-    }
-
-    #[test]
-    fn c3_names_only() {
-        assert_eq!(c3_key_name("allow-encrypt-payments"), Some("payments"));
-        assert_eq!(c3_key_name("allow-crypto-a-b"), Some("a-b"));
-        assert_eq!(c3_key_name("allow-encrypt-"), None);
-        assert_eq!(c3_key_name("allow-sign-x"), None);
-        assert_eq!(c3_key_name("deny-encrypt-x"), None);
-        assert_eq!(c3_key_name("Allow-Encrypt-x"), None);
-        assert!(c3_like("Allow-Encrypt-x"));
-        assert!(c3_like("allow-crypto-y"));
-        assert!(!c3_like("allow-crypto-"));
-        assert!(!c3_like("allow-sign-x"));
     }
 
     #[tokio::test]

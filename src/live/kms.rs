@@ -209,7 +209,7 @@ fn wants_details(
     declared: &BTreeSet<String>,
     declared_alias_targets: &BTreeSet<&str>,
 ) -> bool {
-    if tags.get(tag::MANAGED).map(String::as_str) != Some("true") {
+    if !tag::is_managed(tags) {
         return false;
     }
     tags.get(tag::NAME).is_some_and(|n| declared.contains(n))

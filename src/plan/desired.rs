@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::policy::POLICY_VERSION;
-use crate::model::{dns_suffix, partition, KeySpec, Target};
+use crate::model::{dns_suffix, key_arn, partition, KeySpec, PolicyKind, Target};
+use crate::policy::POLICY_VERSION;
 
 /// The largest key policy AWS accepts, in bytes.
 pub const KEY_POLICY_MAX_BYTES: usize = 32 * 1024;
@@ -98,77 +98,38 @@ pub fn key_policy(spec: &KeySpec, target: &Target) -> Value {
     })
 }
 
-/// The three managed policies of a key name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PolicyKind {
-    /// `allow-encrypt-<name>`.
-    Encrypt,
-    /// `allow-decrypt-<name>`.
-    Decrypt,
-    /// `allow-crypto-<name>`.
-    Crypto,
-}
-
-impl PolicyKind {
-    /// All kinds, in the order plans list them.
-    pub const ALL: [PolicyKind; 3] = [Self::Encrypt, Self::Decrypt, Self::Crypto];
-
-    /// The policy name for a key name.
-    pub fn policy_name(self, key: &str) -> String {
-        format!("allow-{}-{key}", self.word())
-    }
-
-    /// `encrypt`, `decrypt` or `crypto`.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Encrypt => "encrypt",
-            Self::Decrypt => "decrypt",
-            Self::Crypto => "crypto",
-        }
-    }
-
-    /// Splits a policy name into kind and key name.
-    pub fn parse_name(name: &str) -> Option<(PolicyKind, &str)> {
-        Self::ALL.into_iter().find_map(|k| {
-            name.strip_prefix(&format!("allow-{}-", k.word()))
-                .filter(|rest| !rest.is_empty())
-                .map(|rest| (k, rest))
-        })
-    }
-
-    /// The grants: (actions, condition) pairs; each applies to every key ARN.
-    pub fn grants(self) -> Vec<Grant> {
-        let plain = |actions: &[&str]| Grant {
-            actions: actions.iter().map(|s| s.to_string()).collect(),
-            condition: None,
-        };
-        match self {
-            // Never kms:ReEncryptFrom here: it is a decryption in disguise.
-            Self::Encrypt => vec![plain(&[
+/// The grants: (actions, condition) pairs; each applies to every key ARN.
+pub fn kind_grants(kind: PolicyKind) -> Vec<Grant> {
+    let plain = |actions: &[&str]| Grant {
+        actions: actions.iter().map(|s| s.to_string()).collect(),
+        condition: None,
+    };
+    match kind {
+        // Never kms:ReEncryptFrom here: it is a decryption in disguise.
+        PolicyKind::Encrypt => vec![plain(&[
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:ReEncryptTo",
+        ])],
+        PolicyKind::Decrypt => vec![plain(&[
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+        ])],
+        PolicyKind::Crypto => vec![
+            plain(&[
+                "kms:Decrypt",
                 "kms:DescribeKey",
                 "kms:Encrypt",
                 "kms:GenerateDataKey*",
-                "kms:ReEncryptTo",
-            ])],
-            Self::Decrypt => vec![plain(&[
-                "kms:DescribeKey",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-            ])],
-            Self::Crypto => vec![
-                plain(&[
-                    "kms:Decrypt",
-                    "kms:DescribeKey",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey*",
-                    "kms:ReEncrypt*",
-                ]),
-                Grant {
-                    actions: vec!["kms:CreateGrant".into()],
-                    condition: Some(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
-                },
-            ],
-        }
+                "kms:ReEncrypt*",
+            ]),
+            Grant {
+                actions: vec!["kms:CreateGrant".into()],
+                condition: Some(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
+            },
+        ],
     }
 }
 
@@ -183,8 +144,7 @@ pub struct Grant {
 
 /// A managed-policy document granting `kind` on the given key ARNs (sorted).
 pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
-    let statements: Vec<Value> = kind
-        .grants()
+    let statements: Vec<Value> = kind_grants(kind)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -215,11 +175,9 @@ pub fn grant_sid(kind: PolicyKind, index: usize) -> String {
 /// The text of a key ARN that does not exist yet (shown in plans, replaced by
 /// apply with the ARN CreateKey returns).
 pub fn pending_arn(target: &Target, name: &str, generation: u32) -> String {
-    format!(
-        "arn:{}:kms:{}:{}:key/(new key {name}, generation {generation})",
-        partition(&target.region),
-        target.region,
-        target.account
+    key_arn(
+        target,
+        &format!("(new key {name}, generation {generation})"),
     )
 }
 
@@ -231,13 +189,7 @@ pub fn is_pending_arn(arn: &str) -> bool {
 /// A stand-in for a pending key's ARN with the length of a real one (a key
 /// id is 36 characters), for size checks.
 pub fn pending_arn_sized(target: &Target, generation: u32) -> String {
-    format!(
-        "arn:{}:kms:{}:{}:key/{:0>36}",
-        partition(&target.region),
-        target.region,
-        target.account,
-        generation
-    )
+    key_arn(target, &format!("{generation:0>36}"))
 }
 
 #[cfg(test)]
@@ -289,16 +241,6 @@ mod tests {
         let text = doc.to_string();
         assert!(!text.contains("ReEncryptFrom"));
         assert!(!text.contains("ReEncrypt*"));
-    }
-
-    #[test]
-    fn policy_names_parse_back() {
-        assert_eq!(
-            PolicyKind::parse_name("allow-crypto-a-b"),
-            Some((PolicyKind::Crypto, "a-b"))
-        );
-        assert_eq!(PolicyKind::parse_name("allow-encrypt-"), None);
-        assert_eq!(PolicyKind::parse_name("deny-encrypt-x"), None);
     }
 
     #[test]

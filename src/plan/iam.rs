@@ -12,15 +12,15 @@ use serde_json::{json, Map, Value};
 
 use super::action::Operation;
 use super::desired::{
-    grant_sid, is_pending_arn, managed_policy, pending_arn, pending_arn_sized, PolicyKind,
+    grant_sid, is_pending_arn, kind_grants, managed_policy, pending_arn, pending_arn_sized,
     MANAGED_POLICY_MAX_CHARS,
 };
-use super::policy::{glob_match, pretty, size_without_whitespace, Document, Statement};
 use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource, Severity};
 use crate::model::{
-    partition, tag, Account, AccountSnapshot, DesiredState, KeyOwner, LiveManagedPolicy, LiveState,
-    Target,
+    partition, tag, version_order, Account, AccountSnapshot, DesiredState, KeyOwner,
+    LiveManagedPolicy, LiveState, PolicyKind, Target,
 };
+use crate::policy::{glob_match, pretty, size_without_whitespace, Document, Statement};
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -79,8 +79,7 @@ fn covered(g: &Grant, by: &BTreeSet<Grant>) -> bool {
 /// action set share a statement. Deterministic.
 fn statements_from(grants: &BTreeSet<Grant>, kind: PolicyKind) -> Vec<Value> {
     // c3's own grants keep their Sids, so a diff shows only what changed.
-    let known: Vec<(BTreeSet<String>, String, String)> = kind
-        .grants()
+    let known: Vec<(BTreeSet<String>, String, String)> = kind_grants(kind)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -326,7 +325,7 @@ fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, changes: &mut C
             let grants: Vec<String> = d
                 .statements
                 .iter()
-                .map(super::risk::describe_statement)
+                .map(crate::policy::risk::describe_statement)
                 .collect();
             format!("it grants: {}", grants.join("; "))
         })
@@ -546,7 +545,7 @@ fn update_policy(
             }
         }
     }
-    let new_doc = json!({"Version": super::policy::POLICY_VERSION, "Statement": statements});
+    let new_doc = json!({"Version": crate::policy::POLICY_VERSION, "Statement": statements});
     let new_text = pretty(&new_doc);
     let size = size_without_whitespace(&new_text);
     if size > MANAGED_POLICY_MAX_CHARS {
@@ -565,7 +564,7 @@ fn update_policy(
         live.versions
             .iter()
             .filter(|v| !v.is_default)
-            .min_by_key(|v| (v.created_epoch, version_number(&v.id)))
+            .min_by_key(|v| (v.created_epoch, version_order(&v.id)))
             .map(|v| v.id.clone())
     } else {
         None
@@ -601,12 +600,6 @@ fn update_policy(
             after,
         }),
     );
-}
-
-fn version_number(id: &str) -> u64 {
-    id.trim_start_matches(['v', 'V'])
-        .parse()
-        .unwrap_or(u64::MAX)
 }
 
 /// `3 key ARNs (arn:..., ...)` and/or `actions kms:Decrypt`: what a list of grants adds up to.

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{KeyRef, Operation};
 use super::desired::{key_policy, key_policy_statements, KEY_POLICY_MAX_BYTES};
-use super::policy::{self, add_to_statement, compare_statement, glob_match, pretty, Document};
-use super::risk;
 use super::{ActionKind, At, Changes, PolicyDiff, Resource, Severity};
 use crate::model::{
     partition, tag, DesiredState, KeyOwner, KeySpec, KeyState, LiveKey, RegionSnapshot, Target,
 };
+use crate::policy::risk;
+use crate::policy::{self, add_to_statement, compare_statement, glob_match, pretty, Document};
 
 /// Plans every declared key of one target, then reports c3 resources the file
 /// no longer declares there. Returns the (key name, generation) of every key

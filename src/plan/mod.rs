@@ -12,8 +12,6 @@ pub mod action;
 pub mod desired;
 mod iam;
 mod kms;
-pub mod policy;
-pub mod risk;
 mod scope;
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::desired::{key_policy, managed_policy, PolicyKind};
+use super::desired::{key_policy, managed_policy};
 use super::*;
 use crate::model::*;
 

@@ -6,30 +6,13 @@ use crate::support::fresh_account;
 
 const R1: &str = "eu-west-1";
 
-/// Operations apply must never call (design.md: it never removes anything).
-const FORBIDDEN: &[&str] = &[
-    "ScheduleKeyDeletion",
-    "DeleteAlias",
-    "DisableKey",
-    "DisableKeyRotation",
-    "UntagResource",
-    "DeletePolicy",
-    "DetachRolePolicy",
-    "DetachUserPolicy",
-    "DetachGroupPolicy",
-    "RetireGrant",
-    "RevokeGrant",
-    "DeleteImportedKeyMaterial",
-    "UntagPolicy",
-];
-
 /// Asserts that no forbidden operation was called in `account` since `before`
 /// (the operations the test itself made to create drift are in `before`).
 fn assert_nothing_forbidden(account: &str, before: &BTreeMap<String, usize>) {
     let ops = operations(account);
-    for op in FORBIDDEN {
-        let now = ops.get(*op).copied().unwrap_or(0);
-        let then = before.get(*op).copied().unwrap_or(0);
+    for op in crate::support::forbidden_operations() {
+        let now = ops.get(op).copied().unwrap_or(0);
+        let then = before.get(op).copied().unwrap_or(0);
         assert_eq!(now, then, "{op} was called by c3 in {account}: {ops:?}");
     }
 }

@@ -23,9 +23,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+use c3::model::PolicyKind;
 use c3::model::{tag, Target};
-use c3::plan::desired::{key_policy, managed_policy, PolicyKind};
-use c3::plan::policy::{pretty, Document};
+use c3::plan::desired::{key_policy, managed_policy};
+use c3::policy::{pretty, Document};
 
 use super::*;
 use crate::support::fresh_account;
@@ -33,25 +34,6 @@ use crate::support::fresh_account;
 const REGIONS: [&str; 2] = ["eu-west-1", "eu-central-1"];
 const KEYS: [&str; 3] = ["payments", "orders", "logs"];
 const KINDS: [&str; 3] = ["encrypt", "decrypt", "crypto"];
-
-/// What apply must never call: it deletes, disables or removes something.
-/// (DeletePolicyVersion is allowed by design.md only at IAM's five-version
-/// limit, which no policy here comes near.)
-const FORBIDDEN: &[&str] = &[
-    "ScheduleKeyDeletion",
-    "DeleteAlias",
-    "DisableKey",
-    "DisableKeyRotation",
-    "UntagResource",
-    "DeletePolicy",
-    "DeletePolicyVersion",
-    "DetachRolePolicy",
-    "DetachUserPolicy",
-    "DetachGroupPolicy",
-    "RetireGrant",
-    "RevokeGrant",
-    "UntagPolicy",
-];
 
 /// How long to wait after the kill before looking: the emulator finishes a
 /// request it already received even when its client is gone (AWS does too),
@@ -474,8 +456,8 @@ async fn census(
             }
         }
         let ops = operations(account);
-        for op in FORBIDDEN {
-            if let Some(n) = ops.get(*op) {
+        for op in crate::support::forbidden_below_version_limit() {
+            if let Some(n) = ops.get(op) {
                 c.problems
                     .push(format!("{account}: {op} was called {n} time(s)"));
             }

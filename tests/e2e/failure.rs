@@ -24,17 +24,13 @@ const WRITES: &[&str] = &[
     "DeletePolicyVersion",
     "SetDefaultPolicyVersion",
     "TagPolicy",
-    "ScheduleKeyDeletion",
-    "DeleteAlias",
-    "DisableKey",
-    "DisableKeyRotation",
-    "UntagResource",
-    "DeletePolicy",
 ];
 
+/// The writes among operations: what c3 may write, and what it must never call.
 fn writes(ops: impl IntoIterator<Item = String>) -> Vec<String> {
+    let forbidden = crate::support::forbidden_operations();
     ops.into_iter()
-        .filter(|op| WRITES.contains(&op.as_str()))
+        .filter(|op| WRITES.contains(&op.as_str()) || forbidden.contains(&op.as_str()))
         .collect()
 }
 

@@ -23,6 +23,25 @@ R2 = os.environ.get("R2", "eu-central-1")
 ACCOUNT = os.environ.get("ACCOUNT", "123456789012")  # moto default; localstack uses 000000000000
 
 
+def _forbidden(all_of_them):
+    """The operations of forbidden_operations.txt; with `all_of_them` those
+    allowed only at IAM's five-version limit too."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forbidden_operations.txt")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            if words and (all_of_them or len(words) == 1):
+                out.append(words[0])
+    return out
+
+
+# What c3 apply must never call (tests/emulator/forbidden_operations.txt).
+FORBIDDEN = _forbidden(False)
+# The same, with DeletePolicyVersion, for tests whose policies never near IAM's version limit.
+FORBIDDEN_BELOW_VERSION_LIMIT = _forbidden(True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

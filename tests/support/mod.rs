@@ -44,6 +44,32 @@ const SCRATCH: &str = env!("CARGO_TARGET_TMPDIR");
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The account moto uses for credentials it does not know (such as `test`/`test`).
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// What c3 apply must never call (tests/emulator/forbidden_operations.txt,
+/// shared with the Python checks): each deletes, disables or removes something.
+pub fn forbidden_operations() -> Vec<&'static str> {
+    forbidden(false)
+}
+
+/// [`forbidden_operations`] and DeletePolicyVersion, which apply calls only at IAM's
+/// five-version limit: for tests whose policies never come near it.
+pub fn forbidden_below_version_limit() -> Vec<&'static str> {
+    forbidden(true)
+}
+
+fn forbidden(all_of_them: bool) -> Vec<&'static str> {
+    include_str!("../emulator/forbidden_operations.txt")
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split('#').next()?.split_whitespace().collect();
+            match words.as_slice() {
+                [op] => Some(*op),
+                [op, _] if all_of_them => Some(*op),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// The role [`sdk_config`] assumes in each account (moto accepts any role; none is created).
 pub const TEST_ROLE: &str = "c3-test";
 

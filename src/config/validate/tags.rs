@@ -76,7 +76,7 @@ impl Checker<'_> {
         for key in tags.keys() {
             let glob = globs
                 .iter()
-                .find(|g| crate::plan::policy::glob_match(g, key, false));
+                .find(|g| crate::policy::glob_match(g, key, false));
             if let Some(glob) = glob {
                 self.err(
                     &path.key(key.as_str()),

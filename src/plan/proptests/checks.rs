@@ -15,10 +15,9 @@ use super::generators::{shuffle, Rng};
 use super::simulate::{names_resources, simulate};
 use super::world::{observe, World};
 use crate::model::*;
-use crate::plan::desired::PolicyKind;
-use crate::plan::policy::{compare_statement, glob_match, Document, Statement};
-use crate::plan::risk::{classify, is_expected_service_grant, public_reason, Principal};
 use crate::plan::{plan, ActionKind, Change, KeyRef, Operation, Plan, Resource, Severity};
+use crate::policy::risk::{classify, is_expected_service_grant, public_reason, Principal};
+use crate::policy::{compare_statement, glob_match, Document, Statement};
 
 // ------------------------------------------------- additive and convergence
 

@@ -14,8 +14,7 @@ use super::world::{
     statements_mut, strings, World,
 };
 use crate::model::*;
-use crate::plan::desired::PolicyKind;
-use crate::plan::policy::pretty;
+use crate::policy::pretty;
 
 const ORPHANS: [&str; 2] = ["old", "retired"];
 const EXTRA_ACTIONS: [&str; 3] = ["kms:Sign", "kms:ScheduleKeyDeletion", "kms:Verify"];

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::config;
 use super::generators::{shuffle, Rng};
 use super::mutations::render;
-use crate::plan::policy::{pretty, Document};
+use crate::policy::{pretty, Document};
 
 /// A policy statement in structured form, rendered to JSON in many equivalent ways.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::world::{key_arn, World};
 use crate::model::*;
 use crate::plan::desired::{is_pending_arn, pending_arn, MANAGED_POLICY_MAX_CHARS};
-use crate::plan::policy::{check_key_policy_text, size_without_whitespace};
 use crate::plan::{Change, KeyRef, Operation, Plan};
+use crate::policy::{check_key_policy_text, size_without_whitespace};
 
 /// What one apply created: (account, region, key name) → (generation, key id, ARN).
 pub(super) type NewKeys = BTreeMap<(String, String, String), (u32, String, String)>;

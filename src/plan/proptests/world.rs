@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 
 use super::generators::{pick, Rng};
 use crate::model::*;
-use crate::plan::desired::{key_policy, managed_policy, PolicyKind};
-use crate::plan::policy::pretty;
+use crate::plan::desired::{key_policy, managed_policy};
+use crate::policy::pretty;
 
 pub(super) fn key_arn(t: &Target, id: &str) -> String {
-    format!("arn:aws:kms:{}:{}:key/{id}", t.region, t.account)
+    crate::model::key_arn(t, id)
 }
 
 /// A string or a list of strings as a list.

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use super::policy::Statement;
-use super::Severity;
+use super::Statement;
 use crate::model::KmsGrant;
+use crate::plan::Severity;
 
 /// Who a principal is, seen from the account that owns the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,7 +256,7 @@ pub fn assess_statement(s: &Statement, account: &str) -> Assessment {
 /// StringEquals kms:ViaService=s3.eu-west-1.amazonaws.com`: what a statement
 /// grants, in one line.
 pub fn describe_statement(s: &Statement) -> String {
-    let principals = |label: &str, p: &super::policy::Principals| {
+    let principals = |label: &str, p: &super::Principals| {
         let items: Vec<String> = p
             .iter()
             .flat_map(|(kind, values)| values.iter().map(move |v| format!("{kind} {v}")))
@@ -408,7 +408,7 @@ pub fn describe_grant(g: &KmsGrant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::policy::Document;
+    use crate::policy::Document;
     use std::collections::BTreeMap;
 
     const ACCOUNT: &str = "111111111111";

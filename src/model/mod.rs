@@ -1,0 +1,219 @@
+//! Domain types shared by `config`, `live`, `plan` and `apply`.
+//!
+//! Nothing here knows about files, the AWS SDK or async: the desired state is
+//! what `config` makes of `keys.toml` (defaults applied, classifications
+//! merged, targets expanded), the live state is what `live` read from the
+//! accounts, reduced to plain values. The planner compares the two.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+mod live;
+pub mod names;
+pub mod tag;
+
+pub use live::*;
+pub use names::{dns_suffix, key_arn, partition, version_order, PolicyKind};
+
+/// One (account, region) pair: the unit c3 reads, plans and applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The region name, e.g. `eu-west-1`.
+    pub region: String,
+}
+
+impl Target {
+    /// A target from an account id and a region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
+}
+
+/// Run-wide settings from `[settings]`, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// IAM path of the managed policies; begins and ends with `/`.
+    pub policy_path: String,
+    /// STS role session name.
+    pub session_name: String,
+    /// Concurrent API calls at most.
+    pub parallelism: usize,
+    /// Key-creating and alias writes per second per (account, region).
+    pub writes_per_second: u32,
+    /// IAM writes per second per account and operation.
+    pub iam_writes_per_second: u32,
+    /// Whether the grants of managed keys are read (ListGrants).
+    pub read_grants: bool,
+    /// ListGrants calls per second per (account, region).
+    pub grant_reads_per_second: u32,
+    /// Tag keys (globs: `*` any run, `?` one character) never compared.
+    pub ignore_tags: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            policy_path: "/".into(),
+            session_name: "c3".into(),
+            parallelism: 16,
+            writes_per_second: 3,
+            iam_writes_per_second: 10,
+            read_grants: true,
+            grant_reads_per_second: 50,
+            ignore_tags: Vec::new(),
+        }
+    }
+}
+
+/// One declared account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// The name chosen in `keys.toml` (`[accounts.<name>]`).
+    pub name: String,
+    /// The 12-digit account id.
+    pub id: String,
+    /// A role to assume for this account; `None` uses the ambient credentials.
+    pub role_arn: Option<String>,
+    /// ExternalId for AssumeRole.
+    pub external_id: Option<String>,
+    /// The regions of this account, sorted, unique.
+    pub regions: Vec<String>,
+}
+
+/// One declared key with every default applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySpec {
+    /// The key name: `alias/<name>`, `allow-*-<name>`.
+    pub name: String,
+    /// The classification name.
+    pub classification: String,
+    /// The key description.
+    pub description: String,
+    /// AWS-managed rotation period in days, 90..=2560.
+    pub rotation_days: u32,
+    /// The generation behind the alias (>= 1).
+    pub generation: u32,
+    /// Whether the key should be enabled.
+    pub enabled: bool,
+    /// Services allowed through `kms:ViaService` (classification's plus the key's).
+    pub via_services: BTreeSet<String>,
+    /// Services allowed as service principals (classification's plus the key's).
+    pub service_principals: BTreeSet<String>,
+    /// The user's tags (no `c3:` tag; c3 adds its own, see [`KeySpec::tags`]).
+    pub user_tags: BTreeMap<String, String>,
+    /// Every (account, region) the key lives in, sorted.
+    pub targets: Vec<Target>,
+}
+
+impl KeySpec {
+    /// The alias name, `alias/<name>`.
+    pub fn alias(&self) -> String {
+        format!("alias/{}", self.name)
+    }
+
+    /// Every tag the key must carry: c3's own plus the user's.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.user_tags.clone();
+        tags.insert(tag::MANAGED.into(), "true".into());
+        tags.insert(tag::NAME.into(), self.name.clone());
+        tags.insert(tag::CLASSIFICATION.into(), self.classification.clone());
+        tags.insert(tag::GENERATION.into(), self.generation.to_string());
+        tags
+    }
+}
+
+/// Which part of the declared estate a run covers (`--accounts`, `--regions`,
+/// `--keys`, `--shard`). `None` means everything.
+///
+/// The declared state itself is never cut down: the planner still knows every
+/// key of the file, so keys outside the scope are neither planned nor
+/// mistaken for resources the file no longer declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    /// Account ids in scope.
+    pub accounts: Option<BTreeSet<String>>,
+    /// Regions in scope.
+    pub regions: Option<BTreeSet<String>>,
+    /// Key names in scope.
+    pub keys: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    /// Whether an account is in scope.
+    pub fn account(&self, id: &str) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(id))
+    }
+
+    /// Whether a target is in scope.
+    pub fn target(&self, t: &Target) -> bool {
+        self.account(&t.account) && self.regions.as_ref().is_none_or(|r| r.contains(&t.region))
+    }
+
+    /// Whether a key name is in scope.
+    pub fn key(&self, name: &str) -> bool {
+        self.keys.as_ref().is_none_or(|k| k.contains(name))
+    }
+
+    /// Whether the scope is the whole estate.
+    pub fn is_everything(&self) -> bool {
+        self.accounts.is_none() && self.regions.is_none() && self.keys.is_none()
+    }
+}
+
+/// The desired state: what `keys.toml` declares, validated and expanded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredState {
+    /// Run-wide settings.
+    pub settings: Settings,
+    /// Declared accounts, in file order.
+    pub accounts: Vec<Account>,
+    /// Declared keys, in file order.
+    pub keys: Vec<KeySpec>,
+    /// The part of the estate this run covers.
+    pub scope: Scope,
+}
+
+impl DesiredState {
+    /// Every target in scope, sorted, unique.
+    pub fn targets(&self) -> Vec<Target> {
+        let set: BTreeSet<Target> = self
+            .accounts
+            .iter()
+            .flat_map(|a| a.regions.iter().map(|r| Target::new(&a.id, r)))
+            .filter(|t| self.scope.target(t))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The accounts in scope, each with only its regions in scope.
+    pub fn accounts_in_scope(&self) -> Vec<Account> {
+        self.accounts
+            .iter()
+            .filter(|a| self.scope.account(&a.id))
+            .map(|a| {
+                let mut a = a.clone();
+                a.regions
+                    .retain(|r| self.scope.regions.as_ref().is_none_or(|s| s.contains(r)));
+                a
+            })
+            .collect()
+    }
+
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+}

@@ -1,0 +1,143 @@
+//! Names c3 builds and reads back: partitions, key ARNs, the names of the
+//! managed policies and their kinds, and the order of policy versions. One
+//! home for each, so the planner, the reader and apply agree.
+
+use super::Target;
+
+/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// The DNS suffix of service endpoints in a region's partition.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
+/// The ARN of a key (`arn:<partition>:kms:<region>:<account>:key/<id>`).
+pub fn key_arn(target: &Target, key_id: &str) -> String {
+    format!(
+        "arn:{}:kms:{}:{}:key/{key_id}",
+        partition(&target.region),
+        target.region,
+        target.account
+    )
+}
+
+/// The three managed policies of a key name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyKind {
+    /// `allow-encrypt-<name>`.
+    Encrypt,
+    /// `allow-decrypt-<name>`.
+    Decrypt,
+    /// `allow-crypto-<name>`.
+    Crypto,
+}
+
+impl PolicyKind {
+    /// All kinds, in the order plans list them.
+    pub const ALL: [PolicyKind; 3] = [Self::Encrypt, Self::Decrypt, Self::Crypto];
+
+    /// The policy name for a key name.
+    pub fn policy_name(self, key: &str) -> String {
+        format!("{}{key}", self.prefix())
+    }
+
+    /// `allow-encrypt-`, `allow-decrypt-` or `allow-crypto-`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Encrypt => "allow-encrypt-",
+            Self::Decrypt => "allow-decrypt-",
+            Self::Crypto => "allow-crypto-",
+        }
+    }
+
+    /// `encrypt`, `decrypt` or `crypto`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+            Self::Crypto => "crypto",
+        }
+    }
+
+    /// Splits a policy name, spelled exactly as c3 writes it, into kind and key name.
+    pub fn parse_name(name: &str) -> Option<(PolicyKind, &str)> {
+        Self::ALL.into_iter().find_map(|k| {
+            name.strip_prefix(k.prefix())
+                .filter(|rest| !rest.is_empty())
+                .map(|rest| (k, rest))
+        })
+    }
+
+    /// Whether a policy name is one of c3's names ignoring case (IAM compares
+    /// policy names without case, so such a name is taken for c3's).
+    pub fn is_c3_like(name: &str) -> bool {
+        Self::ALL.into_iter().any(|k| {
+            let p = k.prefix();
+            name.len() > p.len()
+                && name
+                    .get(..p.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        })
+    }
+}
+
+/// The order of policy version ids: by number (`v2` before `v10`), then by text.
+pub fn version_order(id: &str) -> (u64, &str) {
+    let number = id
+        .strip_prefix(['v', 'V'])
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    (number, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_names_parse_back() {
+        assert_eq!(
+            PolicyKind::parse_name("allow-crypto-a-b"),
+            Some((PolicyKind::Crypto, "a-b"))
+        );
+        assert_eq!(PolicyKind::parse_name("allow-encrypt-"), None);
+        assert_eq!(PolicyKind::parse_name("deny-encrypt-x"), None);
+        assert_eq!(PolicyKind::parse_name("Allow-Encrypt-x"), None);
+        assert!(PolicyKind::is_c3_like("Allow-Encrypt-x"));
+        assert!(!PolicyKind::is_c3_like("allow-crypto-"));
+        assert!(!PolicyKind::is_c3_like("allow-sign-x"));
+    }
+
+    #[test]
+    fn versions_sort_by_number() {
+        let mut ids = vec!["v10", "v2", "v9", "vX"];
+        ids.sort_by_key(|id| version_order(id));
+        assert_eq!(ids, vec!["v2", "v9", "v10", "vX"]);
+    }
+
+    #[test]
+    fn key_arns_follow_the_partition() {
+        let t = Target::new("111111111111", "cn-north-1");
+        assert_eq!(
+            key_arn(&t, "k"),
+            "arn:aws-cn:kms:cn-north-1:111111111111:key/k"
+        );
+    }
+}
