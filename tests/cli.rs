@@ -494,7 +494,7 @@ fn detailed_exitcode_is_2_with_differences_and_0_without() {
     let (_, doc) = plan_json(&config.path);
     assert!(!doc.changes.is_empty(), "enabled = false is not reported?");
     assert!(
-        doc.changes.iter().all(|c| !c.executable),
+        doc.changes.iter().all(|c| !c.executable()),
         "{:#?}",
         doc.changes
     );

@@ -262,13 +262,13 @@ async fn execute_key<K: KeyWriter>(
     mut steps: Vec<&Change>,
     writer: &K,
 ) -> (Vec<Outcome>, Created) {
-    steps.sort_by_key(|c| c.operation.as_ref().map_or(u8::MAX, Operation::step_order));
+    steps.sort_by_key(|c| c.operation().map_or(u8::MAX, Operation::step_order));
     let mut outcomes = Vec::new();
     let mut created = Created::new();
     let mut new_key: Option<(u32, String)> = None;
     let mut failed: Option<String> = None;
     for c in steps {
-        let Some(op) = &c.operation else { continue };
+        let Some(op) = c.operation() else { continue };
         if let Some(why) = &failed {
             run.record(&mut outcomes, c, Status::NotAttempted(why.clone()));
             continue;
@@ -443,7 +443,7 @@ async fn execute_policy<P: PolicyWriter>(
 ) -> Status {
     let pace = |name: &str| format!("{account}/iam/{name}");
     let err = |e: AwsCallError| Status::Failed(e.to_string());
-    let (document, name) = match &change.operation {
+    let (document, name) = match change.operation() {
         Some(Operation::CreatePolicy { document, name, .. }) => (document, name.clone()),
         Some(Operation::UpdatePolicy { document, arn, .. }) => (document, arn.clone()),
         _ => return Status::Failed("not an IAM operation".into()),
@@ -458,7 +458,7 @@ async fn execute_policy<P: PolicyWriter>(
             "refused: {name} would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}"
         ));
     }
-    match &change.operation {
+    match change.operation() {
         Some(Operation::CreatePolicy {
             name, path, tags, ..
         }) => {

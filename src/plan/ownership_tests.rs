@@ -37,7 +37,7 @@ const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 /// Every ARN an executable change writes to (policies) or names (keys).
 fn written_policy_arns(p: &Plan) -> Vec<String> {
     p.executable()
-        .filter_map(|c| match &c.operation {
+        .filter_map(|c| match c.operation() {
             Some(Operation::UpdatePolicy { arn, .. }) => Some(arn.clone()),
             _ => None,
         })
@@ -152,7 +152,7 @@ fn managed_policies_wait_while_no_key_exists_or_is_created() {
         .filter(|c| c.resource == Resource::IamPolicy)
         .collect();
     assert_eq!(waits.len(), 1, "{:#?}", p.changes);
-    assert_eq!(waits[0].action, ActionKind::Report);
+    assert_eq!(waits[0].action(), ActionKind::Report);
     assert_eq!(waits[0].severity, Severity::Info);
     assert!(waits[0].detail.contains("wait"), "{}", waits[0].detail);
     assert!(waits[0].detail.contains("enabled = false"));
@@ -198,7 +198,7 @@ fn a_policy_names_a_key_of_one_region_while_another_waits() {
     let p = plan(&d, &live);
     let creates: Vec<&String> = p
         .executable()
-        .filter_map(|c| match &c.operation {
+        .filter_map(|c| match c.operation() {
             Some(Operation::CreatePolicy { document, .. }) => Some(document),
             _ => None,
         })
@@ -320,7 +320,7 @@ fn a_key_that_lost_c3_managed_is_a_conflict_that_says_so() {
     let conflicts: Vec<&Change> = p
         .changes
         .iter()
-        .filter(|c| c.action == ActionKind::Conflict)
+        .filter(|c| c.action() == ActionKind::Conflict)
         .collect();
     assert_eq!(conflicts.len(), 1, "{:#?}", p.changes);
     let detail = &conflicts[0].detail;
@@ -349,7 +349,7 @@ fn a_key_that_lost_c3_managed_is_a_conflict_that_says_so() {
     let p = plan(&d, &live);
     assert!(!p.has_executable(), "{:#?}", p.changes);
     assert!(p.changes.iter().any(|c| c.resource == Resource::Key
-        && c.action == ActionKind::Conflict
+        && c.action() == ActionKind::Conflict
         && c.detail.contains("carries c3:name=payments")));
 }
 
@@ -366,7 +366,7 @@ fn undeclared_tags_on_c3_policies_are_reported_unless_ignored() {
     let p = plan(&d, &live);
     assert_eq!(p.changes.len(), 3, "{:#?}", p.changes);
     assert!(p.changes.iter().all(|c| c.resource == Resource::IamPolicy
-        && c.action == ActionKind::Report
+        && c.action() == ActionKind::Report
         && c.severity == Severity::Low
         && c.detail.starts_with("tag owner=alice on allow-")));
     d.settings.ignore_tags = vec!["own*".into()];

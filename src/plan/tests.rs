@@ -189,7 +189,7 @@ pub(super) fn account_mut<'a>(live: &'a mut LiveState, account: &str) -> &'a mut
 pub(super) fn rows(p: &Plan) -> Vec<(Resource, ActionKind, bool)> {
     p.changes
         .iter()
-        .map(|c| (c.resource, c.action, c.executable))
+        .map(|c| (c.resource, c.action(), c.executable()))
         .collect()
 }
 
@@ -236,7 +236,7 @@ fn missing_key_creates_key_alias_and_policies() {
         ]
     );
     assert!(p.changes[2].region.is_none());
-    let Some(Operation::CreatePolicy { document, .. }) = &p.changes[2].operation else {
+    let Some(Operation::CreatePolicy { document, .. }) = &p.changes[2].operation() else {
         panic!("not a CreatePolicy");
     };
     assert!(
@@ -258,7 +258,7 @@ fn missing_alias_on_existing_key_is_adopted() {
     region_mut(&mut live, A, R1).aliases.clear();
     let p = plan(&d, &live);
     assert_eq!(rows(&p), vec![(Resource::Alias, ActionKind::Adopt, true)]);
-    let Some(Operation::CreateAlias { key, .. }) = &p.changes[0].operation else {
+    let Some(Operation::CreateAlias { key, .. }) = &p.changes[0].operation() else {
         panic!("not CreateAlias");
     };
     assert_eq!(
@@ -284,12 +284,12 @@ fn generation_bump_creates_then_repoints_and_keeps_old_key() {
             (Resource::IamPolicy, ActionKind::Update, true),
         ]
     );
-    let Some(Operation::UpdateAlias { key, .. }) = &p.changes[1].operation else {
+    let Some(Operation::UpdateAlias { key, .. }) = &p.changes[1].operation() else {
         panic!("not UpdateAlias");
     };
     assert_eq!(key, &KeyRef::New { generation: 2 });
     // The new policy version names both generations.
-    let Some(Operation::UpdatePolicy { document, .. }) = &p.changes[2].operation else {
+    let Some(Operation::UpdatePolicy { document, .. }) = &p.changes[2].operation() else {
         panic!("not UpdatePolicy");
     };
     assert!(
@@ -346,7 +346,7 @@ fn older_generations_are_expected_and_restored_if_disabled() {
         vec![(Resource::KeyState, ActionKind::Restore, true)]
     );
     assert_eq!(
-        p.changes[0].operation,
+        p.changes[0].operation().cloned(),
         Some(Operation::Restore {
             key_id: key_id("payments", &t, 1),
             cancel_deletion: true,
@@ -383,7 +383,7 @@ fn rotation_off_or_other_period_is_updated() {
         p.changes[0].detail
     );
     assert_eq!(
-        p.changes[0].operation,
+        p.changes[0].operation().cloned(),
         Some(Operation::EnableRotation {
             key_id: key_id("payments", &Target::new(A, R1), 1),
             rotation_days: 365
@@ -431,7 +431,7 @@ fn missing_statement_is_added_and_live_ones_kept() {
     );
     let update = &p.changes[1];
     assert!(update.detail.contains("add statement AllowServiceLogs"));
-    let Some(Operation::PutKeyPolicy { policy, .. }) = &update.operation else {
+    let Some(Operation::PutKeyPolicy { policy, .. }) = update.operation() else {
         panic!("not PutKeyPolicy");
     };
     assert!(policy.contains("Foreign") && policy.contains("AllowServiceLogs"));
@@ -543,7 +543,7 @@ fn tags_missing_or_different_are_updated_undeclared_ones_reported_unless_ignored
     d.settings.ignore_tags = vec!["cost-*".into()];
     let p = plan(&d, &live);
     assert_eq!(rows(&p), vec![(Resource::Tags, ActionKind::Update, true)]);
-    let Some(Operation::TagKey { tags, .. }) = &p.changes[0].operation else {
+    let Some(Operation::TagKey { tags, .. }) = &p.changes[0].operation() else {
         panic!("not TagKey");
     };
     assert_eq!(
@@ -572,7 +572,7 @@ fn disabled_and_pending_deletion_keys_are_restored() {
         vec![(Resource::KeyState, ActionKind::Restore, true)]
     );
     assert!(matches!(
-        p.changes[0].operation,
+        p.changes[0].operation().cloned(),
         Some(Operation::Restore {
             cancel_deletion: true,
             enable: true,
@@ -600,7 +600,7 @@ fn enabled_false_is_reported_never_executed() {
     assert!(p
         .changes
         .iter()
-        .any(|c| c.resource == Resource::Key && c.action == ActionKind::Report));
+        .any(|c| c.resource == Resource::Key && c.action() == ActionKind::Report));
 
     // Existing and disabled: no change.
     let mut disabled = live;
@@ -631,12 +631,12 @@ fn foreign_alias_is_a_conflict_that_blocks_create_and_adopt() {
     let p = plan(&d, &live);
     assert!(p.changes.iter().all(
         |c| c.resource != Resource::Key && c.resource != Resource::Alias
-            || c.action == ActionKind::Conflict
+            || c.action() == ActionKind::Conflict
     ));
     assert!(!p
         .changes
         .iter()
-        .any(|c| matches!(c.operation, Some(Operation::CreateKey { .. }))));
+        .any(|c| matches!(c.operation(), Some(Operation::CreateKey { .. }))));
 }
 
 #[test]
@@ -672,7 +672,7 @@ fn managed_policy_missing_is_created_lacking_is_updated_extra_is_reported() {
                     .next_back()
                     .unwrap_or_default()
                     .to_string(),
-                c.action,
+                c.action(),
             )
         })
         .collect();
@@ -680,15 +680,15 @@ fn managed_policy_missing_is_created_lacking_is_updated_extra_is_reported() {
     assert!(p
         .changes
         .iter()
-        .any(|c| c.action == ActionKind::Create && c.detail.contains("allow-encrypt-payments")));
+        .any(|c| c.action() == ActionKind::Create && c.detail.contains("allow-encrypt-payments")));
     assert!(p
         .changes
         .iter()
-        .any(|c| c.action == ActionKind::Update && c.detail.contains("allow-decrypt-payments")));
+        .any(|c| c.action() == ActionKind::Update && c.detail.contains("allow-decrypt-payments")));
     assert!(p
         .changes
         .iter()
-        .any(|c| c.action == ActionKind::Report && c.detail.contains("retired")));
+        .any(|c| c.action() == ActionKind::Report && c.detail.contains("retired")));
 }
 
 #[test]
@@ -712,7 +712,7 @@ fn policy_update_at_five_versions_prunes_oldest_non_default() {
         rows(&p),
         vec![(Resource::IamPolicy, ActionKind::Update, true)]
     );
-    let Some(Operation::UpdatePolicy { prune_version, .. }) = &p.changes[0].operation else {
+    let Some(Operation::UpdatePolicy { prune_version, .. }) = &p.changes[0].operation() else {
         panic!("not UpdatePolicy");
     };
     assert_eq!(prune_version.as_deref(), Some("v1"));
@@ -747,7 +747,7 @@ fn orphans_are_reported_with_resource_key_alias_and_policy() {
     let d2 = desired(vec![spec("payments", &[(A, R1)])]);
     let p = plan(&d2, &live);
     let mut got: Vec<(Resource, ActionKind)> =
-        p.changes.iter().map(|c| (c.resource, c.action)).collect();
+        p.changes.iter().map(|c| (c.resource, c.action())).collect();
     got.sort();
     assert_eq!(
         got,
@@ -792,12 +792,12 @@ fn duplicate_key_of_a_generation_is_reported_not_recreated() {
     region_mut(&mut live, A, R1).keys.push(dup);
     let p = plan(&d, &live);
     assert!(p.changes.iter().any(|c| c.resource == Resource::Key
-        && c.action == ActionKind::Report
+        && c.action() == ActionKind::Report
         && c.detail.contains("dup")));
     assert!(!p
         .changes
         .iter()
-        .any(|c| matches!(c.operation, Some(Operation::CreateKey { .. }))));
+        .any(|c| matches!(c.operation(), Some(Operation::CreateKey { .. }))));
 }
 
 #[test]
@@ -816,7 +816,7 @@ fn a_failed_target_is_an_error_and_others_are_planned() {
     assert!(p
         .changes
         .iter()
-        .any(|c| c.resource == Resource::Key && c.action == ActionKind::Create));
+        .any(|c| c.resource == Resource::Key && c.action() == ActionKind::Create));
     // IAM for the failed account is not planned on partial data.
     assert!(!p.changes.iter().any(|c| c.account == A));
 }
@@ -867,7 +867,7 @@ fn no_operation_removes_anything() {
         .tags
         .remove(tag::CLASSIFICATION);
     for c in plan(&d, &live).executable() {
-        match &c.operation {
+        match c.operation() {
             Some(Operation::Restore { .. })
             | Some(Operation::EnableRotation { .. })
             | Some(Operation::TagKey { .. })
@@ -893,7 +893,7 @@ fn new_keys_of_different_names_get_distinct_pending_arns() {
     let docs: Vec<(String, String)> = p
         .changes
         .iter()
-        .filter_map(|c| match &c.operation {
+        .filter_map(|c| match c.operation() {
             Some(Operation::CreatePolicy { document, .. }) => {
                 Some((c.key.clone(), document.clone()))
             }
@@ -983,7 +983,7 @@ fn unreadable_rotation_of_a_key_being_restored_is_set_in_the_same_apply() {
             p.changes
         );
         assert_eq!(
-            p.changes[0].operation,
+            p.changes[0].operation().cloned(),
             Some(Operation::EnableRotation {
                 key_id: key_id("payments", &Target::new(A, R1), 1),
                 rotation_days: 365

@@ -13,7 +13,11 @@ pub fn render(change: &Change, style: &Style) -> String {
     let region = change.region.as_deref().unwrap_or("(global)");
     let mut out = style.paint_bold(&format!(
         "{} {} {} {} ({}):",
-        change.account, region, change.key, change.resource, change.action
+        change.account,
+        region,
+        change.key,
+        change.resource,
+        change.action()
     ));
     out.push('\n');
     let diff = TextDiff::from_lines(&d.before, &d.after);

@@ -33,7 +33,7 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         for change in plan
             .changes
             .iter()
-            .filter(|c| c.diff.is_some() && c.action != crate::plan::ActionKind::Create)
+            .filter(|c| c.diff.is_some() && c.action() != crate::plan::ActionKind::Create)
         {
             out.push('\n');
             out.push_str(&diff::render(change, style));

@@ -40,7 +40,7 @@ pub fn table(outcomes: &[Outcome], style: &Style) -> String {
             Cell::new(c.region.as_deref().unwrap_or("(global)")),
             Cell::new(&c.key),
             Cell::new(c.resource.as_str()),
-            Cell::new(c.action.as_str()),
+            Cell::new(c.action().as_str()),
             Cell::new(outcome),
         ]);
     }
@@ -76,7 +76,7 @@ fn row(c: &Change) -> String {
         c.region.as_deref().unwrap_or("(global)"),
         c.key,
         c.resource,
-        c.action
+        c.action()
     )
 }
 
@@ -129,7 +129,7 @@ fn list(items: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ActionKind, Resource, Severity};
+    use crate::plan::{ActionKind, ChangeKind, Operation, Resource, Severity};
 
     fn change(detail: &str) -> Change {
         Change {
@@ -137,12 +137,16 @@ mod tests {
             region: Some("eu-west-1".into()),
             key: "payments".into(),
             resource: Resource::Rotation,
-            action: ActionKind::Update,
-            executable: false,
             severity: Severity::Medium,
             detail: detail.into(),
             diff: None,
-            operation: None,
+            kind: ChangeKind::Action {
+                action: ActionKind::Update,
+                operation: Operation::EnableRotation {
+                    key_id: "k".into(),
+                    rotation_days: 365,
+                },
+            },
         }
     }
 

@@ -58,14 +58,14 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         "account", "region", "key", "resource", "action", "severity", "detail",
     ]);
     for c in &plan.changes {
-        let action = if c.executable {
-            c.action.as_str().to_string()
+        let action = if c.executable() {
+            c.action().as_str().to_string()
         } else {
-            format!("{} (not applied)", c.action)
+            format!("{} (not applied)", c.action())
         };
         let mut action_cell = Cell::new(action);
         if style.color {
-            action_cell = action_cell.fg(action_color(c.action));
+            action_cell = action_cell.fg(action_color(c.action()));
         }
         let mut severity_cell = Cell::new(c.severity.as_str());
         if style.color {

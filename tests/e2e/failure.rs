@@ -91,7 +91,7 @@ async fn one_failing_account_does_not_stop_the_others_and_gets_no_write() {
     let left: Vec<_> = doc
         .changes
         .iter()
-        .filter(|c| c.account == good && c.executable)
+        .filter(|c| c.account == good && c.executable())
         .collect();
     assert!(left.is_empty(), "left in the good account: {left:#?}");
     assert!(!doc.changes.iter().any(|c| c.account == bad));

@@ -174,7 +174,13 @@ pub fn rows(doc: &PlanDocument) -> Vec<(String, String, bool)> {
     let mut rows: Vec<(String, String, bool)> = doc
         .changes
         .iter()
-        .map(|c| (c.resource.to_string(), c.action.to_string(), c.executable))
+        .map(|c| {
+            (
+                c.resource.to_string(),
+                c.action().to_string(),
+                c.executable(),
+            )
+        })
         .collect();
     rows.sort();
     rows

@@ -107,12 +107,12 @@ async fn a_foreign_policy_where_c3s_would_be_is_a_conflict_and_never_written() {
     .expect("join");
 
     let conflicts = change(&plan, |c| {
-        c.resource.as_str() == "iam_policy" && c.action.as_str() == "conflict"
+        c.resource.as_str() == "iam_policy" && c.action().as_str() == "conflict"
     });
     assert_eq!(conflicts.len(), 2, "{:#?}", plan.changes);
     for c in &conflicts {
         assert_eq!(c.severity, c3::plan::Severity::High);
-        assert!(!c.executable);
+        assert!(!c.executable());
     }
     let foreign = conflicts
         .iter()
@@ -137,7 +137,7 @@ async fn a_foreign_policy_where_c3s_would_be_is_a_conflict_and_never_written() {
     // Apply makes what is c3's and nothing else: exit 0, nothing executable left.
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(
-        !after.changes.iter().any(|c| c.executable),
+        !after.changes.iter().any(|c| c.executable()),
         "{:#?}",
         after.changes
     );
@@ -200,7 +200,7 @@ async fn policies_of_a_key_that_cannot_exist_yet_wait_and_nothing_doomed_is_exec
     .await
     .expect("join");
     assert!(
-        !plan.changes.iter().any(|c| c.executable),
+        !plan.changes.iter().any(|c| c.executable()),
         "{:#?}",
         plan.changes
     );
@@ -209,7 +209,7 @@ async fn policies_of_a_key_that_cannot_exist_yet_wait_and_nothing_doomed_is_exec
             c.key == name && c.resource.as_str() == "iam_policy"
         });
         assert_eq!(waits.len(), 1, "{name}: {:#?}", plan.changes);
-        assert_eq!(waits[0].action.as_str(), "report");
+        assert_eq!(waits[0].action().as_str(), "report");
         assert_eq!(waits[0].severity, c3::plan::Severity::Info);
         assert!(waits[0].detail.contains("wait"), "{}", waits[0].detail);
     }
@@ -250,7 +250,7 @@ async fn grants_other_than_aws_services_are_reported_with_grantee_and_operations
     assert_eq!(grants.len(), 1, "{:#?}", doc.changes);
     let g = grants[0];
     assert_eq!(g.severity, c3::plan::Severity::High);
-    assert!(!g.executable);
+    assert!(!g.executable());
     assert!(
         g.detail
             .contains("to arn:aws:iam::999999999999:root for Decrypt"),
@@ -337,7 +337,7 @@ async fn undeclared_tags_are_reported_unless_ignored_and_a_lost_c3_managed_tag_i
     })
     .await
     .expect("join");
-    let conflicts = change(&doc, |c| c.action.as_str() == "conflict");
+    let conflicts = change(&doc, |c| c.action().as_str() == "conflict");
     assert_eq!(conflicts.len(), 1, "{:#?}", doc.changes);
     assert!(
         conflicts[0]
@@ -347,7 +347,7 @@ async fn undeclared_tags_are_reported_unless_ignored_and_a_lost_c3_managed_tag_i
         conflicts[0].detail
     );
     assert!(
-        !doc.changes.iter().any(|c| c.executable),
+        !doc.changes.iter().any(|c| c.executable()),
         "{:#?}",
         doc.changes
     );
@@ -441,7 +441,7 @@ async fn a_public_statement_is_critical_named_and_never_kept_public_by_c3() {
     assert!(gone[0].detail.contains("no longer exists"));
     // c3's repair (EnableRootAccess back) would keep "Open": it is held back.
     assert!(
-        !doc.changes.iter().any(|c| c.executable),
+        !doc.changes.iter().any(|c| c.executable()),
         "{:#?}",
         doc.changes
     );

@@ -36,7 +36,7 @@ fn example_on_empty_accounts_lists_every_create() {
     assert!(doc
         .changes
         .iter()
-        .all(|c| c.action.as_str() == "create" && c.executable));
+        .all(|c| c.action().as_str() == "create" && c.executable()));
     let keys = doc
         .changes
         .iter()
@@ -214,7 +214,7 @@ where
     let reported: Vec<_> = doc
         .changes
         .iter()
-        .filter(|c| !c.executable)
+        .filter(|c| !c.executable())
         .cloned()
         .collect();
     assert_eq!(
@@ -323,7 +323,7 @@ async fn drift_c3_statement_altered() {
         "{:#?}",
         doc.changes
     );
-    let update = doc.changes.iter().find(|c| c.executable).expect("update");
+    let update = doc.changes.iter().find(|c| c.executable()).expect("update");
     assert!(update.detail.contains("kms:Encrypt"), "{}", update.detail);
     assert!(update.diff.is_some());
 }
@@ -471,7 +471,7 @@ async fn a_c3_key_no_longer_in_the_file_is_reported() {
         .changes
         .iter()
         .filter(|c| c.key == "payments")
-        .map(|c| (c.resource.to_string(), c.action.to_string()))
+        .map(|c| (c.resource.to_string(), c.action().to_string()))
         .collect();
     assert!(
         reported.contains(&("key".into(), "report".into())),

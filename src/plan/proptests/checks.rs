@@ -63,7 +63,7 @@ fn refers_to_own_key(p: &Plan, snap: &RegionSnapshot, c: &Change, key: &KeyRef) 
             o.account == c.account
                 && o.region == c.region
                 && o.key == c.key
-                && matches!(&o.operation, Some(Operation::CreateKey { generation: g, .. }) if g == generation)
+                && matches!(o.operation(), Some(Operation::CreateKey { generation: g, .. }) if g == generation)
         }),
     }
 }
@@ -96,21 +96,21 @@ pub(super) fn check_additive(
     p: &Plan,
 ) -> Result<(), TestCaseError> {
     for c in &p.changes {
-        prop_assert_eq!(c.executable, c.operation.is_some(), "{:?}", c);
-        if !c.executable {
+        prop_assert_eq!(c.executable(), c.operation().is_some(), "{:?}", c);
+        if !c.executable() {
             prop_assert!(
-                matches!(c.action, ActionKind::Report | ActionKind::Conflict),
+                matches!(c.action(), ActionKind::Report | ActionKind::Conflict),
                 "a non-executable change that is not a report: {:?}",
                 c
             );
             continue;
         }
         prop_assert!(
-            !matches!(c.action, ActionKind::Report | ActionKind::Conflict),
+            !matches!(c.action(), ActionKind::Report | ActionKind::Conflict),
             "an executable report: {:?}",
             c
         );
-        let Some(op) = &c.operation else {
+        let Some(op) = c.operation() else {
             continue;
         };
         let spec = spec_of(d, &c.key)?;
@@ -346,7 +346,7 @@ type Row = (String, Option<String>, String, Resource, ActionKind, String);
 fn reported(p: &Plan, ignore: &[String]) -> BTreeSet<Row> {
     p.changes
         .iter()
-        .filter(|c| !c.executable)
+        .filter(|c| !c.executable())
         .filter(|c| !ignore.iter().any(|id| c.detail.contains(id.as_str())))
         .map(|c| {
             (
@@ -354,7 +354,7 @@ fn reported(p: &Plan, ignore: &[String]) -> BTreeSet<Row> {
                 c.region.clone(),
                 c.key.clone(),
                 c.resource,
-                c.action,
+                c.action(),
                 c.detail.clone(),
             )
         })
@@ -371,8 +371,8 @@ pub(super) fn show(p: &Plan) -> String {
                 c.region.as_deref().unwrap_or("iam"),
                 c.key,
                 c.resource,
-                c.action,
-                c.executable,
+                c.action(),
+                c.executable(),
                 c.severity,
                 c.detail
             )
@@ -483,9 +483,9 @@ pub(super) fn check_ownership(
     for c in p
         .changes
         .iter()
-        .filter(|c| c.action == ActionKind::Conflict)
+        .filter(|c| c.action() == ActionKind::Conflict)
     {
-        prop_assert!(!c.executable, "an executable conflict: {:?}", c);
+        prop_assert!(!c.executable(), "an executable conflict: {:?}", c);
         prop_assert!(
             c.severity >= Severity::High,
             "a conflict below high: {:?}",
@@ -493,7 +493,7 @@ pub(super) fn check_ownership(
         );
     }
     for c in p.executable() {
-        let Some(op) = &c.operation else {
+        let Some(op) = c.operation() else {
             continue;
         };
         let mine = KeyOwner::C3 { name: &c.key };
@@ -603,7 +603,7 @@ fn check_obstacles_are_conflicts(
 ) -> Result<(), TestCaseError> {
     let conflict = |account: &str, region: Option<&str>, key: &str, resource, what: &str| {
         p.changes.iter().any(|c| {
-            c.action == ActionKind::Conflict
+            c.action() == ActionKind::Conflict
                 && c.account == account
                 && c.region.as_deref() == region
                 && c.key == key
@@ -681,7 +681,7 @@ pub(super) fn check_no_doomed_writes(p: &Plan) -> Result<(), TestCaseError> {
     for c in p.executable() {
         if let Some(
             Operation::CreatePolicy { document, .. } | Operation::UpdatePolicy { document, .. },
-        ) = &c.operation
+        ) = c.operation()
         {
             names_resources(document).map_err(|e| TestCaseError::fail(format!("{e}\n{c:?}")))?;
         }
@@ -704,7 +704,7 @@ pub(super) fn check_public_keys(
         let (
             Some(region),
             Some(Operation::CreateKey { policy, .. } | Operation::PutKeyPolicy { policy, .. }),
-        ) = (c.region.as_deref(), &c.operation)
+        ) = (c.region.as_deref(), c.operation())
         else {
             continue;
         };
@@ -714,7 +714,7 @@ pub(super) fn check_public_keys(
             prop_assert!(
                 public_reason(s).is_none(),
                 "{} writes a public statement {:?}",
-                c.operation.as_ref().map_or("?", Operation::api_name),
+                c.operation().map_or("?", Operation::api_name),
                 s.to_value()
             );
         }
@@ -734,7 +734,7 @@ pub(super) fn check_public_keys(
                         && c.region.as_deref() == Some(t.region.as_str())
                         && c.key == spec.name
                         && c.resource == Resource::KeyPolicy
-                        && matches!(c.action, ActionKind::Report | ActionKind::Update)
+                        && matches!(c.action(), ActionKind::Report | ActionKind::Update)
                         && c.severity == Severity::Critical
                         && c.detail.contains(&named)
                 });
@@ -762,7 +762,7 @@ pub(super) fn check_severity(
     p: &Plan,
 ) -> Result<(), TestCaseError> {
     for c in &p.changes {
-        let want = match (c.action, c.resource, &c.operation) {
+        let want = match (c.action(), c.resource, c.operation()) {
             (ActionKind::Create, _, _) => Some(Severity::Info),
             (
                 _,
@@ -782,7 +782,7 @@ pub(super) fn check_severity(
         if let Some(want) = want {
             prop_assert_eq!(c.severity, want, "{:?}", c);
         }
-        if c.action == ActionKind::Conflict {
+        if c.action() == ActionKind::Conflict {
             prop_assert!(c.severity >= Severity::High, "{:?}", c);
         }
         // Tags that are never compared are never reported.
@@ -844,13 +844,13 @@ pub(super) fn check_severity(
                 if let Some(want) = want {
                     prop_assert_eq!(rows[0].severity, want, "{:?}", rows[0]);
                 }
-                prop_assert!(!rows[0].executable);
+                prop_assert!(!rows[0].executable());
             }
         }
     }
     // Every grant row is about a grant that was read.
     for c in p.changes.iter().filter(|c| c.resource == Resource::Grant) {
-        prop_assert!(!c.executable, "{:?}", c);
+        prop_assert!(!c.executable(), "{:?}", c);
         let region = c.region.as_deref().unwrap_or_default();
         let known = match live.regions.get(&Target::new(&c.account, region)) {
             Some(Ok(snap)) => ours(snap, &c.key).any(|k| {

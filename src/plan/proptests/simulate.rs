@@ -23,8 +23,7 @@ pub(super) fn simulate(w: &World, p: &Plan) -> Result<(World, NewKeys), String> 
     let mut steps: Vec<(&Change, &Operation)> = Vec::new();
     for c in p.executable() {
         let op = c
-            .operation
-            .as_ref()
+            .operation()
             .ok_or_else(|| format!("executable change without an operation: {c:?}"))?;
         steps.push((c, op));
     }
