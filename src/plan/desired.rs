@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::model::{dns_suffix, key_arn, partition, KeySpec, PolicyKind, Target};
-use crate::policy::POLICY_VERSION;
+use crate::policy::{parse_statement, pretty, Document, Statement, POLICY_VERSION};
 
 /// The largest key policy AWS accepts, in bytes.
 pub const KEY_POLICY_MAX_BYTES: usize = 32 * 1024;
@@ -98,9 +98,55 @@ pub fn key_policy(spec: &KeySpec, target: &Target) -> Value {
     })
 }
 
-/// The grants: (actions, condition) pairs; each applies to every key ARN.
-pub fn kind_grants(kind: PolicyKind) -> Vec<Grant> {
-    let plain = |actions: &[&str]| Grant {
+/// The key policy c3 wants for a key in a target, built once per plan: the
+/// text CreateKey sends, the normalised text a plan shows, and each statement
+/// as written (added verbatim to a live policy that lacks it) and in
+/// canonical form (compared with the live one of the same Sid).
+#[derive(Debug, Clone)]
+pub struct WantedKeyPolicy {
+    /// The whole document, pretty-printed.
+    pub text: String,
+    /// Its normalised text (the `after` of a create's diff).
+    pub normalized: String,
+    /// Each statement, raw and canonical, in [`key_policy_statements`] order.
+    pub statements: Vec<(Value, Statement)>,
+}
+
+impl WantedKeyPolicy {
+    /// The key policy of `spec` in `target`.
+    pub fn new(spec: &KeySpec, target: &Target) -> Self {
+        let part = partition(&target.region);
+        let value = key_policy(spec, target);
+        let text = pretty(&value);
+        let statements = match value.get("Statement") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|raw| Some((raw.clone(), parse_statement(raw, part).ok()?)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let normalized = Document::from_value(value, part)
+            .map(|d| d.normalized_text())
+            .unwrap_or_else(|_| text.clone());
+        Self {
+            text,
+            normalized,
+            statements,
+        }
+    }
+
+    /// Whether a statement of this Sid is c3's.
+    pub fn declares(&self, sid: &str) -> bool {
+        self.statements
+            .iter()
+            .any(|(_, s)| s.sid.as_deref() == Some(sid))
+    }
+}
+
+/// The statements of a policy kind: (actions, condition) pairs; each
+/// applies to every key ARN of the key name.
+pub fn kind_statements(kind: PolicyKind) -> Vec<KindStatement> {
+    let plain = |actions: &[&str]| KindStatement {
         actions: actions.iter().map(|s| s.to_string()).collect(),
         condition: None,
     };
@@ -125,7 +171,7 @@ pub fn kind_grants(kind: PolicyKind) -> Vec<Grant> {
                 "kms:GenerateDataKey*",
                 "kms:ReEncrypt*",
             ]),
-            Grant {
+            KindStatement {
                 actions: vec!["kms:CreateGrant".into()],
                 condition: Some(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
             },
@@ -133,9 +179,10 @@ pub fn kind_grants(kind: PolicyKind) -> Vec<Grant> {
     }
 }
 
-/// Actions granted on every key ARN, possibly under a condition.
+/// One statement of a managed policy kind: actions granted on every key
+/// ARN, possibly under a condition.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Grant {
+pub struct KindStatement {
     /// The actions.
     pub actions: Vec<String>,
     /// The condition block, if any.
@@ -144,7 +191,7 @@ pub struct Grant {
 
 /// A managed-policy document granting `kind` on the given key ARNs (sorted).
 pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
-    let statements: Vec<Value> = kind_grants(kind)
+    let statements: Vec<Value> = kind_statements(kind)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -162,7 +209,7 @@ pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
-/// The Sid c3 gives the `index`-th grant of a policy kind.
+/// The Sid c3 gives the `index`-th statement of a policy kind.
 pub fn grant_sid(kind: PolicyKind, index: usize) -> String {
     match (kind, index) {
         (PolicyKind::Encrypt, _) => "AllowEncrypt".into(),

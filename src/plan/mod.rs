@@ -146,23 +146,26 @@ pub(crate) struct At<'a> {
     pub key: &'a str,
 }
 
+impl<'a> At<'a> {
+    /// A key name in a target.
+    pub(crate) fn of(target: &'a crate::model::Target, key: &'a str) -> Self {
+        Self {
+            account: &target.account,
+            region: Some(&target.region),
+            key,
+        }
+    }
+}
+
 impl Changes {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn push(
+    fn add(
         &mut self,
         at: &At<'_>,
         resource: Resource,
-        action: ActionKind,
         severity: Severity,
         detail: String,
-        operation: Option<Operation>,
-        diff: Option<PolicyDiff>,
-    ) {
-        let kind = match (operation, action) {
-            (Some(operation), action) => ChangeKind::Action { action, operation },
-            (None, ActionKind::Conflict) => ChangeKind::Finding(Finding::Conflict),
-            (None, _) => ChangeKind::Finding(Finding::Report),
-        };
+        kind: ChangeKind,
+    ) -> &mut Change {
         self.items.push(Change {
             account: at.account.to_string(),
             region: at.region.map(str::to_string),
@@ -170,12 +173,14 @@ impl Changes {
             resource,
             severity,
             detail,
-            diff,
+            diff: None,
             kind,
         });
+        let last = self.items.len() - 1;
+        &mut self.items[last]
     }
 
-    /// A change apply executes.
+    /// A change apply executes; set its `diff` on the returned change.
     pub(crate) fn exec(
         &mut self,
         at: &At<'_>,
@@ -184,35 +189,21 @@ impl Changes {
         severity: Severity,
         detail: String,
         operation: Operation,
-    ) {
-        self.push(
-            at,
-            resource,
-            action,
-            severity,
-            detail,
-            Some(operation),
-            None,
-        );
+    ) -> &mut Change {
+        let kind = ChangeKind::Action { action, operation };
+        self.add(at, resource, severity, detail, kind)
     }
 
-    /// A finding apply only reports.
+    /// A finding apply only reports; set its `diff` on the returned change.
     pub(crate) fn report(
         &mut self,
         at: &At<'_>,
         resource: Resource,
         severity: Severity,
         detail: String,
-    ) {
-        self.push(
-            at,
-            resource,
-            ActionKind::Report,
-            severity,
-            detail,
-            None,
-            None,
-        );
+    ) -> &mut Change {
+        let kind = ChangeKind::Finding(Finding::Report);
+        self.add(at, resource, severity, detail, kind)
     }
 
     /// Something c3 does not own stands where it would write: reported, never touched.
@@ -222,16 +213,9 @@ impl Changes {
         resource: Resource,
         severity: Severity,
         detail: String,
-    ) {
-        self.push(
-            at,
-            resource,
-            ActionKind::Conflict,
-            severity,
-            detail,
-            None,
-            None,
-        );
+    ) -> &mut Change {
+        let kind = ChangeKind::Finding(Finding::Conflict);
+        self.add(at, resource, severity, detail, kind)
     }
 }
 

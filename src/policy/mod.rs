@@ -120,6 +120,26 @@ impl Statement {
             && self.not_resource.is_none()
     }
 
+    /// The `Condition` block as canonical JSON, or `None` when there is none.
+    pub fn condition_value(&self) -> Option<Value> {
+        if self.condition.is_empty() {
+            return None;
+        }
+        let mut ops = Map::new();
+        for (op, keys) in &self.condition {
+            let mut km = Map::new();
+            for (key, values) in keys {
+                let spelled = self.condition_keys.get(key).unwrap_or(key);
+                km.insert(
+                    spelled.clone(),
+                    strings_value(values.iter().map(String::as_str)),
+                );
+            }
+            ops.insert(op.clone(), Value::Object(km));
+        }
+        Some(Value::Object(ops))
+    }
+
     /// The statement as canonical JSON.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
@@ -151,22 +171,69 @@ impl Statement {
                 strings_value(r.iter().map(String::as_str)),
             );
         }
-        if !self.condition.is_empty() {
-            let mut ops = Map::new();
-            for (op, keys) in &self.condition {
-                let mut km = Map::new();
-                for (key, values) in keys {
-                    let spelled = self.condition_keys.get(key).unwrap_or(key);
-                    km.insert(
-                        spelled.clone(),
-                        strings_value(values.iter().map(String::as_str)),
-                    );
-                }
-                ops.insert(op.clone(), Value::Object(km));
-            }
-            m.insert("Condition".into(), Value::Object(ops));
+        if let Some(c) = self.condition_value() {
+            m.insert("Condition".into(), c);
         }
         Value::Object(m)
+    }
+}
+
+/// A statement's condition block in canonical form (or none), as one value:
+/// equal when the blocks are, and ordered by their canonical JSON, so sets of
+/// grants iterate in the same order whatever the document's spelling.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    /// The canonical block; `None` for no condition.
+    value: Option<Value>,
+    /// Its compact JSON (empty for none): the identity and order of the condition.
+    canonical: String,
+}
+
+impl Condition {
+    /// The condition of a statement.
+    pub fn of(statement: &Statement) -> Self {
+        let value = statement.condition_value();
+        let canonical = value.as_ref().map(Value::to_string).unwrap_or_default();
+        Self { value, canonical }
+    }
+
+    /// A condition block as c3 writes it, in canonical form; `None` (no
+    /// condition) when the block is not a valid condition.
+    pub fn from_block(block: &Value, partition: &str) -> Self {
+        let statement = serde_json::json!({"Effect": "Allow", "Condition": block});
+        parse_statement(&statement, partition)
+            .map(|s| Self::of(&s))
+            .unwrap_or_default()
+    }
+
+    /// Whether there is no condition.
+    pub fn is_none(&self) -> bool {
+        self.value.is_none()
+    }
+
+    /// The canonical block, to write into a statement.
+    pub fn value(&self) -> Option<&Value> {
+        self.value.as_ref()
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical == other.canonical
+    }
+}
+
+impl Eq for Condition {}
+
+impl PartialOrd for Condition {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Condition {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.canonical.cmp(&other.canonical)
     }
 }
 

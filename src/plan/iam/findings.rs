@@ -1,0 +1,237 @@
+//! Findings about managed policies that c3 reports and never changes.
+
+use std::collections::BTreeSet;
+
+use super::permissions::{covered, describe, Permission};
+use super::PolicyContext;
+use crate::model::{
+    partition, tag, AccountSnapshot, DesiredState, KeySpec, LiveManagedPolicy, NamedPolicy,
+    PolicyKind,
+};
+use crate::plan::{At, Changes, Resource, Severity};
+use crate::policy::Document;
+
+/// The managed policies of a key name that do not exist wait while no key
+/// of the name exists in the account or is being created: a policy must name
+/// a resource, and AWS refuses one that names none.
+pub(super) fn report_waiting(
+    spec: &KeySpec,
+    at: &At<'_>,
+    snapshot: &AccountSnapshot,
+    path: &str,
+    changes: &mut Changes,
+) {
+    let missing: Vec<String> = PolicyKind::ALL
+        .iter()
+        .map(|k| k.policy_name(&spec.name))
+        .filter(|n| snapshot.policy(n).is_none())
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let why = if spec.enabled {
+        format!(
+            "no key of {} exists in this account and this plan creates none (see the rows of {} above)",
+            spec.name, spec.name
+        )
+    } else {
+        format!(
+            "no key of {} exists in this account, and enabled = false, so c3 creates none",
+            spec.name
+        )
+    };
+    changes.report(
+        at,
+        Resource::IamPolicy,
+        Severity::Info,
+        format!(
+            "{path}{{{}}} wait: {why}; a managed policy must name a key, so c3 creates them once one exists",
+            missing.join(", ")
+        ),
+    );
+}
+
+/// A policy of another path (or case) holds the name c3's would have.
+pub(super) fn report_clash(
+    other: &NamedPolicy,
+    path: &str,
+    name: &str,
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    changes.conflict(
+        at,
+        Resource::IamPolicy,
+        Severity::High,
+        format!(
+            "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {path}{name}; c3 leaves it alone. Either rename the key in keys.toml, or move c3's policy_path to {}",
+            other.name, other.path, other.arn, other.path
+        ),
+    );
+}
+
+/// A foreign policy where c3's would be: a conflict that says what is there,
+/// why c3 leaves it alone and the ways out.
+pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, changes: &mut Changes) {
+    let what = Document::parse(&p.document, partition(""))
+        .map(|d| {
+            let grants: Vec<String> = d
+                .statements
+                .iter()
+                .map(crate::policy::risk::describe_statement)
+                .collect();
+            format!("it grants: {}", grants.join("; "))
+        })
+        .unwrap_or_else(|e| format!("its document cannot be read ({e})"));
+    let attached = match p.attachments {
+        Some(n) => format!(", attached to {n} user(s), group(s) or role(s)"),
+        None => String::new(),
+    };
+    let tags = match &p.tags {
+        Some(t) if t.is_empty() => "it has no tags".to_string(),
+        Some(t) => format!(
+            "its tags are {}",
+            t.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "its tags could not be read".to_string(),
+    };
+    changes.conflict(
+        at,
+        Resource::IamPolicy,
+        Severity::High,
+        format!(
+            "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, tag it {}=true and {}={key}",
+            p.name,
+            p.arn,
+            tag::MANAGED,
+            tag::NAME,
+            tag::MANAGED,
+            tag::NAME
+        ),
+    );
+}
+
+/// Reports what a c3 policy grants beyond keys.toml: on `*` or on keys c3
+/// does not declare is high, more actions on its keys medium.
+pub(super) fn report_excess(
+    ctx: &PolicyContext<'_>,
+    live_doc: &Document,
+    have: &BTreeSet<Permission>,
+    want: &BTreeSet<Permission>,
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    let name = ctx.kind.policy_name(ctx.key);
+    let extra: Vec<&Permission> = have.iter().filter(|p| !covered(p, want)).collect();
+    let other_statements = live_doc
+        .statements
+        .iter()
+        .filter(|s| !s.is_plain_allow())
+        .count();
+    if extra.is_empty() && other_statements == 0 {
+        return;
+    }
+    let known = |r: &str| ctx.keys.arns.contains(r) || ctx.keys.lost.contains_key(r);
+    let severity = if extra.iter().any(|g| !known(&g.resource)) {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let mut what = describe(&extra);
+    if other_statements > 0 {
+        if !what.is_empty() {
+            what.push_str("; ");
+        }
+        what.push_str(&format!(
+            "{other_statements} statement(s) that are not a plain Allow"
+        ));
+    }
+    let lost: Vec<String> = extra
+        .iter()
+        .filter_map(|g| ctx.keys.lost.get(&g.resource))
+        .map(|id| id.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !lost.is_empty() {
+        what.push_str(&format!(
+            " (key(s) {} carry {}={} but lost {}=true: see their conflict rows)",
+            lost.join(", "),
+            tag::NAME,
+            ctx.key,
+            tag::MANAGED
+        ));
+    }
+    changes.report(
+        at,
+        Resource::IamPolicy,
+        severity,
+        format!("{name} grants more than keys.toml needs: {what} (kept)"),
+    );
+}
+
+/// Reports the tags of a c3 policy that keys.toml does not declare.
+pub(super) fn report_undeclared_tags(
+    live: &LiveManagedPolicy,
+    ignore: &[String],
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
+    for (k, v) in live.tags.iter().flatten() {
+        if k != tag::MANAGED && k != tag::NAME && !crate::plan::kms::tag_ignored(k, ignore) {
+            changes.report(
+                at,
+                Resource::IamPolicy,
+                Severity::Low,
+                format!(
+                    "tag {k}={v} on {} is not declared in keys.toml (kept; c3 never removes tags; [settings] ignore_tags stops comparing it)",
+                    live.name
+                ),
+            );
+        }
+    }
+}
+
+/// Reports c3 policies the file no longer declares for this account.
+pub(super) fn report_orphans(
+    desired: &DesiredState,
+    snapshot: &AccountSnapshot,
+    declared: &BTreeSet<&str>,
+    account: &str,
+    changes: &mut Changes,
+) {
+    // In name order, whatever order the snapshot lists them in: the plan must
+    // not depend on it.
+    let mut policies: Vec<&LiveManagedPolicy> = snapshot.policies.iter().collect();
+    policies.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
+    for p in policies {
+        let Some((_, key)) = PolicyKind::parse_name(&p.name) else {
+            continue;
+        };
+        if declared.contains(key) || !desired.scope.key(key) {
+            continue;
+        }
+        // Only policies c3 tagged are c3's; untagged ones of the same shape are
+        // somebody else's.
+        if !p.is_owned_by(key) {
+            continue;
+        }
+        let at = At {
+            account,
+            region: None,
+            key,
+        };
+        changes.report(
+            &at,
+            Resource::IamPolicy,
+            Severity::Low,
+            format!(
+                "{} is no longer declared for this account in keys.toml; c3 never deletes policies",
+                p.name
+            ),
+        );
+    }
+}

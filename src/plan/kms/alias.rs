@@ -1,0 +1,245 @@
+//! A key name's key and `alias/<name>`: what stands in the way (conflicts),
+//! the key to create, and the alias to create, adopt or repoint.
+
+use super::{KeyContext, KeyView};
+use crate::model::{tag, KeyOwner, LiveKey};
+use crate::plan::action::{KeyRef, Operation};
+use crate::plan::desired::KEY_POLICY_MAX_BYTES;
+use crate::plan::{ActionKind, Changes, PolicyDiff, Resource, Severity};
+
+/// What the alias of a key name leads to.
+enum AliasPlan<'a> {
+    /// The alias points at something that is not a c3 key of this name:
+    /// what it points at, in words.
+    Conflict(String),
+    /// A key that lost `c3:managed` holds the name and no c3 key is current:
+    /// nothing to write to (the lost key's conflict says why).
+    Blocked,
+    /// The alias must lead to the current key, or to one this plan creates.
+    Lead(Option<&'a LiveKey>),
+}
+
+impl<'a> AliasPlan<'a> {
+    fn decide(ctx: &KeyContext<'a>, view: &KeyView<'a>) -> Self {
+        if view.alias.is_some() && view.alias_on_ours.is_none() {
+            let what = match view.alias_target.and_then(|id| ctx.snapshot.key(id)) {
+                Some(k) => not_ours(k, &ctx.spec.name),
+                None => match view.alias_target {
+                    Some(id) => format!("key {id}, which c3 cannot see"),
+                    None => "no key".to_string(),
+                },
+            };
+            Self::Conflict(what)
+        } else if !view.lost.is_empty() && view.current.is_none() {
+            Self::Blocked
+        } else {
+            Self::Lead(view.current)
+        }
+    }
+}
+
+/// Plans the key and the alias of a name: conflicts first, then the key to
+/// create (if none is current) and the alias. Returns the generation it
+/// creates, if any.
+pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Changes) -> Option<u32> {
+    let at = ctx.at();
+    let name = &ctx.spec.name;
+    // A key that lost c3:managed but still carries this name is reported
+    // once: by the alias conflict when the alias points at it, else here.
+    for key in view
+        .lost
+        .iter()
+        .filter(|k| Some(k.key_id.as_str()) != view.alias_target)
+    {
+        changes.conflict(
+            &at,
+            Resource::Key,
+            Severity::High,
+            format!(
+                "{}; c3 will not write to it, and creates and adopts nothing for {name} here while it is there: {}",
+                not_ours(key, name),
+                ways_out(name)
+            ),
+        );
+    }
+    match AliasPlan::decide(ctx, view) {
+        AliasPlan::Conflict(what) => {
+            changes.conflict(
+                &at,
+                Resource::Alias,
+                Severity::High,
+                format!(
+                    "{} points at {what}; c3 leaves the alias alone and creates nothing behind it: {}",
+                    ctx.spec.alias(),
+                    ways_out(name)
+                ),
+            );
+            None
+        }
+        AliasPlan::Blocked => None,
+        AliasPlan::Lead(Some(current)) => {
+            plan_alias(ctx, view, KeyRef::existing(&current.key_id), changes);
+            None
+        }
+        AliasPlan::Lead(None) => {
+            let generation = create_key(ctx, changes)?;
+            plan_alias(ctx, view, KeyRef::New { generation }, changes);
+            Some(generation)
+        }
+    }
+}
+
+/// The ways out of a conflict, said the same way everywhere.
+fn ways_out(name: &str) -> String {
+    format!(
+        "either rename the key in keys.toml, or, once you have reviewed what is there and want c3 to manage it, tag it {}=true and {}={name}",
+        tag::MANAGED,
+        tag::NAME
+    )
+}
+
+/// Why a key that stands in the way is not c3's, in words.
+fn not_ours(key: &LiveKey, name: &str) -> String {
+    let id = &key.key_id;
+    match key.owner() {
+        KeyOwner::C3 { name: other } if other != name => {
+            format!("key {id}, a c3 key of another name ({other})")
+        }
+        KeyOwner::C3 { .. } => format!("key {id}"),
+        KeyOwner::LostManaged { .. } => format!(
+            "key {id}, which carries {}={name} but not {}=true (the tag was removed or changed), so c3 no longer counts it as its own",
+            tag::NAME,
+            tag::MANAGED
+        ),
+        KeyOwner::C3Unnamed => format!(
+            "key {id}, which is tagged {}=true but has no {} tag",
+            tag::MANAGED,
+            tag::NAME
+        ),
+        KeyOwner::Other => format!("key {id}, which c3 does not manage"),
+    }
+}
+
+/// Creates the key of the declared generation, or reports why not; returns
+/// the generation created.
+fn create_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
+    let spec = ctx.spec;
+    let at = ctx.at();
+    let wanted = ctx.wanted;
+    if !spec.enabled {
+        changes.report(
+            &at,
+            Resource::Key,
+            Severity::Info,
+            format!(
+                "generation {} does not exist and enabled = false: c3 does not create disabled keys",
+                spec.generation
+            ),
+        );
+        return None;
+    }
+    if wanted.text.len() > KEY_POLICY_MAX_BYTES {
+        changes.report(
+            &at,
+            Resource::Key,
+            Severity::Low,
+            format!(
+                "the key policy would be {} bytes, over AWS's limit of {KEY_POLICY_MAX_BYTES}: declare fewer services",
+                wanted.text.len()
+            ),
+        );
+        return None;
+    }
+    let create = changes.exec(
+        &at,
+        Resource::Key,
+        ActionKind::Create,
+        Severity::Info,
+        format!(
+            "create symmetric key, generation {}, rotation every {} days, {} key policy statements",
+            spec.generation,
+            spec.rotation_days,
+            wanted.statements.len()
+        ),
+        Operation::CreateKey {
+            generation: spec.generation,
+            description: spec.description.clone(),
+            policy: wanted.text.clone(),
+            tags: spec.tags(),
+            rotation_days: spec.rotation_days,
+        },
+    );
+    create.diff = Some(PolicyDiff {
+        before: String::new(),
+        after: wanted.normalized.clone(),
+    });
+    Some(spec.generation)
+}
+
+/// Creates, adopts or repoints `alias/<name>` (the alias is missing or on a
+/// c3 key of this name).
+fn plan_alias(ctx: &KeyContext<'_>, view: &KeyView<'_>, key_ref: KeyRef, changes: &mut Changes) {
+    let spec = ctx.spec;
+    let at = ctx.at();
+    let alias_name = spec.alias();
+    let shown = match &key_ref {
+        KeyRef::Existing { key_id } => key_id.clone(),
+        KeyRef::New { .. } => "the new key".to_string(),
+    };
+    match (view.alias_on_ours, view.current) {
+        (Some(on), Some(cur)) if on.key_id == cur.key_id => {}
+        (Some(on), _) => {
+            // A generation bump realises a new declaration; an alias moved
+            // to another key of the name by hand is drift.
+            let severity = if matches!(key_ref, KeyRef::New { .. }) {
+                Severity::Info
+            } else {
+                Severity::Low
+            };
+            let generation = on.c3_generation().map_or("?".into(), |g| g.to_string());
+            changes.exec(
+                &at,
+                Resource::Alias,
+                ActionKind::Repoint,
+                severity,
+                format!(
+                    "{alias_name}: {} (generation {generation}) → {shown} (generation {}); the old key stays enabled",
+                    on.key_id, spec.generation
+                ),
+                Operation::UpdateAlias {
+                    alias: alias_name.clone(),
+                    key: key_ref,
+                },
+            );
+        }
+        (None, Some(cur)) => {
+            changes.exec(
+                &at,
+                Resource::Alias,
+                ActionKind::Adopt,
+                Severity::Info,
+                format!(
+                    "{alias_name} → {} (a c3 key of generation {} that no alias points at)",
+                    cur.key_id, spec.generation
+                ),
+                Operation::CreateAlias {
+                    alias: alias_name.clone(),
+                    key: key_ref,
+                },
+            );
+        }
+        (None, None) => {
+            changes.exec(
+                &at,
+                Resource::Alias,
+                ActionKind::Create,
+                Severity::Info,
+                format!("create {alias_name} → {shown}"),
+                Operation::CreateAlias {
+                    alias: alias_name.clone(),
+                    key: key_ref,
+                },
+            );
+        }
+    }
+}
