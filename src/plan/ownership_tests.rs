@@ -558,3 +558,35 @@ fn a_c3_statement_stripped_of_its_conditions_is_a_critical_repair() {
         "until then statement \"AllowViaServiceSecretsmanager\" makes the key usable by anyone"
     ));
 }
+
+#[test]
+fn what_a_repaired_statement_keeps_beyond_keys_toml_is_judged_as_repaired() {
+    // Found by the property tests: a c3 statement without its conditions and
+    // with an extra action. The update restores the conditions (critical
+    // until then); the extra action is kept and reported as it will stand
+    // after apply, so the finding is the same before and after.
+    let d = one_key();
+    let mut live = converged(&d);
+    let mut pol = live_policy(&mut live);
+    for s in statements_mut(&mut pol).iter_mut() {
+        if s["Sid"] == "AllowViaServiceSecretsmanager" {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("Condition");
+                if let Some(serde_json::Value::Array(actions)) = m.get_mut("Action") {
+                    actions.push("kms:Sign".into());
+                }
+            }
+        }
+    }
+    set_live_policy(&mut live, &pol);
+    let p = plan(&d, &live);
+    let excess = p
+        .changes
+        .iter()
+        .find(|c| c.detail.contains("grants more than keys.toml asks for"))
+        .expect("an excess finding");
+    assert_eq!(excess.severity, Severity::Medium, "{excess:?}");
+    assert!(!excess.detail.contains("usable by anyone"), "{excess:?}");
+    let update = p.executable().next().expect("the repair");
+    assert_eq!(update.severity, Severity::Critical);
+}

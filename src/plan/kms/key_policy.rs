@@ -10,7 +10,9 @@ use crate::model::{partition, LiveKey};
 use crate::plan::action::Operation;
 use crate::plan::desired::KEY_POLICY_MAX_BYTES;
 use crate::plan::{ActionKind, Changes, PolicyDiff, Resource, Severity};
-use crate::policy::{self, add_to_statement, compare_statement, pretty, risk, Document};
+use crate::policy::{
+    self, add_to_statement, compare_statement, parse_statement, pretty, risk, Document,
+};
 
 /// Plans the policy of the current key of a name.
 pub(super) fn plan(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
@@ -144,6 +146,7 @@ impl Merge {
             };
             let found = &live.statements[i];
             let (lacks, excess) = compare_statement(found, want);
+            let mut merged = None;
             if !lacks.is_empty() && found.effect != "Allow" {
                 merge.findings.push((
                     Severity::Medium,
@@ -158,10 +161,15 @@ impl Merge {
                     .push(format!("{sid} gains {}", lacks.describe()));
                 if let Some(stmt) = statement_mut(&mut merge.merged, i) {
                     add_to_statement(stmt, &lacks);
+                    merged = parse_statement(stmt, partition(&ctx.target.region)).ok();
                 }
             }
             if !excess.is_empty() {
-                let assessment = risk::assess_statement(found, &ctx.target.account);
+                // What stays beyond keys.toml is judged as it will be once the
+                // merge is written (a condition c3 restores no longer leaves
+                // the key public: the update's row says so until then).
+                let judged = merged.as_ref().unwrap_or(found);
+                let assessment = risk::assess_statement(judged, &ctx.target.account);
                 let mut detail = format!(
                     "statement {sid} grants more than keys.toml asks for: {} (kept)",
                     excess.describe()
