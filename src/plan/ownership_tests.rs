@@ -136,6 +136,10 @@ fn a_policy_of_the_same_name_elsewhere_blocks_the_create_it_would_fail() {
         );
         assert!(p.changes[0].detail.contains(&format!("at path {path}")));
         assert!(p.changes[0].detail.contains("unique in an account"));
+        // Moving c3's policy_path would move every c3 policy, and IAM
+        // cannot move one: the ways out are a new key name or deleting it.
+        assert!(!p.changes[0].detail.contains("policy_path"));
+        assert!(p.changes[0].detail.contains("rename the key in keys.toml"));
     }
 }
 

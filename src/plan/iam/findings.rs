@@ -64,8 +64,8 @@ pub(super) fn report_clash(
         Resource::IamPolicy,
         Severity::High,
         format!(
-            "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {path}{name}; c3 leaves it alone. Either rename the key in keys.toml, or move c3's policy_path to {}",
-            other.name, other.path, other.arn, other.path
+            "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {path}{name}; c3 leaves it alone. Either rename the key in keys.toml, or, once nothing needs that policy, delete it (c3 never deletes policies, and IAM cannot move a policy to another path)",
+            other.name, other.path, other.arn
         ),
     );
 }
