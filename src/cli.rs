@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::options::{ColorChoice, ProgressChoice};
-
 /// c3 keeps AWS KMS keys, their aliases, key policies and the IAM policies
 /// that grant their use in the state a keys.toml declares, across many
 /// accounts and regions. It never deletes or disables anything.
@@ -179,4 +177,28 @@ pub struct MergeArgs {
     /// Exit 2 when the merged plan has differences, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ProgressChoice {
+    /// A line redrawn in place while stderr is a terminal; nothing otherwise.
+    #[default]
+    Auto,
+    /// One line per account and region as it finishes, on any stderr (CI logs).
+    Plain,
+    /// No progress.
+    Never,
 }

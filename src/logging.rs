@@ -8,7 +8,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber. `C3_LOG` (an `EnvFilter` directive) overrides `-v`.
-/// `ansi`: colour the log lines (see [`crate::options::ColorChoice::resolve`]);
+/// `ansi`: colour the log lines (see [`crate::cli::ColorChoice::resolve`]);
 /// never when stderr is a file or a pipe, so CI logs carry no escape codes.
 pub fn init(verbose: u8, quiet: bool, ansi: bool) {
     // (default directives, the most the assume-role provider may say: its

@@ -3,17 +3,7 @@
 
 use std::io::IsTerminal;
 
-/// `--color`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when writing to a terminal and `NO_COLOR` is unset.
-    #[default]
-    Auto,
-    /// Always colour.
-    Always,
-    /// Never colour.
-    Never,
-}
+use crate::cli::ColorChoice;
 
 impl ColorChoice {
     /// Whether a stream is coloured: `always`, `never`, or under `auto` only a
@@ -26,18 +16,6 @@ impl ColorChoice {
             ColorChoice::Auto => terminal && !no_color,
         }
     }
-}
-
-/// `--progress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ProgressChoice {
-    /// A line redrawn in place while stderr is a terminal; nothing otherwise.
-    #[default]
-    Auto,
-    /// One line per account and region as it finishes, on any stderr (CI logs).
-    Plain,
-    /// No progress.
-    Never,
 }
 
 /// How output looks.

@@ -10,7 +10,8 @@
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::options::{ColorChoice, ProgressChoice, Style};
+use crate::cli::{ColorChoice, ProgressChoice};
+use crate::options::Style;
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
