@@ -70,14 +70,37 @@ pub enum Command {
     /// Check keys.toml: every error with file, line and what is allowed. Makes no AWS call.
     Validate,
     /// Read the accounts and show what differs from keys.toml. Never writes.
+    #[command(after_long_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Make the safe part of the plan real: create, add, repoint, restore. Never deletes, disables or removes.
+    #[command(after_long_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
     Merge(MergeArgs),
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  c3 plan                                      every account and region of keys.toml
+  c3 plan --accounts prod --regions eu-west-1  a part of the estate
+  c3 plan --detailed-exitcode                  a drift job: exit 2 when anything differs
+  c3 plan --output json > plan.json            the plan for machines (docs/output-json.md)
+  c3 plan --out plan.json                      save it for review, then `c3 apply plan.json`
+  c3 plan --shard 1/4 --output json            one of four CI jobs; join them with `c3 merge`
+
+Each row has a severity (critical, high, medium, low, info) and an action: create, update,
+repoint, restore and adopt are what apply does; report and conflict are only shown.";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  c3 apply                          plan, show it, ask, then make the safe part real
+  c3 apply plan.json                apply a reviewed plan, only if the accounts still match it
+  c3 apply --auto-approve           no question (CI); required when stdin is not a terminal
+
+Apply never deletes, disables or removes anything, and never writes to a key, alias or
+policy c3 does not own: those rows stay in the plan as reported.";
 
 /// `c3 plan`.
 #[derive(Debug, Args)]
@@ -201,4 +224,36 @@ pub enum ProgressChoice {
     Plain,
     /// No progress.
     Never,
+}
+
+#[cfg(test)]
+mod help_tests {
+    //! Snapshots of `--help` for `c3` and every subcommand, at a fixed width:
+    //! the help is documentation users read, so its changes are reviewed.
+    use super::Cli;
+    use clap::CommandFactory;
+
+    fn help(path: &[&str]) -> String {
+        let mut cmd = Cli::command().term_width(100);
+        cmd.build();
+        let mut cur = &mut cmd;
+        for name in path {
+            let Some(sub) = cur.find_subcommand_mut(name) else {
+                panic!("no subcommand {name}");
+            };
+            cur = sub;
+        }
+        cur.render_long_help().to_string()
+    }
+
+    #[test]
+    fn every_command_has_a_reviewed_help() {
+        let cmd = Cli::command();
+        let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        names.retain(|n| *n != "help");
+        insta::assert_snapshot!("c3", help(&[]));
+        for name in names {
+            insta::assert_snapshot!(name, help(&[name]));
+        }
+    }
 }

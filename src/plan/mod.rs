@@ -294,4 +294,7 @@ mod tests;
 mod ownership_tests;
 
 #[cfg(test)]
+mod screen_tests;
+
+#[cfg(test)]
 mod proptests;

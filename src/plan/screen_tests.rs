@@ -1,0 +1,86 @@
+//! Snapshots of what users read of a plan: the table with its diffs and
+//! summary (`c3 plan`), the JSON document (`--output json`, a contract:
+//! docs/output-json.md) and a policy diff. The plan comes from the pure
+//! planner over a fixed estate with drift of every kind, so a change of
+//! wording, order or format shows up here as a reviewed snapshot diff.
+
+use super::tests::{
+    converged, desired, live_policy, region_mut, set_live_policy, spec, A, B, R1, R2,
+};
+use super::*;
+use crate::model::{KmsGrant, LiveState};
+use crate::options::Style;
+
+/// `payments` in two accounts, `logs` in one; drift: rotation off, a foreign
+/// statement, an undeclared tag and a grant to another account on one key;
+/// the other account's `payments` key is gone (created again, its policies
+/// name the new key).
+fn drifted() -> (DesiredState, LiveState) {
+    let d = desired(vec![
+        spec("payments", &[(A, R1), (B, R1)]),
+        spec("logs", &[(A, R2)]),
+    ]);
+    let mut live = converged(&d);
+    {
+        let snap = region_mut(&mut live, A, R1);
+        let key = &mut snap.keys[0];
+        key.tags.insert("owner".into(), "someone".into());
+        if let Some(details) = key.details.as_mut() {
+            if let Some(r) = details.rotation.as_mut() {
+                r.enabled = false;
+            }
+            details.grants = Some(vec![KmsGrant {
+                grant_id: "0123456789abcdef".into(),
+                name: None,
+                grantee: Some("arn:aws:iam::999999999999:root".into()),
+                grantee_service: None,
+                retiring: None,
+                issuing_account: Some(format!("arn:aws:iam::{A}:root")),
+                operations: vec!["Decrypt".into()],
+                constraints: Default::default(),
+                source_arn: None,
+            }]);
+        }
+    }
+    let mut policy = live_policy(&mut live);
+    if let Some(serde_json::Value::Array(items)) = policy.get_mut("Statement") {
+        items.push(serde_json::json!({
+            "Sid": "AllowAnalytics",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{A}:role/analytics")},
+            "Action": "kms:Decrypt",
+            "Resource": "*"
+        }));
+    }
+    set_live_policy(&mut live, &policy);
+    let gone = region_mut(&mut live, B, R1);
+    gone.keys.clear();
+    gone.aliases.clear();
+    (d, live)
+}
+
+#[test]
+fn the_plan_table() {
+    let (d, live) = drifted();
+    insta::assert_snapshot!(crate::render::human(&plan(&d, &live), &Style::plain()));
+}
+
+#[test]
+fn the_json_plan() {
+    let (d, live) = drifted();
+    insta::assert_snapshot!(crate::render::json::to_string(&plan(&d, &live)));
+}
+
+#[test]
+fn a_policy_diff() {
+    let (d, live) = drifted();
+    let p = plan(&d, &live);
+    let Some(update) = p
+        .changes
+        .iter()
+        .find(|c| c.resource == Resource::IamPolicy && c.action() == ActionKind::Update)
+    else {
+        panic!("no policy update in {:#?}", p.changes);
+    };
+    insta::assert_snapshot!(crate::render::diff::render(update, &Style::plain()));
+}
