@@ -15,7 +15,7 @@ pub mod names;
 pub mod tag;
 
 pub use live::*;
-pub use names::{dns_suffix, key_arn, partition, version_order, PolicyKind};
+pub use names::{dns_suffix, key_arn, parse_key_arn, partition, version_order, PolicyKind};
 
 /// One (account, region) pair: the unit c3 reads, plans and applies.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -38,6 +38,23 @@ pub fn key_arn(target: &Target, key_id: &str) -> String {
     )
 }
 
+/// The target and key id of a key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`).
+pub fn parse_key_arn(arn: &str) -> Option<(Target, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("kms"), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let id = rest.strip_prefix("key/").filter(|id| !id.is_empty())?;
+    Some((Target::new(account, region), id))
+}
+
 /// The three managed policies of a key name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PolicyKind {

@@ -594,3 +594,40 @@ fn what_a_repaired_statement_keeps_beyond_keys_toml_is_judged_as_repaired() {
     let update = p.executable().next().expect("the repair");
     assert_eq!(update.severity, Severity::Critical);
 }
+
+#[test]
+fn a_policy_naming_a_deleted_key_is_low_and_one_naming_a_foreign_key_high() {
+    // After a generation bump, the old key is deleted by hand: the policies
+    // still name its ARN. That key can never be used again (key ids are
+    // never reused), so the finding is low and says the key is gone. An
+    // ARN of a key that exists and is not c3's stays high.
+    let d = one_key();
+    let t = Target::new(A, R1);
+    for (present, want) in [(false, Severity::Low), (true, Severity::High)] {
+        let mut live = converged(&d);
+        let old = "0ld00000-0000-0000-0000-000000000000";
+        if present {
+            region_mut(&mut live, A, R1).keys.push(LiveKey {
+                key_id: old.into(),
+                arn: arn(&t, old),
+                tags: BTreeMap::new(),
+                details: None,
+            });
+        }
+        for p in &mut account_mut(&mut live, A).policies {
+            let mut doc: serde_json::Value = serde_json::from_str(&p.document).unwrap_or_default();
+            for s in statements_mut(&mut doc).iter_mut() {
+                if let Some(serde_json::Value::Array(r)) = s.get_mut("Resource") {
+                    r.push(arn(&t, old).into());
+                }
+            }
+            p.document = doc.to_string();
+        }
+        let p = plan(&d, &live);
+        assert_eq!(p.changes.len(), 3, "{:#?}", p.changes);
+        for c in &p.changes {
+            assert_eq!(c.severity, want, "{c:?}");
+            assert_eq!(c.detail.contains("no longer exist"), !present, "{c:?}");
+        }
+    }
+}

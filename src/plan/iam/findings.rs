@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use super::permissions::{covered, describe, Permission};
 use super::PolicyContext;
 use crate::model::{
-    partition, tag, AccountSnapshot, DesiredState, KeySpec, LiveManagedPolicy, NamedPolicy,
-    PolicyKind,
+    parse_key_arn, partition, tag, AccountSnapshot, DesiredState, KeySpec, LiveManagedPolicy,
+    LiveState, NamedPolicy, PolicyKind,
 };
 use crate::plan::{At, Changes, Resource, Severity};
 use crate::policy::Document;
@@ -115,7 +115,8 @@ pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, chan
 }
 
 /// Reports what a c3 policy grants beyond keys.toml: on `*` or on keys c3
-/// does not declare is high, more actions on its keys medium.
+/// does not declare is high, more actions on its keys medium, on keys that
+/// no longer exist low.
 pub(super) fn report_excess(
     ctx: &PolicyContext<'_>,
     live_doc: &Document,
@@ -135,11 +136,20 @@ pub(super) fn report_excess(
         return;
     }
     let known = |r: &str| ctx.keys.arns.contains(r) || ctx.keys.lost.contains_key(r);
-    let severity = if extra.iter().any(|g| !known(&g.resource)) {
-        Severity::High
-    } else {
-        Severity::Medium
-    };
+    let gone = |r: &str| key_gone(ctx.live, r);
+    // More actions on its own keys is medium; a key that no longer exists
+    // (an older generation deleted by hand) can never be used again, so
+    // naming it is low; anything else (`*`, keys c3 does not manage here) high.
+    let severity = extra
+        .iter()
+        .map(|p| match p.resource.as_str() {
+            r if known(r) => Severity::Medium,
+            r if gone(r) => Severity::Low,
+            _ => Severity::High,
+        })
+        .chain((other_statements > 0).then_some(Severity::Medium))
+        .max()
+        .unwrap_or(Severity::Medium);
     let mut what = describe(&extra);
     if other_statements > 0 {
         if !what.is_empty() {
@@ -165,12 +175,32 @@ pub(super) fn report_excess(
             tag::MANAGED
         ));
     }
+    let dead: BTreeSet<&str> = extra
+        .iter()
+        .filter(|p| gone(&p.resource))
+        .filter_map(|p| parse_key_arn(&p.resource).map(|(_, id)| id))
+        .collect();
+    if !dead.is_empty() {
+        what.push_str(&format!(
+            " (key(s) {} no longer exist)",
+            dead.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
     changes.report(
         at,
         Resource::IamPolicy,
         severity,
         format!("{name} grants more than keys.toml needs: {what} (kept)"),
     );
+}
+
+/// Whether an ARN names a key that does not exist: its region was read and
+/// lists no key of that id. (A region not read in this run says nothing.)
+fn key_gone(live: &LiveState, arn: &str) -> bool {
+    let Some((target, id)) = parse_key_arn(arn) else {
+        return false;
+    };
+    matches!(live.regions.get(&target), Some(Ok(snap)) if snap.key(id).is_none())
 }
 
 /// Reports the tags of a c3 policy that keys.toml does not declare.

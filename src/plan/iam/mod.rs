@@ -76,6 +76,7 @@ pub(crate) fn plan_account(
                 path: &desired.settings.policy_path,
                 key: &spec.name,
                 keys: &keys,
+                live,
                 ignore_tags: &desired.settings.ignore_tags,
             };
             plan_policy(&ctx, &at, changes);
@@ -202,6 +203,8 @@ struct PolicyContext<'a> {
     path: &'a str,
     key: &'a str,
     keys: &'a KeyArns,
+    /// Everything read, to tell a key that no longer exists from one not seen.
+    live: &'a LiveState,
     ignore_tags: &'a [String],
 }
 
