@@ -5,9 +5,11 @@ use std::fmt;
 use crate::aws::AwsCallError;
 use crate::model::{Account, ReadFailure};
 
-/// Where a read failed: one region of an account, or the account's IAM.
+/// The part of an account's read that failed: KMS in one region, IAM, or
+/// connecting to the account. (Not [`crate::model::Scope`], which is what a
+/// run reads.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub enum ReadPart {
     /// KMS in one region (or connecting to the account, reported per region).
     Region(String),
     /// IAM, which is global to the account.
@@ -23,20 +25,20 @@ pub struct ReadError {
     pub account_name: String,
     /// The account id.
     pub account_id: String,
-    /// Where in the account.
-    pub scope: Scope,
+    /// Which part of the account's read.
+    pub part: ReadPart,
     /// The call that failed.
     #[source]
     pub call: AwsCallError,
 }
 
 impl ReadError {
-    /// The error of `call` while reading `scope` of `account`.
-    pub fn new(account: &Account, scope: Scope, call: AwsCallError) -> Self {
+    /// The error of `call` while reading `part` of `account`.
+    pub fn new(account: &Account, part: ReadPart, call: AwsCallError) -> Self {
         Self {
             account_name: account.name.clone(),
             account_id: account.id.clone(),
-            scope,
+            part,
             call,
         }
     }
@@ -45,10 +47,10 @@ impl ReadError {
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "account '{}' ({})", self.account_name, self.account_id)?;
-        match &self.scope {
-            Scope::Region(region) => write!(f, ", region {region}")?,
-            Scope::Iam => f.write_str(", IAM")?,
-            Scope::Account => {}
+        match &self.part {
+            ReadPart::Region(region) => write!(f, ", region {region}")?,
+            ReadPart::Iam => f.write_str(", IAM")?,
+            ReadPart::Account => {}
         }
         write!(f, ": {}", self.call)?;
         if let Some(request_id) = &self.call.request_id {
@@ -95,7 +97,7 @@ mod tests {
         };
         let mut call = AwsCallError::service("ListAliases", "AccessDeniedException", "not allowed");
         call.request_id = Some("req-1".into());
-        let err = ReadError::new(&account, Scope::Region("eu-west-1".into()), call);
+        let err = ReadError::new(&account, ReadPart::Region("eu-west-1".into()), call);
         let m = err.to_string();
         assert!(
             m.starts_with(

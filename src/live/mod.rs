@@ -14,6 +14,9 @@
 pub mod error;
 pub mod iam;
 pub mod kms;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod test_support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
@@ -26,7 +29,7 @@ use tokio::sync::Semaphore;
 use crate::aws::{self, AwsCallError, Pacer};
 use crate::model::{Account, AccountSnapshot, DesiredState, LiveState, RegionSnapshot, Target};
 
-pub use error::{ReadError, Scope};
+pub use error::{ReadError, ReadPart};
 
 /// Reads every declared account and region.
 ///
@@ -107,24 +110,7 @@ async fn read_account(
             for region in &account.regions {
                 progress.target_done(&account.name, region, false);
             }
-            let regions = account
-                .regions
-                .iter()
-                .map(|region| {
-                    let err = ReadError::new(account, Scope::Region(region.clone()), call.clone());
-                    let mut failure = crate::model::ReadFailure::from(err);
-                    failure.account_wide = true;
-                    (Target::new(&account.id, region), Err(failure))
-                })
-                .collect();
-            let mut failure =
-                crate::model::ReadFailure::from(ReadError::new(account, Scope::Account, call));
-            failure.account_wide = true;
-            return AccountRead {
-                account_id: account.id.clone(),
-                iam: Err(failure),
-                regions,
-            };
+            return not_connected(account, call);
         }
     };
 
@@ -133,7 +119,7 @@ async fn read_account(
         let client = iam::SdkIam::new(session.iam());
         iam::read_account(&client, &calls, &desired.settings.policy_path)
             .await
-            .map_err(|call| ReadError::new(account, Scope::Iam, call).into())
+            .map_err(|call| ReadError::new(account, ReadPart::Iam, call).into())
     };
     let regions = join_all(account.regions.iter().map(|region| {
         let session = &session;
@@ -146,7 +132,7 @@ async fn read_account(
             let snapshot = kms::read_region(&client, &calls, &declared, grants)
                 .await
                 .map_err(|call| {
-                    ReadError::new(account, Scope::Region(region.clone()), call).into()
+                    ReadError::new(account, ReadPart::Region(region.clone()), call).into()
                 });
             progress.target_done(&account.name, region, snapshot.is_ok());
             (target, snapshot)
@@ -156,6 +142,29 @@ async fn read_account(
     AccountRead {
         account_id: account.id.clone(),
         iam,
+        regions,
+    }
+}
+
+/// What is read from an account that could not be connected to: its IAM
+/// entry and every one of its targets failed, all for the one reason `call`.
+fn not_connected(account: &Account, call: AwsCallError) -> AccountRead {
+    let regions = account
+        .regions
+        .iter()
+        .map(|region| {
+            let err = ReadError::new(account, ReadPart::Region(region.clone()), call.clone());
+            let mut failure = crate::model::ReadFailure::from(err);
+            failure.account_wide = true;
+            (Target::new(&account.id, region), Err(failure))
+        })
+        .collect();
+    let mut failure =
+        crate::model::ReadFailure::from(ReadError::new(account, ReadPart::Account, call));
+    failure.account_wide = true;
+    AccountRead {
+        account_id: account.id.clone(),
+        iam: Err(failure),
         regions,
     }
 }

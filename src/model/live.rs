@@ -182,13 +182,20 @@ pub enum KeyOwner<'a> {
     Other,
 }
 
-/// A KMS alias (`alias/aws/*` are never included).
+/// A KMS alias (a [`RegionSnapshot`] never includes `alias/aws/*`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LiveAlias {
     /// `alias/<name>`.
     pub name: String,
     /// The key id it points at; `None` when the API gives none.
     pub target_key_id: Option<String>,
+}
+
+impl LiveAlias {
+    /// The key name the alias stands for: `<name>` of `alias/<name>`.
+    pub fn key_name(&self) -> Option<&str> {
+        self.name.strip_prefix("alias/")
+    }
 }
 
 /// Everything read from one (account, region).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::printer::{Printer, SharedBuffer};
 use crate::aws::{AwsCallError, CallErrorKind};
-use crate::live::{ReadError, Scope};
+use crate::live::{ReadError, ReadPart};
 use crate::model::{Account, ReadFailure};
 use crate::plan::{Plan, PlanError};
 
@@ -30,13 +30,13 @@ fn dispatch(operation: &'static str, kind: CallErrorKind, message: &str) -> AwsC
     }
 }
 
-/// The plan error of `call` in `scope` of `account`, as live/ and plan/ make it.
-fn error(account: &Account, scope: Scope, call: AwsCallError) -> PlanError {
-    let region = match &scope {
-        Scope::Region(r) => Some(r.clone()),
+/// The plan error of `call` in `part` of `account`, as live/ and plan/ make it.
+fn error(account: &Account, part: ReadPart, call: AwsCallError) -> PlanError {
+    let region = match &part {
+        ReadPart::Region(r) => Some(r.clone()),
         _ => None,
     };
-    let failure: ReadFailure = ReadError::new(account, scope, call).into();
+    let failure: ReadFailure = ReadError::new(account, part, call).into();
     PlanError::of(&account.id, region.as_deref(), &failure)
 }
 
@@ -72,7 +72,7 @@ fn aws_errors_as_users_read_them() {
                 } else {
                     call.clone()
                 };
-                error(a, Scope::Account, call)
+                error(a, ReadPart::Account, call)
             })
             .collect::<Vec<_>>()
     };
@@ -97,7 +97,7 @@ fn aws_errors_as_users_read_them() {
             "unknown_host",
             vec![error(
                 &prod,
-                Scope::Account,
+                ReadPart::Account,
                 dispatch(
                     "GetCallerIdentity",
                     CallErrorKind::UnknownHost,
@@ -109,7 +109,7 @@ fn aws_errors_as_users_read_them() {
             "timeout",
             vec![error(
                 &prod,
-                Scope::Region("eu-west-1".into()),
+                ReadPart::Region("eu-west-1".into()),
                 dispatch("ListKeys", CallErrorKind::Timeout, "no answer in time, after retries"),
             )],
         ),
@@ -117,7 +117,7 @@ fn aws_errors_as_users_read_them() {
             "assume_role_denied",
             vec![error(
                 &staging,
-                Scope::Account,
+                ReadPart::Account,
                 AwsCallError::service(
                     "AssumeRole",
                     "AccessDenied",
@@ -130,7 +130,7 @@ fn aws_errors_as_users_read_them() {
             "account_mismatch",
             vec![error(
                 &dev,
-                Scope::Account,
+                ReadPart::Account,
                 AwsCallError::service(
                     "GetCallerIdentity",
                     "AccountMismatch",
@@ -142,7 +142,7 @@ fn aws_errors_as_users_read_them() {
             "list_grants_denied",
             vec![error(
                 &prod,
-                Scope::Region("eu-west-1".into()),
+                ReadPart::Region("eu-west-1".into()),
                 AwsCallError::service(
                     "ListGrants",
                     "AccessDeniedException",
@@ -154,7 +154,7 @@ fn aws_errors_as_users_read_them() {
             "iam_read_denied",
             vec![error(
                 &prod,
-                Scope::Iam,
+                ReadPart::Iam,
                 AwsCallError::service(
                     "GetAccountAuthorizationDetails",
                     "AccessDenied",
@@ -166,7 +166,7 @@ fn aws_errors_as_users_read_them() {
             "expired_token",
             vec![error(
                 &prod,
-                Scope::Region("eu-west-1".into()),
+                ReadPart::Region("eu-west-1".into()),
                 AwsCallError::service("ListAliases", "ExpiredTokenException", "The security token included in the request is expired"),
             )],
         ),
@@ -174,7 +174,7 @@ fn aws_errors_as_users_read_them() {
             "unrecognized_client",
             vec![error(
                 &staging,
-                Scope::Region("eu-west-1".into()),
+                ReadPart::Region("eu-west-1".into()),
                 AwsCallError::service("ListAliases", "UnrecognizedClientException", "The security token included in the request is invalid."),
             )],
         ),
@@ -183,12 +183,12 @@ fn aws_errors_as_users_read_them() {
             vec![
                 error(
                     &prod,
-                    Scope::Region("eu-west-1".into()),
+                    ReadPart::Region("eu-west-1".into()),
                     AwsCallError::service("DescribeKey", "ThrottlingException", "Rate exceeded"),
                 ),
                 error(
                     &staging,
-                    Scope::Region("eu-west-1".into()),
+                    ReadPart::Region("eu-west-1".into()),
                     AwsCallError::service("ListGrants", "ThrottlingException", "Rate exceeded"),
                 ),
             ],
