@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The planner (src/plan/) and the domain model (src/model.rs) are pure: no AWS SDK, no async
+# The planner (src/plan/), the domain model (src/model/) and the policy documents (src/policy/) are pure: no AWS SDK, no async
 # runtime, no I/O, no clock, no environment. Fails (exit 1) listing every line that mentions one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,14 +8,15 @@ cd "$ROOT"
 # The names, plus grouped imports such as `use std::{env, fs};` (on one line).
 FORBIDDEN='aws_sdk_|aws_config|aws_smithy|tokio|std::fs|std::env|std::net|std::process|SystemTime|reqwest|hyper'
 FORBIDDEN="$FORBIDDEN"'|std::\{[^}]*\b(fs|env|net|process)\b'
-targets=()
-[ -f src/model.rs ] && targets+=(src/model.rs)
-[ -d src/plan ] && targets+=(src/plan)
-[ -f src/plan.rs ] && targets+=(src/plan.rs)
-if [ ${#targets[@]} -eq 0 ]; then
-  echo "check-planner-imports: neither src/model.rs nor src/plan/ exists; nothing to check"
-  exit 0
-fi
+# The pure rooms. Each must exist: a room moved or renamed must be named
+# here again, so the check can never silently look at nothing.
+targets=(src/model src/policy src/plan)
+for t in "${targets[@]}"; do
+  if [ ! -d "$t" ]; then
+    echo "check-planner-imports: $t does not exist; name the pure rooms of src/ in $0" >&2
+    exit 1
+  fi
+done
 
 # Comments (`//`, `//!`, `///`) may name what is forbidden; code may not.
 if offending="$(grep -rnE --include='*.rs' "$FORBIDDEN" "${targets[@]}" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//')"; then

@@ -14,7 +14,7 @@ use super::path::{FieldPath, Seg};
 ///
 /// Offsets past the end, or inside a multi-byte character, are clamped; a
 /// byte-order mark at the start does not count as a column. For many
-/// offsets in one source, use [`Document::line_col`], which indexes the
+/// offsets in one source, use [`TomlSource::line_col`], which indexes the
 /// lines once.
 pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     LineIndex::new(source).line_col(source, offset)
@@ -49,13 +49,13 @@ impl LineIndex {
 
 /// A `keys.toml` parsed once: the tree that both the reader and the
 /// locating of problems use.
-pub(crate) struct Document<'s> {
+pub(crate) struct TomlSource<'s> {
     source: &'s str,
     root: Spanned<DeValue<'s>>,
     lines: OnceCell<LineIndex>,
 }
 
-impl<'s> Document<'s> {
+impl<'s> TomlSource<'s> {
     /// Parses the source; the errors are TOML syntax errors (the tree is
     /// then only what the parser recovered).
     pub(crate) fn parse(source: &'s str) -> (Self, Vec<toml::de::Error>) {
@@ -104,7 +104,7 @@ impl<'s> Document<'s> {
             .line_col(self.source, offset)
     }
 
-    /// The 1-based line and column of [`Document::span_of`].
+    /// The 1-based line and column of [`TomlSource::span_of`].
     pub(crate) fn line_col_of(&self, path: &FieldPath) -> (usize, usize) {
         self.line_col(self.span_of(path).start)
     }
@@ -161,7 +161,7 @@ sub.table = 1
 
     #[test]
     fn span_of_finds_values_headers_and_nearest_parent() {
-        let (doc, errors) = Document::parse(SOURCE);
+        let (doc, errors) = TomlSource::parse(SOURCE);
         assert!(errors.is_empty());
         let at = |segs: &[&str]| doc.line_col_of(&path(segs));
         assert_eq!(at(&["version"]), (1, 11));
@@ -186,7 +186,7 @@ sub.table = 1
 
     #[test]
     fn span_of_unparsable_source_is_the_start() {
-        let (doc, errors) = Document::parse("x = = 1");
+        let (doc, errors) = TomlSource::parse("x = = 1");
         assert!(!errors.is_empty());
         assert_eq!(doc.line_col_of(&path(&["x"])), (1, 1));
     }

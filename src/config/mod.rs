@@ -43,7 +43,7 @@ use std::path::Path;
 pub use error::{ConfigError, Diagnostic};
 
 use crate::model::DesiredState;
-use locate::Document;
+use locate::TomlSource;
 use path::FieldPath;
 
 /// The largest `keys.toml` accepted, in bytes (4 MiB: tens of thousands of keys).
@@ -99,7 +99,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
     if source.len() > MAX_FILE_BYTES {
         return Err(too_large(file_name));
     }
-    let (doc, syntax_errors) = Document::parse(source);
+    let (doc, syntax_errors) = TomlSource::parse(source);
     let issues = if syntax_errors.is_empty() {
         let read = read::read(&doc);
         let mut issues = read.issues;
@@ -115,8 +115,8 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
         .into_iter()
         .map(|issue| {
             let (line, column) = match &issue.at {
-                At::Offset(offset) => doc.line_col(*offset),
-                At::Path(path) => doc.line_col_of(path),
+                Spot::Offset(offset) => doc.line_col(*offset),
+                Spot::Path(path) => doc.line_col_of(path),
             };
             Diagnostic {
                 line,
@@ -157,7 +157,7 @@ fn too_large(file_name: &str) -> ConfigError {
 /// Where an issue is: a byte offset (syntax errors, unknown keys), or a
 /// field path to look up in the parsed file (everything else).
 #[derive(Debug, Clone)]
-enum At {
+enum Spot {
     Offset(usize),
     Path(FieldPath),
 }
@@ -167,7 +167,7 @@ enum At {
 struct Issue {
     field: String,
     message: String,
-    at: At,
+    at: Spot,
 }
 
 impl Issue {
@@ -175,7 +175,7 @@ impl Issue {
         Self {
             field: path.to_string(),
             message,
-            at: At::Path(path.clone()),
+            at: Spot::Path(path.clone()),
         }
     }
 
@@ -183,7 +183,7 @@ impl Issue {
         Self {
             field: path.to_string(),
             message,
-            at: At::Offset(offset),
+            at: Spot::Offset(offset),
         }
     }
 
@@ -191,7 +191,7 @@ impl Issue {
         Self {
             field: "(syntax)".into(),
             message,
-            at: At::Offset(offset),
+            at: Spot::Offset(offset),
         }
     }
 }

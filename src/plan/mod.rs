@@ -224,7 +224,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
     let mut changes = Changes::default();
     let mut errors = Vec::new();
     // Keys to be created, per (account, key name): regions and generations, for the IAM pass.
-    let mut created: BTreeMap<(String, String), Vec<(String, u32)>> = BTreeMap::new();
+    let mut created = iam::KeysToCreate::new();
 
     for target in desired.targets() {
         match live.regions.get(&target) {

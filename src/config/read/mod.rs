@@ -16,7 +16,7 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::file::KeysFile;
-use super::locate::Document;
+use super::locate::TomlSource;
 use super::path::FieldPath;
 use super::Issue;
 
@@ -34,7 +34,7 @@ pub(crate) struct Read {
 }
 
 /// Reads the parsed file into its mirror, with every problem of shape.
-pub(crate) fn read(doc: &Document<'_>) -> Read {
+pub(crate) fn read(doc: &TomlSource<'_>) -> Read {
     let mut reader = Reader {
         source: doc.source(),
         invalid: Invalid::new(),
@@ -50,7 +50,7 @@ pub(crate) fn read(doc: &Document<'_>) -> Read {
 
 /// TOML syntax errors, at most one per line (later errors on a line are
 /// usually the parser recovering from the first).
-pub(crate) fn syntax_issues(doc: &Document<'_>, errors: &[toml::de::Error]) -> Vec<Issue> {
+pub(crate) fn syntax_issues(doc: &TomlSource<'_>, errors: &[toml::de::Error]) -> Vec<Issue> {
     let mut lines = HashSet::new();
     let mut issues = Vec::new();
     for error in errors {
@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn read_source(source: &str) -> Read {
-        let (doc, errors) = Document::parse(source);
+        let (doc, errors) = TomlSource::parse(source);
         assert!(errors.is_empty(), "{errors:?}");
         read(&doc)
     }

@@ -27,7 +27,7 @@ use permissions::{covered, permissions};
 pub const MAX_POLICY_VERSIONS: usize = 5;
 
 /// Keys to be created, per (account, key name): regions and generations.
-pub(crate) type Created = BTreeMap<(String, String), Vec<(String, u32)>>;
+pub(crate) type KeysToCreate = BTreeMap<(String, String), Vec<(String, u32)>>;
 
 /// Plans the managed policies of every key declared in an account, then
 /// reports c3 policies the file no longer declares there.
@@ -36,7 +36,7 @@ pub(crate) fn plan_account(
     account: &Account,
     snapshot: &AccountSnapshot,
     live: &LiveState,
-    created: &Created,
+    created: &KeysToCreate,
     changes: &mut Changes,
     errors: &mut Vec<PlanError>,
 ) {
@@ -105,7 +105,7 @@ impl KeyArns {
         account: &Account,
         spec: &KeySpec,
         live: &LiveState,
-        created: &Created,
+        created: &KeysToCreate,
     ) -> Option<Self> {
         let regions: Vec<&Target> = spec
             .targets
