@@ -741,11 +741,25 @@ fn readme_plan_output_is_what_c3_prints() {
             panic!("{row}");
         };
         let action = action.split(' ').next().unwrap();
-        changes.push(serde_json::json!({
+        let mut change = serde_json::json!({
             "account": account, "region": region, "key": key, "resource": resource,
             "action": action, "executable": !["report", "conflict"].contains(&action),
             "severity": severity, "detail": detail,
-        }));
+        });
+        // A plan document's executable change carries its operation (the
+        // table does not show it; c3 refuses a document without it).
+        if change["executable"] == true {
+            change["operation"] = match resource {
+                "rotation" => serde_json::json!({
+                    "op": "enable_rotation", "key_id": "k", "rotation_days": 90
+                }),
+                "key_state" => serde_json::json!({
+                    "op": "restore", "key_id": "k", "cancel_deletion": true, "enable": true
+                }),
+                other => panic!("add an operation for a {other} row of the README"),
+            };
+        }
+        changes.push(change);
     }
     assert!(changes.len() >= 3, "{sample}");
     let mut doc = documented_plan();

@@ -19,7 +19,7 @@ use crate::plan::Plan;
 pub use printer::Printer;
 
 /// The human view of a plan (stdout): table, policy diffs, notes, summary.
-/// Errors are not part of it: see [`errors`].
+/// Errors are not part of it: see [`errors()`].
 pub fn human(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
     if plan.changes.is_empty() && plan.errors.is_empty() {
