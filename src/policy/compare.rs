@@ -154,10 +154,62 @@ impl Excess {
 
 /// Compares a live statement with the desired statement of the same Sid.
 pub fn compare_statement(live: &Statement, desired: &Statement) -> (Lacks, Excess) {
-    let mut lacks = Lacks::default();
-    let mut excess = Excess::default();
+    let empty = CiSet::default();
+    let (live_a, desired_a) = (
+        live.action.as_ref().unwrap_or(&empty),
+        desired.action.as_ref().unwrap_or(&empty),
+    );
+    let none = Principals::new();
+    let (live_p, desired_p) = (
+        live.principal.as_ref().unwrap_or(&none),
+        desired.principal.as_ref().unwrap_or(&none),
+    );
+    let nothing = BTreeSet::new();
+    let (live_r, desired_r) = (
+        live.resource.as_ref().unwrap_or(&nothing),
+        desired.resource.as_ref().unwrap_or(&nothing),
+    );
+    let resource_in =
+        |set: &BTreeSet<String>, r: &String| set.iter().any(|p| glob_match(p, r, false));
+    let lacks = Lacks {
+        actions: uncovered(desired_a.iter().map(str::to_string), |a| {
+            actions_cover(live_a, a)
+        }),
+        principals: uncovered(pairs(desired_p), |(k, v)| principal_covered(live_p, k, v)),
+        resources: uncovered(desired_r.iter().cloned(), |r| resource_in(live_r, r)),
+        conditions: lacking_conditions(live, desired),
+    };
+    let (conditions, undeclared) = excess_conditions(live, desired);
+    let mut other = other_differences(live, desired);
+    other.extend(undeclared);
+    let excess = Excess {
+        actions: uncovered(live_a.iter().map(str::to_string), |a| {
+            actions_cover(desired_a, a)
+        }),
+        principals: uncovered(pairs(live_p), |(k, v)| principal_covered(desired_p, k, v)),
+        resources: uncovered(live_r.iter().cloned(), |r| resource_in(desired_r, r)),
+        conditions,
+        other,
+    };
+    (lacks, excess)
+}
+
+/// The items `covered` does not cover, in order.
+fn uncovered<T>(items: impl Iterator<Item = T>, covered: impl Fn(&T) -> bool) -> Vec<T> {
+    items.filter(|i| !covered(i)).collect()
+}
+
+/// Principals as (type, value) pairs.
+fn pairs(p: &Principals) -> impl Iterator<Item = (String, String)> + '_ {
+    p.iter()
+        .flat_map(|(kind, values)| values.iter().map(move |v| (kind.clone(), v.clone())))
+}
+
+/// How a live statement differs in ways c3 will not change: its effect, `Not*` elements.
+fn other_differences(live: &Statement, desired: &Statement) -> Vec<String> {
+    let mut other = Vec::new();
     if live.effect != desired.effect {
-        excess.other.push(format!(
+        other.push(format!(
             "Effect is {} (keys.toml: {})",
             live.effect, desired.effect
         ));
@@ -168,90 +220,56 @@ pub fn compare_statement(live: &Statement, desired: &Statement) -> (Lacks, Exces
         ("NotResource", live.not_resource.is_some()),
     ] {
         if present {
-            excess.other.push(format!("uses {name}"));
+            other.push(format!("uses {name}"));
         }
     }
-    // actions
-    let empty = CiSet::default();
-    let live_actions = live.action.as_ref().unwrap_or(&empty);
-    let desired_actions = desired.action.as_ref().unwrap_or(&empty);
-    for a in desired_actions.iter() {
-        if !actions_cover(live_actions, a) {
-            lacks.actions.push(a.to_string());
-        }
-    }
-    for a in live_actions.iter() {
-        if !actions_cover(desired_actions, a) {
-            excess.actions.push(a.to_string());
-        }
-    }
-    // principals
-    let no_principals = Principals::new();
-    let live_p = live.principal.as_ref().unwrap_or(&no_principals);
-    let desired_p = desired.principal.as_ref().unwrap_or(&no_principals);
-    for (kind, values) in desired_p {
-        for v in values {
-            if !principal_covered(live_p, kind, v) {
-                lacks.principals.push((kind.clone(), v.clone()));
-            }
-        }
-    }
-    for (kind, values) in live_p {
-        for v in values {
-            if !principal_covered(desired_p, kind, v) {
-                excess.principals.push((kind.clone(), v.clone()));
-            }
-        }
-    }
-    // resources
-    let no_resources = BTreeSet::new();
-    let live_r = live.resource.as_ref().unwrap_or(&no_resources);
-    let desired_r = desired.resource.as_ref().unwrap_or(&no_resources);
-    for r in desired_r {
-        if !live_r.iter().any(|l| glob_match(l, r, false)) {
-            lacks.resources.push(r.clone());
-        }
-    }
-    for r in live_r {
-        if !desired_r.iter().any(|d| glob_match(d, r, false)) {
-            excess.resources.push(r.clone());
-        }
-    }
-    // conditions
+    other
+}
+
+/// The desired condition values the live statement lacks: (operator, key as
+/// keys.toml spells it, value).
+fn lacking_conditions(live: &Statement, desired: &Statement) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
     for (op, keys) in &desired.condition {
         for (key, values) in keys {
             let live_values = live.condition.get(op).and_then(|k| k.get(key));
-            for v in values {
-                if !live_values.is_some_and(|lv| lv.contains(v)) {
-                    let spelled = desired.condition_keys.get(key).unwrap_or(key);
-                    lacks
-                        .conditions
-                        .push((op.clone(), spelled.clone(), v.clone()));
-                }
+            let spelled = desired.condition_keys.get(key).unwrap_or(key);
+            for v in values
+                .iter()
+                .filter(|v| !live_values.is_some_and(|lv| lv.contains(*v)))
+            {
+                out.push((op.clone(), spelled.clone(), v.clone()));
             }
         }
     }
+    out
+}
+
+/// The live condition values beyond the desired ones (operator, key as the
+/// live policy spells it, value), and the live conditions keys.toml does not
+/// declare at all (described).
+fn excess_conditions(
+    live: &Statement,
+    desired: &Statement,
+) -> (Vec<(String, String, String)>, Vec<String>) {
+    let (mut values_beyond, mut undeclared) = (Vec::new(), Vec::new());
     for (op, keys) in &live.condition {
         for (key, values) in keys {
-            let desired_values = desired.condition.get(op).and_then(|k| k.get(key));
             let spelled = live.condition_keys.get(key).unwrap_or(key);
-            match desired_values {
-                None => excess.other.push(format!(
+            match desired.condition.get(op).and_then(|k| k.get(key)) {
+                None => undeclared.push(format!(
                     "has condition {op} {spelled} that keys.toml does not declare"
                 )),
-                Some(dv) => {
-                    for v in values {
-                        if !dv.contains(v) {
-                            excess
-                                .conditions
-                                .push((op.clone(), spelled.clone(), v.clone()));
-                        }
-                    }
-                }
+                Some(dv) => values_beyond.extend(
+                    values
+                        .iter()
+                        .filter(|v| !dv.contains(*v))
+                        .map(|v| (op.clone(), spelled.clone(), v.clone())),
+                ),
             }
         }
     }
-    (lacks, excess)
+    (values_beyond, undeclared)
 }
 
 /// Adds to a raw JSON statement what it lacks (actions, principals,
