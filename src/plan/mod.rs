@@ -202,20 +202,20 @@ impl Changes {
         severity: Severity,
         detail: String,
     ) -> &mut Change {
-        let kind = ChangeKind::Finding(Finding::Report);
-        self.add(at, resource, severity, detail, kind)
+        self.finding(Finding::Report, at, resource, severity, detail)
     }
 
-    /// Something c3 does not own stands where it would write: reported, never touched.
-    pub(crate) fn conflict(
+    /// A finding of a kind: a report, or a conflict (something c3 does not
+    /// own stands where it would write: reported, never touched).
+    pub(crate) fn finding(
         &mut self,
+        finding: Finding,
         at: &At<'_>,
         resource: Resource,
         severity: Severity,
         detail: String,
     ) -> &mut Change {
-        let kind = ChangeKind::Finding(Finding::Conflict);
-        self.add(at, resource, severity, detail, kind)
+        self.add(at, resource, severity, detail, ChangeKind::Finding(finding))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::model::{
     parse_key_arn, partition, tag, AccountSnapshot, DesiredState, KeySpec, LiveManagedPolicy,
     LiveState, NamedPolicy, PolicyKind,
 };
-use crate::plan::{At, Changes, Resource, Severity};
+use crate::plan::{At, Changes, Finding, Resource, Severity};
 use crate::policy::Document;
 
 /// The managed policies of a key name that do not exist wait while no key
@@ -59,7 +59,8 @@ pub(super) fn report_clash(
     at: &At<'_>,
     changes: &mut Changes,
 ) {
-    changes.conflict(
+    changes.finding(
+        Finding::Conflict,
         at,
         Resource::IamPolicy,
         Severity::High,
@@ -98,7 +99,8 @@ pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, chan
         ),
         None => "its tags could not be read".to_string(),
     };
-    changes.conflict(
+    changes.finding(
+        Finding::Conflict,
         at,
         Resource::IamPolicy,
         Severity::High,

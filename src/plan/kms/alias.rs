@@ -5,7 +5,7 @@ use super::{KeyContext, KeyView};
 use crate::model::{tag, KeyOwner, LiveKey};
 use crate::plan::action::{KeyRef, Operation};
 use crate::plan::desired::KEY_POLICY_MAX_BYTES;
-use crate::plan::{ActionKind, Changes, PolicyDiff, Resource, Severity};
+use crate::plan::{ActionKind, Changes, Finding, PolicyDiff, Resource, Severity};
 
 /// What the alias of a key name leads to.
 enum AliasPlan<'a> {
@@ -51,7 +51,8 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
         .iter()
         .filter(|k| Some(k.key_id.as_str()) != view.alias_target)
     {
-        changes.conflict(
+        changes.finding(
+            Finding::Conflict,
             &at,
             Resource::Key,
             Severity::High,
@@ -64,7 +65,8 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
     }
     match AliasPlan::decide(ctx, view) {
         AliasPlan::Conflict(what) => {
-            changes.conflict(
+            changes.finding(
+                Finding::Conflict,
                 &at,
                 Resource::Alias,
                 Severity::High,
