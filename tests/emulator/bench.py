@@ -5,7 +5,8 @@ usage: python bench.py --c3 target/release/c3 --endpoint http://127.0.0.1:PORT -
 
 Against a running moto_c3_server.py (with its request log), through proxies of our own
 (proxy.py, one at 0 ms and one at --latency-ms added delay per request):
-  1. seeds each estate in fresh accounts (seed.py) and checks that `c3 plan` shows no difference;
+  1. seeds each estate in fresh accounts (seed.py: it creates what c3's own plan of the empty
+     accounts says) and checks that `c3 plan` shows no difference;
   2. plans each estate --runs times at 0 ms and at the added latency, once with the grants read
      (the default) and once with `[settings] read_grants = false`: wall time (median), peak RSS
      of the c3 process (GNU time %M), c3 CPU time, API calls (the emulator's request log), the
@@ -107,10 +108,7 @@ def run_c3(c3, args, endpoint, env_extra=None, line_times=False):
     least this Python process's RSS. GNU time forks from a ~2 MB image instead (`-f %M`); without
     it, VmHWM of /proc/PID/status (the high-water mark of c3's own address space) is sampled every
     20 ms until c3 exits."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "C3_"))}
-    env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "C3_COLOR": "never",
-                "NO_COLOR": "1"})
+    env = seed.c3_env(endpoint)
     env.update(env_extra or {})
     rss_file = None
     cmd = [c3, *args]
@@ -282,12 +280,17 @@ class Bench:
         return path
 
     def seed(self, estate):
+        """Seeds the estate from c3's plan of its empty accounts. The plan's calls (reads) are counted
+        apart from the seeding's (AssumeRole and the writes), which are comparable with earlier runs."""
         path = self.toml(estate)
         self.log.skip()
-        elapsed = seed.Seeder(self.args.endpoint, self.args.seed_threads).seed(estate, log=self.say)
+        plan = seed.plan_empty_estate(self.args.c3, self.args.endpoint, path)
+        plan_calls = len(self.log.take())
+        elapsed = seed.Seeder(self.args.endpoint, self.args.seed_threads).seed(estate, plan, log=self.say)
         calls = len(self.log.take())
         self.results["seed"].append({"estate": estate.name, "shape": shape(estate), "seconds": elapsed,
-                                     "calls": calls, "keys": estate.managed_keys})
+                                     "calls": calls, "keys": estate.managed_keys,
+                                     "plan_seconds": plan.seconds, "plan_calls": plan_calls})
         return path
 
     def plan(self, estate, path, latency_ms, label=""):
@@ -470,9 +473,11 @@ def markdown(res):
                 f"| {a['iam_bound']:.2f} s | {a['execute']:.2f} s | {a['pacing_bound']:.2f} s | {a['ratio_pacing']:.2f} "
                 f"| {a['wall']:.2f} s | {a['rss_mb']:.1f} MB |", ""]
     if res["seed"]:
-        out += ["### Seeding", "", "| estate | keys | seconds | API calls |", "| --- | ---: | ---: | ---: |"]
-        out += [f"| {s['estate']}: {s['shape']} | {s['keys']:,} | {s['seconds']:.1f} | {s['calls']:,} |"
-                for s in res["seed"]]
+        out += ["### Seeding", "",
+                "| estate | keys | seconds | API calls | before it: c3 plan of the empty accounts | its API calls |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {s['estate']}: {s['shape']} | {s['keys']:,} | {s['seconds']:.1f} | {s['calls']:,} "
+                f"| {s['plan_seconds']:.1f} s | {s['plan_calls']:,} |" for s in res["seed"]]
         out.append("")
     return "\n".join(out)
 

@@ -1,28 +1,38 @@
 """Seed a c3-shaped estate on the emulator quickly, and write the keys.toml that describes it.
 
-usage: ENDPOINT=http://127.0.0.1:PORT python seed.py --out keys.toml --first-account 100000000000 \\
-           --accounts 10 --regions eu-west-1,eu-central-1 --keys 30 [--foreign 2] [--threads 16]
+usage: ENDPOINT=http://127.0.0.1:PORT python seed.py --c3 target/release/c3 --out keys.toml \\
+           --first-account 100000000000 --accounts 10 --regions eu-west-1,eu-central-1 --keys 30 \\
+           [--foreign 2] [--threads 16]
        python seed.py --out keys.toml ... --no-seed      # only write keys.toml (e.g. for an apply)
 
 The estate: N accounts (ids first-account, first-account+1, ...), each with the same regions, and
-K key names declared in every account and region (so K keys per (account, region)). Everything is
-created exactly as c3 apply would create it (src/plan/desired.rs, src/apply/writer.rs), so
-`c3 plan` on the written keys.toml shows no difference:
-  * per (account, region, name): CreateKey (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, not multi-region)
-    with c3's key policy, the default description and the tags c3:managed/name/classification/
-    generation plus the user's; EnableKeyRotation at the period; CreateAlias alias/<name>;
-  * per (account, name): CreatePolicy allow-encrypt-/allow-decrypt-/allow-crypto-<name> under the
-    policy path, naming the key ARNs of that name in every region of the account, tagged
-    c3:managed=true and c3:name=<name> (c3 writes only to a policy tagged with both).
-The keys carry exactly c3's four tags and the declared user tag (an undeclared tag would be
-reported) and no grants (c3 reports every grant that is not an AWS service's for an AWS resource).
-Optionally --foreign F keys per (account, region) that c3 does not manage (no c3 tags, own alias).
+K key names declared in every account and region (so K keys per (account, region)), in three
+classifications, each key with a user tag.
+
+What to create comes from c3 itself, not from a copy of its rules: seed.py runs
+`c3 plan -c keys.toml --output json` once against the still empty accounts and checks that it has
+no errors and only the operations of a first apply (docs/output-json.md). Then it does what those
+operations say, as c3 apply would (src/apply), only faster:
+  * per create_key: CreateKey (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, not multi-region, as
+    src/apply/writer.rs) with the operation's policy text, description and tags, then
+    EnableKeyRotation at its rotation_days;
+  * per create_alias: CreateAlias to the key just created for that (account, region, name);
+  * per create_policy (once every key exists): CreatePolicy with the operation's name, path and
+    tags, and its document with each pending key ARN `arn:...:key/(new key <name>, generation <g>)`
+    replaced by the ARN CreateKey returned (src/apply resolve_document), description
+    "Managed by c3" (src/apply/writer.rs).
+So `c3 plan` of the written keys.toml then shows no difference (bench.py checks that).
+Optionally --foreign F keys per (account, region) that c3 does not manage (no c3 tags, own alias):
+these are not c3's, so they are made here.
 Each account is entered by AssumeRole (moto lets any role be assumed), as c3 does.
 Fast only with moto_c3_server.py, whose CreateKey skips moto's RSA key generation.
 """
 import argparse
+import collections
 import json
 import os
+import re
+import subprocess
 import sys
 import threading
 import time
@@ -32,12 +42,8 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.config import Config
 
-POLICY_VERSION = "2012-10-17"
-VIA_SERVICE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                       "kms:CreateGrant", "kms:DescribeKey"]
-SERVICE_PRINCIPAL_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                             "kms:DescribeKey"]
-# name: (rotation_days, via_services, service_principals), as in examples/multi-account.toml
+# name: (rotation_days, via_services, service_principals), as in examples/multi-account.toml.
+# Input for keys.toml only: what c3 makes of it comes from c3's plan.
 CLASSIFICATIONS = {
     "confidential": (90, ["s3", "secretsmanager"], []),
     "internal": (365, ["s3"], []),
@@ -76,76 +82,9 @@ class Estate:
 
 
 def key_spec(i, name):
-    classification = list(CLASSIFICATIONS)[i % len(CLASSIFICATIONS)]
-    rotation, via, principals = CLASSIFICATIONS[classification]
-    return {
-        "name": name,
-        "classification": classification,
-        "description": f"Managed by c3: {name} ({classification})",
-        "rotation_days": rotation,
-        "via_services": sorted(via),
-        "service_principals": sorted(principals),
-        "tags": {"team": f"team-{i % 7}"},
-    }
-
-
-def sid_part(service):
-    return "".join(p[:1].upper() + p[1:] for p in service.split("-"))
-
-
-def key_policy(spec, account, region):
-    """c3's key policy for a key in (account, region): desired.rs key_policy()."""
-    statements = [{
-        "Sid": "EnableRootAccess",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-        "Action": "kms:*",
-        "Resource": "*",
-    }]
-    for svc in spec["via_services"]:
-        statements.append({
-            "Sid": f"AllowViaService{sid_part(svc)}",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": VIA_SERVICE_ACTIONS,
-            "Resource": "*",
-            "Condition": {"StringEquals": {
-                "kms:CallerAccount": account,
-                "kms:ViaService": f"{svc}.{region}.amazonaws.com",
-            }},
-        })
-    for svc in spec["service_principals"]:
-        statements.append({
-            "Sid": f"AllowService{sid_part(svc)}",
-            "Effect": "Allow",
-            "Principal": {"Service": f"{svc}.{region}.amazonaws.com"},
-            "Action": SERVICE_PRINCIPAL_ACTIONS,
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-        })
-    return {"Version": POLICY_VERSION, "Id": "c3-key-policy", "Statement": statements}
-
-
-def managed_policies(name, arns):
-    """{policy name: document} of the three managed policies: desired.rs managed_policy()."""
-    arns = sorted(arns)
-    return {
-        f"allow-encrypt-{name}": {"Version": POLICY_VERSION, "Statement": [{
-            "Sid": "AllowEncrypt", "Effect": "Allow",
-            "Action": ["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"],
-            "Resource": arns}]},
-        f"allow-decrypt-{name}": {"Version": POLICY_VERSION, "Statement": [{
-            "Sid": "AllowDecrypt", "Effect": "Allow",
-            "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"],
-            "Resource": arns}]},
-        f"allow-crypto-{name}": {"Version": POLICY_VERSION, "Statement": [
-            {"Sid": "AllowCrypto", "Effect": "Allow",
-             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*",
-                        "kms:ReEncrypt*"],
-             "Resource": arns},
-            {"Sid": "AllowGrantsForAwsResources", "Effect": "Allow", "Action": ["kms:CreateGrant"],
-             "Resource": arns, "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}]},
-    }
+    """The declaration of the i-th key name in keys.toml."""
+    return {"name": name, "classification": list(CLASSIFICATIONS)[i % len(CLASSIFICATIONS)],
+            "tags": {"team": f"team-{i % 7}"}}
 
 
 def toml_str(s):
@@ -192,6 +131,98 @@ def keys_toml(estate):
     return "\n".join(out)
 
 
+def c3_env(endpoint):
+    """The environment c3 runs in against the emulator (bench.py runs c3 in it too): no AWS_ or C3_
+    variable of the caller's, the endpoint, static credentials, no instance metadata, no colour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "C3_"))}
+    env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "C3_COLOR": "never",
+                "NO_COLOR": "1"})
+    return env
+
+
+# A key this plan creates, as c3 names it in documents (src/plan/desired.rs pending_arn):
+# arn:<partition>:kms:<region>:<account>:key/(new key <name>, generation <g>).
+PENDING_ARN = re.compile(r"arn:[a-z-]+:kms:([a-z0-9-]+):(\d{12}):key/\(new key ([^,()]+), generation (\d+)\)")
+KMS_OPS = ("create_key", "create_alias")  # in the order apply runs them for one key (Operation::step_order)
+
+
+@dataclass
+class Plan:
+    """c3's plan of an empty estate, as what seed.py creates from it."""
+    keys: dict  # (account, region, name) -> [operation, ...] in step order (create_key, create_alias)
+    policies: dict  # (account, name) -> [create_policy operation, ...]
+    seconds: float
+
+    @property
+    def create_keys(self):
+        return sum(1 for ops in self.keys.values() for op in ops if op["op"] == "create_key")
+
+    @property
+    def create_policies(self):
+        return sum(len(ops) for ops in self.policies.values())
+
+
+def plan_empty_estate(c3, endpoint, toml_path):
+    """Runs `c3 plan -c toml_path --output json` against the emulator and returns its operations.
+
+    Stops (SystemExit) unless c3 exits 0 with no errors and every change is an executable
+    create_key, create_alias or create_policy: what c3 plans for accounts that hold nothing yet."""
+    t0 = time.monotonic()
+    cmd = [c3, "plan", "-c", toml_path, "--output", "json"]
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=c3_env(endpoint), check=False)
+    except OSError as e:
+        raise SystemExit(f"seed.py: cannot run c3 ({c3}): {e}") from e
+    seconds = time.monotonic() - t0
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"seed.py: `{' '.join(cmd)}` exited {proc.returncode}:\n{stderr[-3000:]}")
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError as e:
+        raise SystemExit(f"seed.py: c3 plan did not print JSON ({e}): {proc.stdout[:500]!r}") from e
+    if doc.get("errors"):
+        raise SystemExit(f"seed.py: c3's plan of the empty estate has {len(doc['errors'])} error(s):\n"
+                         + json.dumps(doc["errors"][:20], indent=1))
+    keys, policies, unexpected = collections.defaultdict(list), collections.defaultdict(list), []
+    for change in doc.get("changes", []):
+        op = change.get("operation") or {}
+        if change.get("executable") and op.get("op") in KMS_OPS and change.get("region"):
+            keys[(change["account"], change["region"], change["key"])].append(op)
+        elif change.get("executable") and op.get("op") == "create_policy" and change.get("region") is None:
+            policies[(change["account"], change["key"])].append(op)
+        else:
+            unexpected.append(change)
+    for (account, region, name), ops in keys.items():
+        ops.sort(key=lambda op: KMS_OPS.index(op["op"]))
+        kinds = [op["op"] for op in ops]
+        new = [op.get("key", {}).get("new", {}).get("generation") for op in ops if op["op"] == "create_alias"]
+        if kinds.count("create_key") != 1 or any(g != ops[0].get("generation") for g in new):
+            unexpected.append({"account": account, "region": region, "key": name, "operations": ops})
+    if unexpected:
+        raise SystemExit(f"seed.py: c3's plan of the estate is not that of empty accounts ({len(unexpected)} "
+                         "change(s) other than a new key with its alias, or a new managed policy; are the "
+                         "accounts fresh?):\n" + json.dumps(unexpected[:10], indent=1)[:5000])
+    return Plan(dict(keys), dict(policies), seconds)
+
+
+def resolve_document(document, account, arns):
+    """The document with each pending ARN of a key created in this account replaced by its real ARN
+    (src/apply resolve_document); arns: (account, region, name, generation) -> ARN."""
+    def real(m):
+        region, acct, name, generation = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        arn = arns.get((acct, region, name, generation)) if acct == account else None
+        if arn is None:
+            raise SystemExit(f"seed.py: a policy of account {account} names {m.group(0)}, which was not created")
+        return arn
+    text = PENDING_ARN.sub(real, document)
+    if ":key/(new key " in text:
+        raise SystemExit(f"seed.py: a policy of account {account} names a new key in a form seed.py does not "
+                         f"know:\n{text[:2000]}")
+    return text
+
+
 class Seeder:
     def __init__(self, endpoint, threads=16):
         self.endpoint = endpoint
@@ -214,35 +245,42 @@ class Seeder:
                 "aws_secret_access_key": creds["SecretAccessKey"], "aws_session_token": creds["SessionToken"],
                 "config": self.config}
 
-    def seed(self, estate, log=print):
+    def seed(self, estate, plan, log=print):
+        """Creates what `plan` (plan_empty_estate of the estate's keys.toml) says, and the foreign keys."""
+        if plan.create_keys != estate.managed_keys:
+            raise SystemExit(f"seed.py: c3 plans {plan.create_keys} new keys for estate {estate.name}, "
+                             f"which declares {estate.managed_keys} (are the accounts fresh?)")
         t0 = time.monotonic()
-        names = estate.key_names()
-        specs = {name: key_spec(i, name) for i, name in enumerate(names)}
+        accounts = sorted({a for a, _, _ in plan.keys} | {a for a, _ in plan.policies} | set(estate.account_ids))
+        targets = sorted({(a, r) for a, r, _ in plan.keys} | set(estate.targets()))
         # One boto3 session: clients are made here, in this thread; calls on them are thread-safe.
         sess = boto3.session.Session()
         sts = sess.client("sts", region_name="us-east-1", endpoint_url=self.endpoint,
                           aws_access_key_id="bench", aws_secret_access_key="bench", config=self.config)
         with ThreadPoolExecutor(self.threads) as pool:
-            creds = dict(zip(estate.account_ids, pool.map(lambda a: self.credentials(sts, a), estate.account_ids)))
-            kms = {(a, r): sess.client("kms", region_name=r, **creds[a]) for a, r in estate.targets()}
-            iam = {a: sess.client("iam", region_name="us-east-1", **creds[a]) for a in estate.account_ids}
+            creds = dict(zip(accounts, pool.map(lambda a: self.credentials(sts, a), accounts)))
+            kms = {(a, r): sess.client("kms", region_name=r, **creds[a]) for a, r in targets}
+            iam = {a: sess.client("iam", region_name="us-east-1", **creds[a]) for a in accounts}
 
             def create(job):
-                account, region, name = job
+                (account, region, name), ops = job
                 client = kms[(account, region)]
-                spec = specs[name]
-                tags = {"c3:managed": "true", "c3:name": name, "c3:classification": spec["classification"],
-                        "c3:generation": "1", **spec["tags"]}
-                meta = client.create_key(
-                    Policy=json.dumps(key_policy(spec, account, region), indent=2),
-                    Description=spec["description"], KeySpec="SYMMETRIC_DEFAULT",
-                    KeyUsage="ENCRYPT_DECRYPT", MultiRegion=False,
-                    Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(tags.items())],
-                )["KeyMetadata"]
-                client.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=spec["rotation_days"])
-                client.create_alias(AliasName=f"alias/{name}", TargetKeyId=meta["KeyId"])
-                self.count(3)
-                return (account, region, name), meta["Arn"]
+                created = {}  # generation -> (key id, ARN)
+                for op in ops:
+                    if op["op"] == "create_key":
+                        meta = client.create_key(
+                            Policy=op["policy"], Description=op["description"], KeySpec="SYMMETRIC_DEFAULT",
+                            KeyUsage="ENCRYPT_DECRYPT", MultiRegion=False,
+                            Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(op["tags"].items())],
+                        )["KeyMetadata"]
+                        client.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=op["rotation_days"])
+                        created[op["generation"]] = (meta["KeyId"], meta["Arn"])
+                        self.count(2)
+                    else:  # create_alias of the key just created (plan_empty_estate checked the generation)
+                        key_id, _ = created[op["key"]["new"]["generation"]]
+                        client.create_alias(AliasName=op["alias"], TargetKeyId=key_id)
+                        self.count()
+                return [((account, region, name, g), arn) for g, (_, arn) in created.items()]
 
             def foreign(job):
                 account, region, i = job
@@ -252,32 +290,31 @@ class Seeder:
                 client.create_alias(AliasName=f"alias/foreign-{i:03d}", TargetKeyId=key_id)
                 self.count(2)
 
-            jobs = [(a, r, n) for a in estate.account_ids for r in estate.regions for n in names]
-            arns = dict(pool.map(create, jobs, chunksize=8))
+            arns = dict(pair for pairs in pool.map(create, plan.keys.items(), chunksize=8) for pair in pairs)
             t_keys = time.monotonic()
-            list(pool.map(foreign, [(a, r, i) for a in estate.account_ids for r in estate.regions
-                                    for i in range(estate.foreign)]))
+            list(pool.map(foreign, [(a, r, i) for a, r in estate.targets() for i in range(estate.foreign)]))
 
             def policies(job):
-                account, name = job
-                docs = managed_policies(name, [arns[(account, r, name)] for r in estate.regions])
-                for policy_name, doc in docs.items():
+                (account, _name), ops = job
+                for op in ops:
                     iam[account].create_policy(
-                        PolicyName=policy_name, Path=estate.policy_path,
-                        PolicyDocument=json.dumps(doc, indent=2), Description="Managed by c3",
-                        Tags=[{"Key": "c3:managed", "Value": "true"}, {"Key": "c3:name", "Value": name}])
-                self.count(3)
+                        PolicyName=op["name"], Path=op["path"],
+                        PolicyDocument=resolve_document(op["document"], account, arns), Description="Managed by c3",
+                        Tags=[{"Key": k, "Value": v} for k, v in sorted(op["tags"].items())])
+                    self.count()
 
-            list(pool.map(policies, [(a, n) for a in estate.account_ids for n in names], chunksize=4))
+            list(pool.map(policies, plan.policies.items(), chunksize=4))
         elapsed = time.monotonic() - t0
-        log(f"seeded {estate.name}: {len(jobs)} c3 keys, {estate.foreign * len(estate.targets())} foreign keys, "
-            f"{len(estate.account_ids) * len(names) * 3} managed policies in {elapsed:.1f} s "
-            f"(keys {t_keys - t0:.1f} s), {self.calls} calls")
+        log(f"seeded {estate.name} from c3's plan ({plan.seconds:.1f} s): {plan.create_keys} c3 keys, "
+            f"{estate.foreign * len(estate.targets())} foreign keys, {plan.create_policies} managed policies "
+            f"in {elapsed:.1f} s (keys {t_keys - t0:.1f} s), {self.calls} calls")
         return elapsed
 
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--c3", help="the c3 binary, whose plan of the empty estate says what to create "
+                                "(required unless --no-seed)")
     p.add_argument("--out", required=True, help="write the estate's keys.toml here")
     p.add_argument("--name", default="estate")
     p.add_argument("--first-account", type=int, required=True)
@@ -289,6 +326,8 @@ def main(argv):
     p.add_argument("--no-read-grants", action="store_true", help="write [settings] read_grants = false")
     p.add_argument("--no-seed", action="store_true", help="only write keys.toml")
     args = p.parse_args(argv)
+    if not args.no_seed and not args.c3:
+        p.error("--c3 is required to seed (seed.py creates what c3's plan of the empty estate says)")
     estate = Estate(args.name, args.first_account, args.accounts, args.regions.split(","), args.keys, args.foreign,
                     read_grants=not args.no_read_grants)
     with open(args.out, "w", encoding="utf-8") as f:
@@ -297,7 +336,8 @@ def main(argv):
         endpoint = os.environ.get("ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint:
             raise SystemExit("seed.py: set ENDPOINT (or AWS_ENDPOINT_URL) to the emulator")
-        Seeder(endpoint, args.threads).seed(estate)
+        plan = plan_empty_estate(args.c3, endpoint, args.out)
+        Seeder(endpoint, args.threads).seed(estate, plan)
 
 
 if __name__ == "__main__":
