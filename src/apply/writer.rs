@@ -17,6 +17,7 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag as KmsTag};
 
 use super::error::PolicyWriteError;
 use super::retry;
+use crate::aws::pages::{collect_pages, Page};
 use crate::aws::AwsCallError;
 use crate::model::tag;
 
@@ -277,21 +278,14 @@ impl SdkPolicyWriter {
         key: &str,
         operation: &'static str,
     ) -> Result<(), PolicyWriteError> {
-        let mut tags = BTreeMap::new();
-        let mut marker: Option<String> = None;
-        loop {
+        let tags: BTreeMap<String, String> = collect_pages("ListPolicyTags", |marker| async move {
             let request = self.client.list_policy_tags().policy_arn(arn);
-            let out = send("ListPolicyTags", request.set_marker(marker.take()).send()).await?;
-            tags.extend(
-                out.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string())),
-            );
-            match out.marker() {
-                Some(next) if out.is_truncated() => marker = Some(next.to_string()),
-                _ => break,
-            }
-        }
+            let out = send("ListPolicyTags", request.set_marker(marker).send()).await?;
+            Ok(Page::from(&out))
+        })
+        .await?
+        .into_iter()
+        .collect();
         if tag::owned_by(&tags, key) {
             Ok(())
         } else {
