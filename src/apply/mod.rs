@@ -1,6 +1,6 @@
 //! The executor: makes a plan's executable changes real, and nothing else.
 //!
-//! It accepts [`Operation`]s only, so it cannot be handed a deletion. Per
+//! It accepts [`Operation`](crate::plan::Operation)s only, so it cannot be handed a deletion. Per
 //! (account, region) each key's steps run in dependency order — restore,
 //! create (with rotation), rotation, key policy, tags, description, then the
 //! alias — so a generation bump creates the new key completely before the
@@ -8,22 +8,29 @@
 //! (account, region, operation). Managed policies are written per account
 //! once its targets are done, with the ARNs of the keys just created. A step
 //! that fails stops the later steps of its key only.
+//!
+//! Each step is executed once, and every failure is returned as a typed
+//! [`Status`] ([`ApplyFailure`], [`Skipped`]); whether a failed call within a
+//! step is sent again is decided in [`retry`], for every layer that retries.
 
+pub mod error;
+mod key;
+mod policy;
+pub mod retry;
 pub mod writer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
+pub use self::error::{ApplyFailure, PolicyWriteError, Skipped};
+use self::retry::{BehindCall, Retries};
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
-use crate::aws::{AwsCallError, Pacer};
-use crate::model::{key_arn, DesiredState, Target};
-use crate::plan::desired::{is_pending_arn, pending_arn, MANAGED_POLICY_MAX_CHARS};
-use crate::plan::{Change, KeyRef, Operation, Plan};
-use crate::policy::{check_key_policy_text, size_without_whitespace};
+use crate::aws::Pacer;
+use crate::model::{DesiredState, Target};
+use crate::plan::{Change, Plan};
 
 /// What happened to one executable change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +38,9 @@ pub enum Status {
     /// Written.
     Done,
     /// AWS refused it, or c3's checks did.
-    Failed(String),
+    Failed(ApplyFailure),
     /// Not tried because an earlier step of the same key (or its account) failed.
-    NotAttempted(String),
+    NotAttempted(Skipped),
 }
 
 impl Status {
@@ -83,53 +90,76 @@ impl Run<'_> {
         outcomes.push(outcome);
     }
 
-    /// Runs one AWS write: paced (IAM writes, keyed `<account>/iam/<op>`, by
-    /// their own rate), bounded, retried on throttling, and for keys this run
-    /// just created, retried while AWS's reads have not caught up (NotFound).
-    async fn call<T, F, Fut>(
+    /// Records the same status for every change of `changes`.
+    fn record_all(&self, changes: &[&Change], status: &Status) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for c in changes {
+            self.record(&mut outcomes, c, status.clone());
+        }
+        outcomes
+    }
+
+    /// One KMS write in `target`, paced per (account, region, operation);
+    /// `fresh_key` says it is about a key this run created.
+    async fn kms<T, E, F, Fut>(
         &self,
+        target: &Target,
+        operation: &'static str,
+        fresh_key: bool,
+        f: F,
+    ) -> Result<T, E>
+    where
+        E: BehindCall,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let pace_key = format!("{}/{}/{operation}", target.account, target.region);
+        self.call(&self.pacer, pace_key, fresh_key, f).await
+    }
+
+    /// One IAM write in `account`, paced per (account, operation) by IAM's
+    /// own rate.
+    async fn iam<T, E, F, Fut>(&self, account: &str, operation: &'static str, f: F) -> Result<T, E>
+    where
+        E: BehindCall,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let pace_key = format!("{account}/iam/{operation}");
+        self.call(&self.iam_pacer, pace_key, false, f).await
+    }
+
+    /// Runs one AWS write: each attempt paced and under a permit, and sent
+    /// again as [`retry`] decides.
+    async fn call<T, E, F, Fut>(
+        &self,
+        pacer: &Pacer,
         pace_key: String,
         fresh_key: bool,
         mut f: F,
-    ) -> Result<T, AwsCallError>
+    ) -> Result<T, E>
     where
+        E: BehindCall,
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, AwsCallError>>,
+        Fut: std::future::Future<Output = Result<T, E>>,
     {
-        let mut delay = Duration::from_millis(250);
-        let mut attempt = 0;
+        let mut retries = Retries::new(fresh_key);
         loop {
-            let pacer = if pace_key.contains("/iam/") {
-                &self.iam_pacer
-            } else {
-                &self.pacer
-            };
             pacer.wait(&pace_key).await;
             let result = {
                 let _permit = self.permits.acquire().await;
                 f().await
             };
-            match result {
-                // Reads lag writes: a key made seconds ago may not be found yet.
-                Err(e) if fresh_key && e.is_not_found() && attempt < 6 => {}
-                // A refused request did nothing: safe to send again, later.
-                Err(e) if e.is_throttling() && attempt < 8 => {}
-                other => return other,
+            let pause = match &result {
+                Err(e) => retries.after(e.aws_call()),
+                Ok(_) => None,
+            };
+            match pause {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => return result,
             }
-            attempt += 1;
-            tokio::time::sleep(delay + jitter(delay)).await;
-            delay = (delay * 2).min(Duration::from_secs(8));
         }
     }
-}
-
-/// Up to half of `delay` again, so retries of many keys spread out.
-fn jitter(delay: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let half = delay.as_millis().max(1) / 2;
-    Duration::from_millis(u64::try_from(u128::from(nanos) % (half + 1)).unwrap_or(0))
 }
 
 /// Key ARNs created in this run: (account, region, key name, generation) → (key id, ARN).
@@ -158,26 +188,16 @@ pub async fn execute(
     let runs = by_account.into_iter().map(|(account_id, changes)| {
         let run = &run;
         async move {
-            let mut outcomes = Vec::new();
             let Some(account) = desired.account(account_id) else {
-                for c in changes {
-                    run.record(
-                        &mut outcomes,
-                        c,
-                        Status::NotAttempted(format!(
-                            "account {account_id} is not declared in keys.toml"
-                        )),
-                    );
-                }
-                return outcomes;
+                let why = Skipped::UndeclaredAccount(account_id.to_string());
+                return run.record_all(&changes, &Status::NotAttempted(why));
             };
             match crate::aws::connect(base, account, &desired.settings).await {
-                Err(e) => {
-                    let why = format!("cannot reach account {account_id}: {e}");
-                    for c in changes {
-                        run.record(&mut outcomes, c, Status::Failed(why.clone()));
-                    }
-                    outcomes
+                Err(source) => {
+                    let account = account_id.to_string();
+                    let source = Box::new(source);
+                    let why = ApplyFailure::Unreachable { account, source };
+                    run.record_all(&changes, &Status::Failed(why))
                 }
                 Ok(session) => {
                     let kms = |region: &str| SdkKeyWriter::new(session.kms(region));
@@ -228,7 +248,7 @@ where
                 let writer = writers.get(region)?;
                 Some(async move {
                     let target = Target::new(account, region);
-                    execute_key(run, &target, name, steps, writer).await
+                    key::execute_key(run, &target, name, steps, writer).await
                 })
             });
             let mut outcomes = Vec::new();
@@ -241,7 +261,7 @@ where
                 let created = &created;
                 async move {
                     let mut out = Vec::new();
-                    let status = execute_policy(run, account, c, created, iam).await;
+                    let status = policy::execute_policy(run, account, c, created, iam).await;
                     run.record(&mut out, c, status);
                     out
                 }
@@ -251,252 +271,6 @@ where
         }
     });
     join_all(key_runs).await.into_iter().flatten().collect()
-}
-
-/// The steps of one key name in one target, in dependency order; a failed
-/// step stops the later ones. Returns the outcomes and the key it created.
-async fn execute_key<K: KeyWriter>(
-    run: &Run<'_>,
-    target: &Target,
-    name: &str,
-    mut steps: Vec<&Change>,
-    writer: &K,
-) -> (Vec<Outcome>, Created) {
-    steps.sort_by_key(|c| c.operation().map_or(u8::MAX, Operation::step_order));
-    let mut outcomes = Vec::new();
-    let mut created = Created::new();
-    let mut new_key: Option<(u32, String)> = None;
-    let mut failed: Option<String> = None;
-    for c in steps {
-        let Some(op) = c.operation() else { continue };
-        if let Some(why) = &failed {
-            run.record(&mut outcomes, c, Status::NotAttempted(why.clone()));
-            continue;
-        }
-        let status = match execute_key_step(run, target, op, &mut new_key, writer).await {
-            Ok(()) => Status::Done,
-            Err(e) => {
-                failed = Some(format!("{} for this key failed", op.api_name()));
-                Status::Failed(e)
-            }
-        };
-        run.record(&mut outcomes, c, status);
-    }
-    if let Some((generation, key_id)) = new_key.take() {
-        let arn = key_arn(target, &key_id);
-        created.insert(
-            (
-                target.account.clone(),
-                target.region.clone(),
-                name.to_string(),
-                generation,
-            ),
-            (key_id, arn),
-        );
-    }
-    (outcomes, created)
-}
-
-/// One KMS step. `new_key` holds the key CreateKey made for this key name.
-async fn execute_key_step<K: KeyWriter>(
-    run: &Run<'_>,
-    target: &Target,
-    op: &Operation,
-    new_key: &mut Option<(u32, String)>,
-    writer: &K,
-) -> Result<(), String> {
-    let pace = |name: &str| format!("{}/{}/{name}", target.account, target.region);
-    let err = |e: AwsCallError| {
-        let mut s = e.to_string();
-        if let Some(h) = e.hint() {
-            s.push_str(&format!(" ({h})"));
-        }
-        s
-    };
-    let fresh = new_key.is_some();
-    let resolve = |key: &KeyRef, new_key: &Option<(u32, String)>| -> Result<String, String> {
-        match key {
-            KeyRef::Existing { key_id } => Ok(key_id.clone()),
-            KeyRef::New { generation } => match new_key {
-                Some((g, id)) if g == generation => Ok(id.clone()),
-                _ => Err(format!(
-                    "the key of generation {generation} was not created"
-                )),
-            },
-        }
-    };
-    match op {
-        Operation::CreateKey {
-            generation,
-            description,
-            policy,
-            tags,
-            rotation_days,
-        } => {
-            check_key_policy_text(policy, target).map_err(|e| format!("refused: {e}"))?;
-            let created = run
-                .call(pace("CreateKey"), false, || {
-                    writer.create_key(description, policy, tags)
-                })
-                .await
-                .map_err(err)?;
-            *new_key = Some((*generation, created.key_id.clone()));
-            run.call(pace("EnableKeyRotation"), true, || {
-                writer.enable_rotation(&created.key_id, *rotation_days)
-            })
-            .await
-            .map_err(|e| format!("key {} created, but {}", created.key_id, err(e)))
-        }
-        Operation::EnableRotation {
-            key_id,
-            rotation_days,
-        } => run
-            .call(pace("EnableKeyRotation"), fresh, || {
-                writer.enable_rotation(key_id, *rotation_days)
-            })
-            .await
-            .map_err(err),
-        Operation::CreateAlias { alias, key } => {
-            let key_id = resolve(key, new_key)?;
-            run.call(pace("CreateAlias"), fresh, || {
-                writer.create_alias(alias, &key_id)
-            })
-            .await
-            .map_err(err)
-        }
-        Operation::UpdateAlias { alias, key } => {
-            let key_id = resolve(key, new_key)?;
-            run.call(pace("UpdateAlias"), fresh, || {
-                writer.update_alias(alias, &key_id)
-            })
-            .await
-            .map_err(err)
-        }
-        Operation::PutKeyPolicy { key_id, policy } => {
-            check_key_policy_text(policy, target).map_err(|e| format!("refused: {e}"))?;
-            run.call(pace("PutKeyPolicy"), fresh, || {
-                writer.put_key_policy(key_id, policy)
-            })
-            .await
-            .map_err(err)
-        }
-        Operation::TagKey { key_id, tags } => run
-            .call(pace("TagResource"), fresh, || writer.tag_key(key_id, tags))
-            .await
-            .map_err(err),
-        Operation::UpdateDescription {
-            key_id,
-            description,
-        } => run
-            .call(pace("UpdateKeyDescription"), fresh, || {
-                writer.update_description(key_id, description)
-            })
-            .await
-            .map_err(err),
-        Operation::Restore {
-            key_id,
-            cancel_deletion,
-            enable,
-        } => {
-            if *cancel_deletion {
-                run.call(pace("CancelKeyDeletion"), false, || {
-                    writer.cancel_deletion(key_id)
-                })
-                .await
-                .map_err(err)?;
-            }
-            if *enable {
-                run.call(pace("EnableKey"), false, || writer.enable_key(key_id))
-                    .await
-                    .map_err(err)?;
-            }
-            Ok(())
-        }
-        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => {
-            Err("an IAM operation in a regional change".to_string())
-        }
-    }
-}
-
-/// Replaces the ARNs of keys this plan meant to create with the real ones.
-fn resolve_document(document: &str, account: &str, created: &Created) -> Result<String, String> {
-    let mut text = document.to_string();
-    for ((acct, region, name, generation), (_id, arn)) in created {
-        if acct != account {
-            continue;
-        }
-        let pending = pending_arn(&Target::new(acct, region), name, *generation);
-        text = text.replace(&pending, arn);
-    }
-    if is_pending_arn(&text) {
-        return Err("a key this policy names was not created".into());
-    }
-    Ok(text)
-}
-
-async fn execute_policy<P: PolicyWriter>(
-    run: &Run<'_>,
-    account: &str,
-    change: &Change,
-    created: &Created,
-    iam: &P,
-) -> Status {
-    let pace = |name: &str| format!("{account}/iam/{name}");
-    let err = |e: AwsCallError| Status::Failed(e.to_string());
-    let (document, name) = match change.operation() {
-        Some(Operation::CreatePolicy { document, name, .. }) => (document, name.clone()),
-        Some(Operation::UpdatePolicy { document, arn, .. }) => (document, arn.clone()),
-        _ => return Status::Failed("not an IAM operation".into()),
-    };
-    let document = match resolve_document(document, account, created) {
-        Ok(d) => d,
-        Err(why) => return Status::NotAttempted(format!("{name}: {why}")),
-    };
-    let size = size_without_whitespace(&document);
-    if size > MANAGED_POLICY_MAX_CHARS {
-        return Status::Failed(format!(
-            "refused: {name} would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}"
-        ));
-    }
-    match change.operation() {
-        Some(Operation::CreatePolicy {
-            name, path, tags, ..
-        }) => {
-            match run
-                .call(pace("CreatePolicy"), false, || {
-                    iam.create_policy(name, path, &document, tags)
-                })
-                .await
-            {
-                Ok(_) => Status::Done,
-                Err(e) => err(e),
-            }
-        }
-        Some(Operation::UpdatePolicy {
-            arn, prune_version, ..
-        }) => {
-            if let Some(v) = prune_version {
-                if let Err(e) = run
-                    .call(pace("DeletePolicyVersion"), false, || {
-                        iam.prune_version(arn, v, &change.key)
-                    })
-                    .await
-                {
-                    return err(e);
-                }
-            }
-            match run
-                .call(pace("CreatePolicyVersion"), false, || {
-                    iam.create_default_version(arn, &document, &change.key)
-                })
-                .await
-            {
-                Ok(()) => Status::Done,
-                Err(e) => err(e),
-            }
-        }
-        _ => Status::Failed("not an IAM operation".into()),
-    }
 }
 
 /// A no-op progress sink.

@@ -10,20 +10,76 @@
 //! `c3:name=<key name>`), and pruning that the version is not the default one.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag as KmsTag};
 
+use super::error::PolicyWriteError;
+use super::retry;
+use crate::aws::pages::{collect_pages, Page};
 use crate::aws::AwsCallError;
 use crate::model::tag;
 
-/// Calls that are not idempotent (CreateKey, CreatePolicyVersion) are not
-/// retried by the SDK: after a reset connection or a lost answer AWS may have
-/// done the work, and a blind retry would make a second key or a second,
-/// identical policy version. The executor retries them only on throttling
-/// (a request AWS refused); anything else fails the step, and the next run
-/// finds what was made by its `c3:` tags or its document.
-fn no_retries() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::disabled()
+/// Sends one request and names its failure after `operation`: what every
+/// call below shares. (Whether the SDK retries it is [`retry`]'s decision.)
+async fn send<T, E>(
+    operation: &'static str,
+    request: impl Future<Output = Result<T, SdkError<E>>>,
+) -> Result<T, AwsCallError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    request
+        .await
+        .map_err(|e| AwsCallError::from_sdk(operation, &e))
+}
+
+/// [`send`] for a write whose answer c3 does not need.
+async fn write<T, E>(
+    operation: &'static str,
+    request: impl Future<Output = Result<T, SdkError<E>>>,
+) -> Result<(), AwsCallError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    send(operation, request).await.map(drop)
+}
+
+/// Tags in the SDK's form, built by `build` (a `BuildError` when a key or
+/// value is missing is reported as an error of `operation`).
+fn sdk_tags<T, E: std::fmt::Display>(
+    tags: &BTreeMap<String, String>,
+    operation: &'static str,
+    build: impl Fn(&str, &str) -> Result<T, E>,
+) -> Result<Vec<T>, AwsCallError> {
+    tags.iter()
+        .map(|(k, v)| build(k, v).map_err(|e| AwsCallError::protocol(operation, e.to_string())))
+        .collect()
+}
+
+/// Tags in KMS's form, for `operation`.
+fn kms_tags(
+    tags: &BTreeMap<String, String>,
+    operation: &'static str,
+) -> Result<Vec<KmsTag>, AwsCallError> {
+    sdk_tags(tags, operation, |k, v| {
+        KmsTag::builder().tag_key(k).tag_value(v).build()
+    })
+}
+
+/// The per-call configuration of `operation` on KMS: [`retry::sdk_override`].
+fn kms_call_config(operation: &str) -> aws_sdk_kms::config::Builder {
+    let mut config = aws_sdk_kms::config::Builder::default();
+    config.set_retry_config(retry::sdk_override(operation));
+    config
+}
+
+/// The per-call configuration of `operation` on IAM: [`retry::sdk_override`].
+fn iam_call_config(operation: &str) -> aws_sdk_iam::config::Builder {
+    let mut config = aws_sdk_iam::config::Builder::default();
+    config.set_retry_config(retry::sdk_override(operation));
+    config
 }
 
 /// A key CreateKey made.
@@ -87,10 +143,15 @@ pub trait PolicyWriter {
         arn: &str,
         document: &str,
         key: &str,
-    ) -> Result<(), AwsCallError>;
+    ) -> Result<(), PolicyWriteError>;
     /// DeletePolicyVersion of a non-default version of c3's policy of key name
     /// `key`, to make room under the five-version limit. Checks both first.
-    async fn prune_version(&self, arn: &str, version: &str, key: &str) -> Result<(), AwsCallError>;
+    async fn prune_version(
+        &self,
+        arn: &str,
+        version: &str,
+        key: &str,
+    ) -> Result<(), PolicyWriteError>;
 }
 
 /// [`KeyWriter`] on the SDK's KMS client.
@@ -106,21 +167,6 @@ impl SdkKeyWriter {
     }
 }
 
-fn kms_tags(
-    tags: &BTreeMap<String, String>,
-    operation: &'static str,
-) -> Result<Vec<KmsTag>, AwsCallError> {
-    tags.iter()
-        .map(|(k, v)| {
-            KmsTag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .map_err(|e| AwsCallError::protocol(operation, e.to_string()))
-        })
-        .collect()
-}
-
 impl KeyWriter for SdkKeyWriter {
     async fn create_key(
         &self,
@@ -128,7 +174,7 @@ impl KeyWriter for SdkKeyWriter {
         policy: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<CreatedKey, AwsCallError> {
-        let out = self
+        let request = self
             .client
             .create_key()
             .description(description)
@@ -139,10 +185,8 @@ impl KeyWriter for SdkKeyWriter {
             .bypass_policy_lockout_safety_check(false)
             .set_tags(Some(kms_tags(tags, "CreateKey")?))
             .customize()
-            .config_override(aws_sdk_kms::config::Builder::default().retry_config(no_retries()))
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("CreateKey", &e))?;
+            .config_override(kms_call_config("CreateKey"));
+        let out = send("CreateKey", request.send()).await?;
         let meta = out
             .key_metadata()
             .ok_or_else(|| AwsCallError::protocol("CreateKey", "the answer has no KeyMetadata"))?;
@@ -155,49 +199,30 @@ impl KeyWriter for SdkKeyWriter {
     async fn enable_rotation(&self, key_id: &str, days: u32) -> Result<(), AwsCallError> {
         let days = i32::try_from(days)
             .map_err(|_| AwsCallError::protocol("EnableKeyRotation", "period out of range"))?;
-        self.client
-            .enable_key_rotation()
-            .key_id(key_id)
-            .rotation_period_in_days(days)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("EnableKeyRotation", &e))?;
-        Ok(())
+        let request = self.client.enable_key_rotation().key_id(key_id);
+        let request = request.rotation_period_in_days(days);
+        write("EnableKeyRotation", request.send()).await
     }
 
     async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsCallError> {
-        self.client
-            .create_alias()
-            .alias_name(alias)
-            .target_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("CreateAlias", &e))?;
-        Ok(())
+        let request = self.client.create_alias().alias_name(alias);
+        write("CreateAlias", request.target_key_id(key_id).send()).await
     }
 
     async fn update_alias(&self, alias: &str, key_id: &str) -> Result<(), AwsCallError> {
-        self.client
-            .update_alias()
-            .alias_name(alias)
-            .target_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("UpdateAlias", &e))?;
-        Ok(())
+        let request = self.client.update_alias().alias_name(alias);
+        write("UpdateAlias", request.target_key_id(key_id).send()).await
     }
 
     async fn put_key_policy(&self, key_id: &str, policy: &str) -> Result<(), AwsCallError> {
-        self.client
+        let request = self
+            .client
             .put_key_policy()
             .key_id(key_id)
             .policy_name("default")
             .policy(policy)
-            .bypass_policy_lockout_safety_check(false)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("PutKeyPolicy", &e))?;
-        Ok(())
+            .bypass_policy_lockout_safety_check(false);
+        write("PutKeyPolicy", request.send()).await
     }
 
     async fn tag_key(
@@ -205,14 +230,9 @@ impl KeyWriter for SdkKeyWriter {
         key_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsCallError> {
-        self.client
-            .tag_resource()
-            .key_id(key_id)
-            .set_tags(Some(kms_tags(tags, "TagResource")?))
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("TagResource", &e))?;
-        Ok(())
+        let request = self.client.tag_resource().key_id(key_id);
+        let tags = kms_tags(tags, "TagResource")?;
+        write("TagResource", request.set_tags(Some(tags)).send()).await
     }
 
     async fn update_description(
@@ -220,34 +240,21 @@ impl KeyWriter for SdkKeyWriter {
         key_id: &str,
         description: &str,
     ) -> Result<(), AwsCallError> {
-        self.client
-            .update_key_description()
-            .key_id(key_id)
-            .description(description)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("UpdateKeyDescription", &e))?;
-        Ok(())
+        let request = self.client.update_key_description().key_id(key_id);
+        write(
+            "UpdateKeyDescription",
+            request.description(description).send(),
+        )
+        .await
     }
 
     async fn cancel_deletion(&self, key_id: &str) -> Result<(), AwsCallError> {
-        self.client
-            .cancel_key_deletion()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("CancelKeyDeletion", &e))?;
-        Ok(())
+        let request = self.client.cancel_key_deletion().key_id(key_id);
+        write("CancelKeyDeletion", request.send()).await
     }
 
     async fn enable_key(&self, key_id: &str) -> Result<(), AwsCallError> {
-        self.client
-            .enable_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("EnableKey", &e))?;
-        Ok(())
+        write("EnableKey", self.client.enable_key().key_id(key_id).send()).await
     }
 }
 
@@ -262,9 +269,7 @@ impl SdkPolicyWriter {
     pub fn new(client: aws_sdk_iam::Client) -> Self {
         Self { client }
     }
-}
 
-impl SdkPolicyWriter {
     /// Refuses `operation` unless the policy's tags (ListPolicyTags, every
     /// page) say it is c3's policy of key name `key`.
     async fn ensure_ours(
@@ -272,39 +277,23 @@ impl SdkPolicyWriter {
         arn: &str,
         key: &str,
         operation: &'static str,
-    ) -> Result<(), AwsCallError> {
-        let mut tags = std::collections::BTreeMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_policy_tags()
-                .policy_arn(arn)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| AwsCallError::from_sdk("ListPolicyTags", &e))?;
-            tags.extend(
-                out.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string())),
-            );
-            match out.marker() {
-                Some(next) if out.is_truncated() => marker = Some(next.to_string()),
-                _ => break,
-            }
-        }
+    ) -> Result<(), PolicyWriteError> {
+        let tags: BTreeMap<String, String> = collect_pages("ListPolicyTags", |marker| async move {
+            let request = self.client.list_policy_tags().policy_arn(arn);
+            let out = send("ListPolicyTags", request.set_marker(marker).send()).await?;
+            Ok(Page::from(&out))
+        })
+        .await?
+        .into_iter()
+        .collect();
         if tag::owned_by(&tags, key) {
             Ok(())
         } else {
-            Err(AwsCallError::protocol(
+            Err(PolicyWriteError::NotOurs {
                 operation,
-                format!(
-                    "refused: {arn} is not tagged {}=true and {}={key}, so it is not c3's",
-                    tag::MANAGED,
-                    tag::NAME
-                ),
-            ))
+                arn: arn.to_string(),
+                key: key.to_string(),
+            })
         }
     }
 }
@@ -317,27 +306,18 @@ impl PolicyWriter for SdkPolicyWriter {
         document: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsCallError> {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_iam::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| AwsCallError::protocol("CreatePolicy", e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = self
+        let tags = sdk_tags(tags, "CreatePolicy", |k, v| {
+            aws_sdk_iam::types::Tag::builder().key(k).value(v).build()
+        })?;
+        let request = self
             .client
             .create_policy()
             .policy_name(name)
             .path(path)
             .policy_document(document)
             .description("Managed by c3")
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("CreatePolicy", &e))?;
+            .set_tags(Some(tags));
+        let out = send("CreatePolicy", request.send()).await?;
         Ok(out
             .policy()
             .and_then(|p| p.arn())
@@ -350,58 +330,50 @@ impl PolicyWriter for SdkPolicyWriter {
         arn: &str,
         document: &str,
         key: &str,
-    ) -> Result<(), AwsCallError> {
+    ) -> Result<(), PolicyWriteError> {
         self.ensure_ours(arn, key, "CreatePolicyVersion").await?;
-        self.client
+        let request = self
+            .client
             .create_policy_version()
             .policy_arn(arn)
             .policy_document(document)
             .set_as_default(true)
             .customize()
-            .config_override(aws_sdk_iam::config::Builder::default().retry_config(no_retries()))
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("CreatePolicyVersion", &e))?;
-        Ok(())
+            .config_override(iam_call_config("CreatePolicyVersion"));
+        Ok(write("CreatePolicyVersion", request.send()).await?)
     }
 
-    async fn prune_version(&self, arn: &str, version: &str, key: &str) -> Result<(), AwsCallError> {
+    async fn prune_version(
+        &self,
+        arn: &str,
+        version: &str,
+        key: &str,
+    ) -> Result<(), PolicyWriteError> {
         // 1. The policy must be c3's.
         self.ensure_ours(arn, key, "DeletePolicyVersion").await?;
         // 2. The version must exist and not be the default.
-        let versions = self
-            .client
-            .list_policy_versions()
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("ListPolicyVersions", &e))?;
+        let request = self.client.list_policy_versions().policy_arn(arn);
+        let versions = send("ListPolicyVersions", request.send()).await?;
         let found = versions
             .versions()
             .iter()
             .find(|v| v.version_id() == Some(version));
-        match found {
-            None => {
-                return Err(AwsCallError::protocol(
-                    "DeletePolicyVersion",
-                    format!("refused: {arn} has no version {version}"),
-                ))
-            }
-            Some(v) if v.is_default_version() => {
-                return Err(AwsCallError::protocol(
-                    "DeletePolicyVersion",
-                    format!("refused: {version} is the default version of {arn}"),
-                ))
-            }
-            Some(_) => {}
+        let refusal = match found {
+            None => Some(PolicyWriteError::NoSuchVersion {
+                arn: arn.to_string(),
+                version: version.to_string(),
+            }),
+            Some(v) if v.is_default_version() => Some(PolicyWriteError::DefaultVersion {
+                arn: arn.to_string(),
+                version: version.to_string(),
+            }),
+            Some(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            return Err(refusal);
         }
-        self.client
-            .delete_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("DeletePolicyVersion", &e))?;
-        Ok(())
+        let request = self.client.delete_policy_version().policy_arn(arn);
+        let request = request.version_id(version);
+        Ok(write("DeletePolicyVersion", request.send()).await?)
     }
 }

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod http;
 pub mod pace;
+pub mod pages;
 
 use std::time::Duration;
 

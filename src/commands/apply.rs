@@ -1,20 +1,16 @@
 //! `c3 apply`: plan, confirm, execute the executable changes, plan again.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use anyhow::Context;
 
 use super::plan::read_and_plan;
-use crate::apply::Status;
+use crate::apply::{retry, Status};
 use crate::cli::{ApplyArgs, Cli};
 use crate::exit::ExitStatus;
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::render::{self, json::PlanDocument, outcome, progress::ApplyProgress, Printer};
-
-/// How long apply waits, in total, for AWS's reads to show what it wrote.
-const SETTLE_DELAYS: [u64; 5] = [1, 2, 4, 8, 8];
 
 pub(crate) async fn run(
     cli: &Cli,
@@ -121,9 +117,9 @@ fn consent(args: &ApplyArgs, executable: usize, printer: &Printer) -> anyhow::Re
 }
 
 /// Plans again; AWS's reads can lag its writes by seconds, so what was just
-/// written is given time to show before anything is called drift. Targets
-/// that already failed before apply had nothing written and will not settle
-/// by waiting: only executable changes and new failures are waited on.
+/// written is given time to show before anything is called drift. When to
+/// wait and for how long is [`retry::settle_again`]'s and
+/// [`retry::SETTLE_PAUSES`]'s decision.
 async fn settle(
     desired: &DesiredState,
     base: &aws_config::SdkConfig,
@@ -131,18 +127,12 @@ async fn settle(
     failed: usize,
     printer: &Printer,
 ) -> Plan {
-    let failed_before = |e: &crate::plan::PlanError| {
-        before
-            .errors
-            .iter()
-            .any(|b| b.account == e.account && b.region == e.region)
-    };
     let mut after = read_and_plan(desired, base, printer, false).await;
-    for secs in SETTLE_DELAYS {
-        if failed > 0 || (!after.has_executable() && after.errors.iter().all(failed_before)) {
+    for pause in retry::SETTLE_PAUSES {
+        if !retry::settle_again(before, &after, failed) {
             break;
         }
-        tokio::time::sleep(Duration::from_secs(secs)).await;
+        tokio::time::sleep(pause).await;
         after = read_and_plan(desired, base, printer, false).await;
     }
     after
