@@ -22,6 +22,17 @@ pub struct Page<T> {
     pub next_marker: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A last page.
+    pub fn last(items: Vec<T>) -> Self {
+        Self {
+            items,
+            truncated: false,
+            next_marker: None,
+        }
+    }
+}
+
 impl From<&aws_sdk_iam::operation::list_policy_tags::ListPolicyTagsOutput>
     for Page<(String, String)>
 {

@@ -18,7 +18,7 @@ pub mod kms;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod test_support;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -321,68 +321,27 @@ impl<'a> Calls<'a> {
     }
 }
 
-/// One page of a listing, as the API returned it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// Whether more pages follow (`Truncated` / `IsTruncated`).
-    pub truncated: bool,
-    /// The marker of the next page (`NextMarker` / `Marker`).
-    pub next_marker: Option<String>,
-}
+pub use crate::aws::pages::Page;
 
-impl<T> Page<T> {
-    /// A last page.
-    pub fn last(items: Vec<T>) -> Self {
-        Self {
-            items,
-            truncated: false,
-            next_marker: None,
-        }
-    }
-}
-
-/// Every item of a paged listing: one call per page, each under a permit,
-/// following the marker until a page is not truncated. A truncated page
-/// without a marker, or a marker seen twice, is an error: a partial listing
-/// must never be mistaken for a complete one.
+/// Every item of a paged listing ([`crate::aws::pages::collect_pages`]:
+/// followed to the end, a truncated page without a marker or a marker seen
+/// twice is an error), one call per page, each under a permit.
 pub async fn collect_pages<T, F, Fut>(
     operation: &'static str,
     calls: &Calls<'_>,
-    mut fetch: F,
+    fetch: F,
 ) -> Result<Vec<T>, AwsCallError>
 where
-    F: FnMut(Option<String>) -> Fut,
+    F: Fn(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, AwsCallError>>,
 {
-    let mut items = Vec::new();
-    let mut marker: Option<String> = None;
-    let mut seen = HashSet::new();
-    loop {
-        let page = calls.run(operation, || fetch(marker.take())).await?;
-        items.extend(page.items);
-        if !page.truncated {
-            return Ok(items);
-        }
-        match page.next_marker {
-            None => {
-                return Err(AwsCallError::protocol(
-                    operation,
-                    "the response is truncated but has no marker for the next page",
-                ))
-            }
-            Some(next) => {
-                if !seen.insert(next.clone()) {
-                    return Err(AwsCallError::protocol(
-                        operation,
-                        format!("the service returned the page marker {next:?} twice"),
-                    ));
-                }
-                marker = Some(next);
-            }
-        }
-    }
+    // The page's call is made only once its permit is held, so a queued
+    // read holds no SDK future (see `run`).
+    let fetch = &fetch;
+    crate::aws::pages::collect_pages(operation, move |marker| {
+        calls.run(operation, move || fetch(marker))
+    })
+    .await
 }
 
 #[cfg(test)]
