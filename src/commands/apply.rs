@@ -17,11 +17,14 @@ pub(crate) async fn run(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope, printer) else {
+    let Some(super::Planned {
+        desired,
+        base,
+        plan,
+    }) = super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let base = crate::aws::load_base_config().await;
-    let plan = read_and_plan(&desired, &base, printer, true).await;
     if let Some(path) = &args.plan_file {
         if let Some(refusal) = saved_plan_refusal(path, &plan)? {
             printer.error(&refusal);

@@ -72,6 +72,36 @@ pub(crate) fn load_for_run(
     Some(desired)
 }
 
+/// What plan and apply start from: the file, the SDK's base configuration
+/// and the plan of every selected target.
+pub(crate) struct Planned {
+    /// keys.toml, with the run's selection.
+    pub desired: DesiredState,
+    /// The SDK configuration every session starts from.
+    pub base: aws_config::SdkConfig,
+    /// The plan.
+    pub plan: crate::plan::Plan,
+}
+
+/// Loads keys.toml for a run ([`load_for_run`]), reads every selected
+/// target and plans it, with progress; `None` when the file or the
+/// selection is wrong (already printed).
+pub(crate) async fn load_and_plan(
+    cli: &Cli,
+    parallelism: Option<u16>,
+    scope: &crate::cli::ScopeArgs,
+    printer: &Printer,
+) -> Option<Planned> {
+    let desired = load_for_run(cli, parallelism, scope, printer)?;
+    let base = crate::aws::load_base_config().await;
+    let plan = plan::read_and_plan(&desired, &base, printer, true).await;
+    Some(Planned {
+        desired,
+        base,
+        plan,
+    })
+}
+
 /// Loads and validates keys.toml; prints every problem and returns `None` if
 /// it is invalid.
 pub(crate) fn load(cli: &Cli, printer: &Printer) -> Option<DesiredState> {

@@ -58,11 +58,11 @@ pub(crate) async fn run(
     args: &PlanArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope, printer) else {
+    let Some(super::Planned { desired, plan, .. }) =
+        super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let base = crate::aws::load_base_config().await;
-    let plan = read_and_plan(&desired, &base, printer, true).await;
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::to_string(&plan))
             .with_context(|| format!("writing the plan to {}", path.display()))?;

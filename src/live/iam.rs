@@ -316,15 +316,7 @@ impl IamRead for SdkIam {
             .send()
             .await
             .map_err(|e| AwsCallError::from_sdk("ListPolicyTags", &e))?;
-        Ok(Page {
-            items: out
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-            truncated: out.is_truncated(),
-            next_marker: out.marker().map(str::to_string),
-        })
+        Ok(Page::from(&out))
     }
 }
 

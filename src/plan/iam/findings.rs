@@ -51,6 +51,13 @@ pub(super) fn report_waiting(
     );
 }
 
+/// Something not c3's holds the name of c3's policy: a conflict (high),
+/// reported and never touched.
+fn policy_conflict(at: &At<'_>, changes: &mut Changes, detail: String) {
+    let (resource, severity) = (Resource::IamPolicy, Severity::High);
+    changes.finding(Finding::Conflict, at, resource, severity, detail);
+}
+
 /// A policy of another path (or case) holds the name c3's would have.
 pub(super) fn report_clash(
     other: &NamedPolicy,
@@ -59,11 +66,9 @@ pub(super) fn report_clash(
     at: &At<'_>,
     changes: &mut Changes,
 ) {
-    changes.finding(
-        Finding::Conflict,
+    policy_conflict(
         at,
-        Resource::IamPolicy,
-        Severity::High,
+        changes,
         format!(
             "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {path}{name}; c3 leaves it alone. Either rename the key in keys.toml, or, once nothing needs that policy, delete it (c3 never deletes policies, and IAM cannot move a policy to another path)",
             other.name, other.path, other.arn
@@ -99,11 +104,9 @@ pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, chan
         ),
         None => "its tags could not be read".to_string(),
     };
-    changes.finding(
-        Finding::Conflict,
+    policy_conflict(
         at,
-        Resource::IamPolicy,
-        Severity::High,
+        changes,
         format!(
             "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, tag it {}=true and {}={key}",
             p.name,
