@@ -7,9 +7,14 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The SDK's signing and request-orchestration events print request headers
+/// (access key ids, session tokens): they stay off whatever C3_LOG says.
+const NEVER: &str = "aws_sigv4=off,aws_smithy_runtime::client::orchestrator=off";
+
 /// Installs the subscriber. `C3_LOG` (an `EnvFilter` directive) overrides `-v`.
 /// `ansi`: colour the log lines (see [`crate::cli::ColorChoice::resolve`]);
 /// never when stderr is a file or a pipe, so CI logs carry no escape codes.
+#[allow(clippy::disallowed_methods)] // Diagnosis, below the printer: tracing writes its own lines.
 pub fn init(verbose: u8, quiet: bool, ansi: bool) {
     // (default directives, the most the assume-role provider may say: its
     // debug events carry credentials).
@@ -20,9 +25,6 @@ pub fn init(verbose: u8, quiet: bool, ansi: bool) {
         (false, 2) => ("warn,c3=debug", "warn"),
         (false, _) => ("info,c3=trace", "info"),
     };
-    // The SDK's signing and request-orchestration events print request headers
-    // (access key ids, session tokens): they stay off whatever C3_LOG says.
-    const NEVER: &str = "aws_sigv4=off,aws_smithy_runtime::client::orchestrator=off";
     let (directives, sts) = match std::env::var("C3_LOG") {
         Ok(d) => (d, "info"),
         Err(_) => (default.to_string(), sts),

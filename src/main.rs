@@ -1,7 +1,6 @@
 //! The `c3` binary: parse the command line, set up logging and the runtime,
 //! run the command, print the error chain, return the exit code.
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,23 +19,24 @@ fn main() -> ExitCode {
             };
         }
     };
-    let log_colour = cli.global.color.resolve(std::io::stderr().is_terminal());
-    c3::logging::init(cli.global.verbose, cli.global.quiet, log_colour);
+    let printer =
+        c3::render::Printer::terminal(cli.global.color, cli.global.quiet, cli.global.progress);
+    // Log lines are coloured as the printer colours stderr.
+    c3::logging::init(
+        cli.global.verbose,
+        cli.global.quiet,
+        printer.err_style.color,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: cannot start the async runtime: {e}"
-            );
+            printer.error(&format!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
-    let printer =
-        c3::render::Printer::terminal(cli.global.color, cli.global.quiet, cli.global.progress);
     match runtime.block_on(c3::commands::run(cli, &printer)) {
         Ok(status) => status.into(),
         Err(e) => {

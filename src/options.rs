@@ -1,8 +1,6 @@
 //! Run options resolved once from the command line and the environment:
 //! colour (flag, `NO_COLOR`, terminal), table width.
 
-use std::io::IsTerminal;
-
 use crate::cli::ColorChoice;
 
 impl ColorChoice {
@@ -30,11 +28,6 @@ pub struct Style {
 }
 
 impl Style {
-    /// Resolves the style for stdout.
-    pub fn for_stdout(choice: ColorChoice) -> Self {
-        Self::for_stream(choice, std::io::stdout().is_terminal())
-    }
-
     /// The style of a stream that is (or is not) a terminal.
     pub fn for_stream(choice: ColorChoice, terminal: bool) -> Self {
         let color = choice.resolve(terminal);
@@ -108,23 +101,22 @@ pub fn resolve_scope(
     if !args.accounts.is_empty() {
         let mut chosen = Vec::new();
         for wanted in &args.accounts {
-            match desired
+            if let Some(a) = desired
                 .accounts
                 .iter()
                 .find(|a| &a.name == wanted || &a.id == wanted)
             {
-                Some(a) => chosen.push(a),
-                None => {
-                    let known: Vec<String> = desired
-                        .accounts
-                        .iter()
-                        .map(|a| format!("{} ({})", a.name, a.id))
-                        .collect();
-                    return Err(format!(
-                        "--accounts: {wanted:?} is not declared in keys.toml; declared: {}",
-                        known.join(", ")
-                    ));
-                }
+                chosen.push(a);
+            } else {
+                let known: Vec<String> = desired
+                    .accounts
+                    .iter()
+                    .map(|a| format!("{} ({})", a.name, a.id))
+                    .collect();
+                return Err(format!(
+                    "--accounts: {wanted:?} is not declared in keys.toml; declared: {}",
+                    known.join(", ")
+                ));
             }
         }
         accounts = chosen;

@@ -218,11 +218,11 @@ async fn execute_step<K: KeyWriter>(
                 source: Box::new(source),
             })
         }
-        KeyStep::Writes(writes) => {
+        KeyStep::Writes(steps) => {
             // Steps are in dependency order: a restore (the only step that
             // comes before CreateKey) never writes to a key made in this run.
             let fresh = new_key.is_some();
-            for KeyWrite { operation, call } in &writes {
+            for KeyWrite { operation, call } in &steps {
                 run.kms(target, operation, fresh, || call.send(writer))
                     .await
                     .map_err(ApplyFailure::key_call)?;

@@ -118,6 +118,7 @@ impl AwsCallError {
     }
 
     /// The same error, about `resource`.
+    #[must_use]
     pub fn about(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
         self

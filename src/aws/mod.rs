@@ -104,7 +104,7 @@ pub fn home_region(account: &Account, config: &SdkConfig) -> String {
         .regions
         .first()
         .cloned()
-        .or_else(|| config.region().map(|r| r.to_string()))
+        .or_else(|| config.region().map(std::string::ToString::to_string))
         .unwrap_or_else(|| "us-east-1".to_string())
 }
 

@@ -34,7 +34,7 @@ pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitSta
     match args.output {
         OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,
         OutputFormat::Human => {
-            render::errors(printer, &plan, &Default::default());
+            render::errors(printer, &plan, &std::collections::BTreeMap::default());
             render::write_human(printer, &plan)?;
         }
     }

@@ -200,7 +200,7 @@ pub fn decode_document(operation: &'static str, text: &str) -> Result<String, Aw
     }
     percent_decode_str(text)
         .decode_utf8()
-        .map(|decoded| decoded.into_owned())
+        .map(std::borrow::Cow::into_owned)
         .map_err(|e| {
             AwsCallError::protocol(operation, format!("a policy document is not UTF-8: {e}"))
         })
@@ -269,7 +269,9 @@ impl IamRead for SdkIam {
                                     version: PolicyVersion {
                                         id: v.version_id()?.to_string(),
                                         is_default: v.is_default_version(),
-                                        created_epoch: v.create_date().map(|d| d.secs()),
+                                        created_epoch: v
+                                            .create_date()
+                                            .map(aws_sdk_sts::primitives::DateTime::secs),
                                     },
                                     document: v.document().map(str::to_string),
                                 })

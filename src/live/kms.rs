@@ -401,10 +401,10 @@ impl KmsRead for SdkKms {
             AwsCallError::protocol("DescribeKey", format!("no KeyMetadata for key {key_id}"))
         })?;
         Ok(KeyDetails {
-            state: meta
-                .key_state()
-                .map(|s| KeyState::parse(s.as_str()))
-                .unwrap_or_else(|| KeyState::Other("Unknown".to_string())),
+            state: meta.key_state().map_or_else(
+                || KeyState::Other("Unknown".to_string()),
+                |s| KeyState::parse(s.as_str()),
+            ),
             description: meta.description().unwrap_or_default().to_string(),
             manager: meta
                 .key_manager()
@@ -416,9 +416,10 @@ impl KmsRead for SdkKms {
                 .unwrap_or_default(),
             usage: meta
                 .key_usage()
-                .map(|u| u.as_str().to_string())
-                .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string()),
-            creation_epoch: meta.creation_date().map(|d| d.secs()),
+                .map_or_else(|| "ENCRYPT_DECRYPT".to_string(), |u| u.as_str().to_string()),
+            creation_epoch: meta
+                .creation_date()
+                .map(aws_sdk_sts::primitives::DateTime::secs),
             rotation: None,
             policy: None,
             grants: None,

@@ -285,6 +285,7 @@ impl<'a> Calls<'a> {
     }
 
     /// The same, pacing [`PACED_READS`] with `pacer` per (account, region, operation).
+    #[must_use]
     pub fn with_pacer(mut self, pacer: &'a Pacer) -> Self {
         self.pacer = Some(pacer);
         self

@@ -126,8 +126,7 @@ impl WantedKeyPolicy {
             _ => Vec::new(),
         };
         let normalized = Document::from_value(value, part)
-            .map(|d| d.normalized_text())
-            .unwrap_or_else(|_| text.clone());
+            .map_or_else(|_| text.clone(), |d| d.normalized_text());
         Self {
             text,
             normalized,
@@ -147,7 +146,10 @@ impl WantedKeyPolicy {
 /// applies to every key ARN of the key name.
 pub fn kind_statements(kind: PolicyKind) -> Vec<KindStatement> {
     let plain = |actions: &[&str]| KindStatement {
-        actions: actions.iter().map(|s| s.to_string()).collect(),
+        actions: actions
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         condition: None,
     };
     match kind {

@@ -303,7 +303,7 @@ impl Document {
     /// order; `Id` dropped. Two equivalent documents give the same value.
     pub fn normalized(&self) -> Value {
         let mut statements: Vec<Value> = self.statements.iter().map(Statement::to_value).collect();
-        statements.sort_by_cached_key(|v| v.to_string());
+        statements.sort_by_cached_key(std::string::ToString::to_string);
         let mut m = Map::new();
         if let Some(v) = self.raw.get("Version") {
             m.insert("Version".into(), v.clone());
@@ -427,7 +427,7 @@ pub(crate) fn parse_statement(v: &Value, partition: &str) -> Result<Statement, P
                 // so the canonical form does not depend on key order.
                 let spelled = condition_keys.entry(lower.clone()).or_insert(key.clone());
                 if key < spelled {
-                    *spelled = key.clone();
+                    spelled.clone_from(key);
                 }
                 entry
                     .entry(lower)

@@ -53,12 +53,13 @@ pub struct Printer {
 impl Printer {
     /// The printer of the process: stdout and stderr, styles resolved from
     /// the flags, `NO_COLOR` and the terminals.
+    #[allow(clippy::disallowed_methods)] // The one place that opens the streams.
     pub fn terminal(color: ColorChoice, quiet: bool, progress: ProgressChoice) -> Self {
         let err_terminal = io::stderr().is_terminal();
         Self {
             out: Mutex::new(Box::new(io::stdout())),
             err: Arc::new(Mutex::new(Box::new(io::stderr()))),
-            style: Style::for_stdout(color),
+            style: Style::for_stream(color, io::stdout().is_terminal()),
             err_style: Style::for_stream(color, err_terminal),
             quiet,
             progress: ProgressMode::resolve(progress, quiet, err_terminal),

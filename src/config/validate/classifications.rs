@@ -27,7 +27,12 @@ impl Checker<'_> {
                     ),
                 );
             }
-            self.like_a_class(&p, c.rotation_days, &c.via_services, &c.service_principals);
+            self.like_a_class(
+                &p,
+                c.rotation_days,
+                c.via_services.as_ref(),
+                c.service_principals.as_ref(),
+            );
         }
     }
 
@@ -37,8 +42,8 @@ impl Checker<'_> {
         &mut self,
         p: &FieldPath,
         rotation_days: Option<i64>,
-        via_services: &Option<Vec<String>>,
-        service_principals: &Option<Vec<String>>,
+        via_services: Option<&Vec<String>>,
+        service_principals: Option<&Vec<String>>,
     ) {
         self.range(
             &p.key("rotation_days"),

@@ -49,7 +49,12 @@ impl<'f> Checker<'f> {
                     );
                 }
             }
-            self.like_a_class(&p, k.rotation_days, &k.via_services, &k.service_principals);
+            self.like_a_class(
+                &p,
+                k.rotation_days,
+                k.via_services.as_ref(),
+                k.service_principals.as_ref(),
+            );
             self.range(
                 &p.key("generation"),
                 k.generation,

@@ -41,13 +41,13 @@ pub(crate) fn name_problem(name: &str, max: usize) -> Option<String> {
 /// Why `value` is not `len` characters of `[A-Za-z0-9_]` and `extra`.
 fn word_problem(value: &str, len: RangeInclusive<usize>, extra: &str) -> Option<String> {
     let n = value.chars().count();
-    if !len.contains(&n) {
-        Some(format!("is {} long", characters(n)))
-    } else {
+    if len.contains(&n) {
         value
             .chars()
             .find(|c| !is_word_or(*c, extra))
             .map(|c| format!("contains {c:?}"))
+    } else {
+        Some(format!("is {} long", characters(n)))
     }
 }
 

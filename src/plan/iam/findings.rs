@@ -79,16 +79,17 @@ pub(super) fn report_clash(
 /// A foreign policy where c3's would be: a conflict that says what is there,
 /// why c3 leaves it alone and the ways out.
 pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, changes: &mut Changes) {
-    let what = Document::parse(&p.document, partition(""))
-        .map(|d| {
+    let what = Document::parse(&p.document, partition("")).map_or_else(
+        |e| format!("its document cannot be read ({e})"),
+        |d| {
             let grants: Vec<String> = d
                 .statements
                 .iter()
                 .map(crate::policy::risk::describe_statement)
                 .collect();
             format!("it grants: {}", grants.join("; "))
-        })
-        .unwrap_or_else(|e| format!("its document cannot be read ({e})"));
+        },
+    );
     let attached = match p.attachments {
         Some(n) => format!(", attached to {n} user(s), group(s) or role(s)"),
         None => String::new(),
@@ -167,7 +168,7 @@ pub(super) fn report_excess(
     let lost: Vec<String> = extra
         .iter()
         .filter_map(|g| ctx.keys.lost.get(&g.resource))
-        .map(|id| id.to_string())
+        .cloned()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();

@@ -90,8 +90,10 @@ pub(super) fn statements_from(permissions: &BTreeSet<Permission>, kind: PolicyKi
             let sid = known
                 .iter()
                 .find(|(a, c, _)| *a == lower && c == condition)
-                .map(|(_, _, sid)| sid.clone())
-                .unwrap_or_else(|| format!("C3Grant{}", out.len() + 1));
+                .map_or_else(
+                    || format!("C3Grant{}", out.len() + 1),
+                    |(_, _, sid)| sid.clone(),
+                );
             let mut m = Map::new();
             m.insert("Sid".into(), Value::String(sid));
             m.insert("Effect".into(), "Allow".into());

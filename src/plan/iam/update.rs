@@ -47,8 +47,7 @@ pub(super) fn plan(
         ));
     }
     let after = Document::from_value(new_doc, partition(""))
-        .map(|d| d.normalized_text())
-        .unwrap_or_else(|_| new_text.clone());
+        .map_or_else(|_| new_text.clone(), |d| d.normalized_text());
     // Naming only keys this plan creates realises a new declaration.
     let severity = if lacking.iter().all(|p| is_pending_arn(&p.resource)) {
         Severity::Info

@@ -141,14 +141,14 @@ pub(super) fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes:
         }
         return;
     };
-    let detail = if !rotation.enabled {
-        format!("rotation is off: enable it every {want} days")
-    } else {
+    let detail = if rotation.enabled {
         match rotation.period_days {
             Some(p) if p != want => format!("rotation every {p} days → every {want} days"),
             // AWS always reports the period; when an endpoint does not, nothing is claimed.
             _ => return,
         }
+    } else {
+        format!("rotation is off: enable it every {want} days")
     };
     let usable = match details.state {
         KeyState::Enabled => true,
