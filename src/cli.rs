@@ -249,7 +249,7 @@ mod help_tests {
     #[test]
     fn every_command_has_a_reviewed_help() {
         let cmd = Cli::command();
-        let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let mut names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
         names.retain(|n| *n != "help");
         insta::assert_snapshot!("c3", help(&[]));
         for name in names {

@@ -186,7 +186,7 @@ mod tests {
                 })
                 .collect(),
             keys: vec![],
-            scope: Default::default(),
+            scope: crate::model::Scope::default(),
         }
     }
 

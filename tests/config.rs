@@ -51,7 +51,7 @@ fn key<'a>(state: &'a DesiredState, name: &str) -> &'a KeySpec {
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 fn targets(pairs: &[(&str, &str)]) -> Vec<Target> {

@@ -36,7 +36,11 @@ fn docs() -> Vec<(String, String)> {
     let mut names: Vec<String> = fs::read_dir(repo().join("docs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "md")
+        })
         .map(|n| format!("docs/{n}"))
         .collect();
     names.sort();
@@ -537,11 +541,7 @@ fn every_flag_the_docs_name_exists() {
             checked += 1;
             let span = with_samples(&span);
             // A bare flag that takes a value (`--shard`) is named, not used: look it up.
-            let by_c3 = if !span.contains([' ', '=']) {
-                std::iter::once(None)
-                    .chain(SUBCOMMANDS.iter().map(|s| Some(*s)))
-                    .any(|sub| names_flag(&help(sub), &span))
-            } else {
+            let by_c3 = if span.contains([' ', '=']) {
                 expand(&span).iter().all(|args| {
                     SUBCOMMANDS.iter().any(|sub| {
                         let mut with = vec![sub.to_string()];
@@ -549,6 +549,10 @@ fn every_flag_the_docs_name_exists() {
                         accepted(&with).is_ok()
                     })
                 })
+            } else {
+                std::iter::once(None)
+                    .chain(SUBCOMMANDS.iter().map(|s| Some(*s)))
+                    .any(|sub| names_flag(&help(sub), &span))
             };
             let flag = span
                 .split([' ', '=', '/'])
@@ -1228,7 +1232,11 @@ fn ci_files() -> Vec<(String, String)> {
                 e.unwrap().file_name().to_string_lossy()
             )
         })
-        .filter(|n| n.ends_with(".yml"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "yml")
+        })
         .collect();
     files.sort();
     files.push("examples/ci/gitlab/.gitlab-ci.yml".into());

@@ -96,7 +96,10 @@ fn account(name: &str, id: &str, role_arn: Option<String>, regions: &[&str]) -> 
         id: id.into(),
         role_arn,
         external_id: None,
-        regions: regions.iter().map(|r| r.to_string()).collect(),
+        regions: regions
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
     }
 }
 
@@ -305,7 +308,7 @@ async fn c3_keys_are_read_in_full_and_others_by_tag() {
     );
     let mut ids: Vec<_> = [&current, &older, &pending, &foreign, &orphan]
         .iter()
-        .map(|s| s.to_string())
+        .map(|s| (*s).clone())
         .collect();
     ids.sort();
     let read_ids: Vec<_> = snap.keys.iter().map(|k| k.key_id.clone()).collect();
@@ -355,7 +358,10 @@ async fn c3_keys_are_read_in_full_and_others_by_tag() {
     // alias/aws/* were never described (moto would have created keys).
     assert_eq!(key_count(&kms).await, keys_before);
 
-    assert_eq!(state.accounts.get(&acct), Some(&Ok(Default::default())));
+    assert_eq!(
+        state.accounts.get(&acct),
+        Some(&Ok(c3::model::AccountSnapshot::default()))
+    );
 }
 
 #[tokio::test]
@@ -477,8 +483,14 @@ async fn accounts_reached_by_role_see_only_their_own_keys() {
         Some(b_west.as_str())
     );
     assert_eq!(state.regions.len(), 3);
-    assert!(state.accounts.get(&a).is_some_and(|r| r.is_ok()));
-    assert!(state.accounts.get(&b).is_some_and(|r| r.is_ok()));
+    assert!(state
+        .accounts
+        .get(&a)
+        .is_some_and(std::result::Result::is_ok));
+    assert!(state
+        .accounts
+        .get(&b)
+        .is_some_and(std::result::Result::is_ok));
 }
 
 /// The SDK's shared identity cache holds 64 partitions and evicts beyond
@@ -501,8 +513,8 @@ async fn more_accounts_than_the_sdk_cache_holds_assume_each_role_once() {
     let (log, recording) = CallLog::record();
     let state = live::read(&d, &base).await;
     drop(recording);
-    assert!(state.regions.values().all(|r| r.is_ok()));
-    assert!(state.accounts.values().all(|r| r.is_ok()));
+    assert!(state.regions.values().all(std::result::Result::is_ok));
+    assert!(state.accounts.values().all(std::result::Result::is_ok));
     assert_eq!(log.count("GetCallerIdentity"), ids.len());
     let assumed = support::emulator()
         .requests(&caller)
@@ -561,7 +573,10 @@ async fn an_account_with_other_credentials_fails_alone() {
     }
     assert!(matches!(state.accounts.get(&declared), Some(Err(_))));
     assert_eq!(region(&state, &good, REGION).keys.len(), 1);
-    assert!(state.accounts.get(&good).is_some_and(|r| r.is_ok()));
+    assert!(state
+        .accounts
+        .get(&good)
+        .is_some_and(std::result::Result::is_ok));
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ fn drifted() -> (DesiredState, LiveState) {
                 retiring: None,
                 issuing_account: Some(format!("arn:aws:iam::{A}:root")),
                 operations: vec!["Decrypt".into()],
-                constraints: Default::default(),
+                constraints: std::collections::BTreeMap::default(),
                 source_arn: None,
             }]);
         }

@@ -868,16 +868,18 @@ fn no_operation_removes_anything() {
         .remove(tag::CLASSIFICATION);
     for c in plan(&d, &live).executable() {
         match c.operation() {
-            Some(Operation::Restore { .. })
-            | Some(Operation::EnableRotation { .. })
-            | Some(Operation::TagKey { .. })
-            | Some(Operation::CreateKey { .. })
-            | Some(Operation::CreateAlias { .. })
-            | Some(Operation::UpdateAlias { .. })
-            | Some(Operation::PutKeyPolicy { .. })
-            | Some(Operation::UpdateDescription { .. })
-            | Some(Operation::CreatePolicy { .. })
-            | Some(Operation::UpdatePolicy { .. }) => {}
+            Some(
+                Operation::Restore { .. }
+                | Operation::EnableRotation { .. }
+                | Operation::TagKey { .. }
+                | Operation::CreateKey { .. }
+                | Operation::CreateAlias { .. }
+                | Operation::UpdateAlias { .. }
+                | Operation::PutKeyPolicy { .. }
+                | Operation::UpdateDescription { .. }
+                | Operation::CreatePolicy { .. }
+                | Operation::UpdatePolicy { .. },
+            ) => {}
             None => panic!("executable without operation"),
         }
     }

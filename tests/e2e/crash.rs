@@ -92,7 +92,7 @@ struct LogTail {
 impl LogTail {
     fn at_end() -> Self {
         let path = emulator().log_path().to_path_buf();
-        let offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let offset = std::fs::metadata(&path).map_or(0, |m| m.len());
         Self {
             path,
             offset,
@@ -528,7 +528,7 @@ async fn apply_killed_at_several_points_converges_when_rerun() {
         Trigger::After(Duration::from_millis(300)),
         Trigger::After(Duration::from_millis(1_200)),
         Trigger::After(Duration::from_millis(2_500)),
-        Trigger::After(Duration::from_millis(4_000)),
+        Trigger::After(Duration::from_secs(4)),
         Trigger::OnFirst("CreateKey"),
         Trigger::OnFirst("CreatePolicy"),
     ];

@@ -137,7 +137,7 @@ async fn a_foreign_policy_where_c3s_would_be_is_a_conflict_and_never_written() {
     // Apply makes what is c3's and nothing else: exit 0, nothing executable left.
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(
-        !after.changes.iter().any(|c| c.executable()),
+        !after.changes.iter().any(c3::plan::Change::executable),
         "{:#?}",
         after.changes
     );
@@ -200,7 +200,7 @@ async fn policies_of_a_key_that_cannot_exist_yet_wait_and_nothing_doomed_is_exec
     .await
     .expect("join");
     assert!(
-        !plan.changes.iter().any(|c| c.executable()),
+        !plan.changes.iter().any(c3::plan::Change::executable),
         "{:#?}",
         plan.changes
     );
@@ -347,7 +347,7 @@ async fn undeclared_tags_are_reported_unless_ignored_and_a_lost_c3_managed_tag_i
         conflicts[0].detail
     );
     assert!(
-        !doc.changes.iter().any(|c| c.executable()),
+        !doc.changes.iter().any(c3::plan::Change::executable),
         "{:#?}",
         doc.changes
     );
@@ -441,7 +441,7 @@ async fn a_public_statement_is_critical_named_and_never_kept_public_by_c3() {
     assert!(gone[0].detail.contains("no longer exists"));
     // c3's repair (EnableRootAccess back) would keep "Open": it is held back.
     assert!(
-        !doc.changes.iter().any(|c| c.executable()),
+        !doc.changes.iter().any(c3::plan::Change::executable),
         "{:#?}",
         doc.changes
     );

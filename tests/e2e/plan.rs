@@ -291,7 +291,7 @@ async fn drift_foreign_statement_added() {
         edit_policy(&a, move |s| {
             s.push(serde_json::json!({"Sid": "Analytics", "Effect": "Allow",
                 "Principal": {"AWS": format!("arn:aws:iam::{account}:role/analytics")},
-                "Action": "kms:Decrypt", "Resource": "*"}))
+                "Action": "kms:Decrypt", "Resource": "*"}));
         })
         .await;
     })

@@ -225,7 +225,7 @@ impl Emulator {
                         region: field("region"),
                         status: entry
                             .get("status")
-                            .and_then(|v| v.as_u64())
+                            .and_then(serde_json::Value::as_u64)
                             .and_then(|s| u16::try_from(s).ok()),
                         params: entry
                             .get("params")
@@ -461,9 +461,10 @@ pub fn fresh_account() -> String {
     let base = *BASE.get_or_init(|| {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_nanos());
         // splitmix64 of (time, pid): spreads nearby values over the whole range.
+        // Only the low bits seed the generator.
+        #[allow(clippy::cast_possible_truncation)]
         let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 40) ^ 0x9E37_79B9_7F4A_7C15;
         x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

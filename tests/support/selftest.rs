@@ -164,12 +164,12 @@ async fn denied_operation_fails_as_on_aws_in_its_account_only() -> TestResult {
     let key_denied = kms_denied.create_key().send().await?;
     let key_denied = key_denied
         .key_metadata()
-        .map(|m| m.key_id())
+        .map(aws_sdk_kms::types::KeyMetadata::key_id)
         .ok_or("no key metadata")?;
     let key_free = kms_free.create_key().send().await?;
     let key_free = key_free
         .key_metadata()
-        .map(|m| m.key_id())
+        .map(aws_sdk_kms::types::KeyMetadata::key_id)
         .ok_or("no key metadata")?;
 
     emulator.deny(&denied, "ListGrants");

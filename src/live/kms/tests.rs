@@ -160,7 +160,7 @@ impl KmsRead for FakeKms {
 }
 
 fn names(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
+    names.iter().map(std::string::ToString::to_string).collect()
 }
 
 async fn read(kms: &FakeKms, declared: &[&str]) -> Result<RegionSnapshot, AwsCallError> {

@@ -255,9 +255,8 @@ pub(super) fn check_additive(
                 name, path, tags, ..
             } => {
                 prop_assert!(c.region.is_none());
-                let acc = match live.accounts.get(&c.account) {
-                    Some(Ok(a)) => a,
-                    _ => return Err(TestCaseError::fail("no account snapshot")),
+                let Some(Ok(acc)) = live.accounts.get(&c.account) else {
+                    return Err(TestCaseError::fail("no account snapshot"));
                 };
                 prop_assert!(
                     acc.policy(name).is_none(),
@@ -276,9 +275,8 @@ pub(super) fn check_additive(
                 prune_version,
             } => {
                 prop_assert!(c.region.is_none());
-                let acc = match live.accounts.get(&c.account) {
-                    Some(Ok(a)) => a,
-                    _ => return Err(TestCaseError::fail("no account snapshot")),
+                let Some(Ok(acc)) = live.accounts.get(&c.account) else {
+                    return Err(TestCaseError::fail("no account snapshot"));
                 };
                 let live_policy = acc
                     .policies
@@ -318,7 +316,7 @@ pub(super) fn check_additive(
                 }
                 match prune_version {
                     None => {
-                        prop_assert!(live_policy.versions.len() < 5, "no prune at five versions")
+                        prop_assert!(live_policy.versions.len() < 5, "no prune at five versions");
                     }
                     Some(v) => {
                         prop_assert!(

@@ -993,13 +993,16 @@ fn foreign_policy(d: &DesiredState, w: &mut World, a: usize, name: usize, kind: 
         name,
         path,
         document,
-        versions: before.map(|p| p.versions).unwrap_or_else(|| {
-            vec![PolicyVersion {
-                id: "v1".into(),
-                is_default: true,
-                created_epoch: Some(1),
-            }]
-        }),
+        versions: before.map_or_else(
+            || {
+                vec![PolicyVersion {
+                    id: "v1".into(),
+                    is_default: true,
+                    created_epoch: Some(1),
+                }]
+            },
+            |p| p.versions,
+        ),
         tags: Some(tags),
         attachments: Some(2),
     });

@@ -31,26 +31,21 @@ pub(super) fn simulate(w: &World, p: &Plan) -> Result<(World, NewKeys), String> 
     steps.sort_by_key(|(c, op)| (c.region.is_none(), op.step_order()));
     let mut new_keys = NewKeys::new();
     for (c, op) in steps {
-        match &c.region {
-            Some(region) => {
-                let t = Target::new(&c.account, region);
-                let next_id = w.new_id();
-                let epoch = w.epoch();
-                let snap = match w.live.regions.get_mut(&t) {
-                    Some(Ok(s)) => s,
-                    _ => return Err(format!("{t}: no such target")),
-                };
-                key_step(&t, snap, &c.key, op, &mut new_keys, next_id, epoch)
-                    .map_err(|e| format!("{t} {}: {e}\n{op:?}", c.key))?;
-            }
-            None => {
-                let acc = match w.live.accounts.get_mut(&c.account) {
-                    Some(Ok(s)) => s,
-                    _ => return Err(format!("{}: no such account", c.account)),
-                };
-                iam_step(&c.account, acc, op, &new_keys)
-                    .map_err(|e| format!("{} {}: {e}\n{op:?}", c.account, c.key))?;
-            }
+        if let Some(region) = &c.region {
+            let t = Target::new(&c.account, region);
+            let next_id = w.new_id();
+            let epoch = w.epoch();
+            let Some(Ok(snap)) = w.live.regions.get_mut(&t) else {
+                return Err(format!("{t}: no such target"));
+            };
+            key_step(&t, snap, &c.key, op, &mut new_keys, next_id, epoch)
+                .map_err(|e| format!("{t} {}: {e}\n{op:?}", c.key))?;
+        } else {
+            let Some(Ok(acc)) = w.live.accounts.get_mut(&c.account) else {
+                return Err(format!("{}: no such account", c.account));
+            };
+            iam_step(&c.account, acc, op, &new_keys)
+                .map_err(|e| format!("{} {}: {e}\n{op:?}", c.account, c.key))?;
         }
     }
     Ok((w, new_keys))
