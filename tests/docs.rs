@@ -741,11 +741,26 @@ fn readme_plan_output_is_what_c3_prints() {
             panic!("{row}");
         };
         let action = action.split(' ').next().unwrap();
-        changes.push(serde_json::json!({
+        let mut change = serde_json::json!({
             "account": account, "region": region, "key": key, "resource": resource,
             "action": action, "executable": !["report", "conflict"].contains(&action),
             "severity": severity, "detail": detail,
-        }));
+        });
+        // An executable change carries its operation (the table does not show it).
+        let operation = match (resource, action) {
+            (_, "report" | "conflict") => None,
+            ("rotation", "update") => Some(serde_json::json!({
+                "op": "enable_rotation", "key_id": "…", "rotation_days": 90,
+            })),
+            ("key_state", "restore") => Some(serde_json::json!({
+                "op": "restore", "key_id": "…", "cancel_deletion": true, "enable": true,
+            })),
+            _ => panic!("README.md's sample has a row this test cannot give an operation: {row}"),
+        };
+        if let Some(operation) = operation {
+            change["operation"] = operation;
+        }
+        changes.push(change);
     }
     assert!(changes.len() >= 3, "{sample}");
     let mut doc = documented_plan();
