@@ -24,6 +24,13 @@ const FAULTS: &[(&str, &str)] = &[
     ("throttle", "1.0"),
 ];
 
+/// The injected error answers (throttling, 429, 500, 503) carry `x-amz-retry-after` (see
+/// tests/emulator/proxy.py): the SDK waits this long before each retry instead of its backoff of
+/// up to 20 s. The same faults meet the same retries (8 attempts), retry quota and reruns, without
+/// minutes of waiting; resets and truncated answers keep the SDK's own backoff. Without it, the
+/// plan with every call throttled took from 20 s to over 4 min, by the backoff's jitter alone.
+const RETRY_AFTER_MS: &str = "100";
+
 fn estate(a: &str, b: &str) -> String {
     format!(
         "version = 1\n\n{}{}[classifications.confidential]\nrotation_days = 180\nvia_services = [\"s3\"]\n\n[[keys]]\nname = \"payments\"\nclassification = \"confidential\"\n\n[[keys]]\nname = \"ledger\"\nclassification = \"confidential\"\n",
@@ -61,15 +68,34 @@ async fn a_plan_under_faults_is_the_same_plan_or_an_error_never_another_plan() {
         assert_eq!(run.code, 0, "{run:?}");
         assert!(!baseline.changes.is_empty());
         let upstream = crate::support::emulator().endpoint();
-        let mut outcomes = BTreeMap::new();
-        for (fault, fraction) in FAULTS {
-            let proxy = Proxy::start(
-                &upstream,
-                &[&format!("--{fault}"), fraction, "--seed", "11"],
-            );
-            let run = c3_at(&proxy.endpoint(), &path, &["plan", "--output", "json"]);
-            outcomes.insert(format!("{fault} {fraction}"), (run.code, parse(&run), run));
-        }
+        // Each fault has its own proxy and plan, and plans only read: they run at once.
+        let outcomes: BTreeMap<_, _> = std::thread::scope(|scope| {
+            let plans: Vec<_> = FAULTS
+                .iter()
+                .map(|(fault, fraction)| {
+                    let (upstream, path) = (&upstream, &path);
+                    scope.spawn(move || {
+                        let proxy = Proxy::start(
+                            upstream,
+                            &[
+                                &format!("--{fault}"),
+                                fraction,
+                                "--seed",
+                                "11",
+                                "--retry-after-ms",
+                                RETRY_AFTER_MS,
+                            ],
+                        );
+                        let run = c3_at(&proxy.endpoint(), path, &["plan", "--output", "json"]);
+                        (format!("{fault} {fraction}"), (run.code, parse(&run), run))
+                    })
+                })
+                .collect();
+            plans
+                .into_iter()
+                .map(|plan| plan.join().expect("a plan under faults"))
+                .collect()
+        });
         (baseline, outcomes)
     })
     .await
@@ -165,6 +191,8 @@ async fn an_apply_under_faults_converges_on_rerun_without_duplicates() {
                 "0.1",
                 "--seed",
                 "5",
+                "--retry-after-ms",
+                RETRY_AFTER_MS,
             ],
         );
         let mut runs = Vec::new();

@@ -1,4 +1,5 @@
-"""Check tests/emulator/proxy.py: added delay, concurrency, faults seen by boto3, determinism, stats.
+"""Check tests/emulator/proxy.py: added delay, concurrency, faults seen by boto3, retry-after hints,
+determinism, stats.
 
 usage: .venv/bin/python tests/emulator/check_proxy.py
          starts its own launcher on a free port and stops it afterwards
@@ -213,6 +214,28 @@ try:
     got = error_code(kms_f.list_keys)
     stop_proxy(proxy)
     check(f"--slow 1.0 --slow-ms 1500: a 0.5 s read timeout fires ({got})", got == "ReadTimeoutError")
+
+    # ---- x-amz-retry-after on injected errors -------------------------------------------------
+    def retry_after(*flags):
+        """The x-amz-retry-after header of an injected error answer (None: none), per fault."""
+        out = {}
+        for fault in ("--throttle", "--http429", "--http500", "--http503"):
+            proxy, url = start_proxy(fault, "1.0", *flags)
+            try:
+                plain(url, "kms").list_keys()
+                out[fault] = "no error"
+            except ClientError as e:
+                out[fault] = e.response["ResponseMetadata"]["HTTPHeaders"].get("x-amz-retry-after")
+            stop_proxy(proxy)
+        return out
+
+    hinted, unhinted = retry_after("--retry-after-ms", "250"), retry_after()
+    check(f"--retry-after-ms 250: every injected error answer carries x-amz-retry-after: 250 ({hinted})",
+          set(hinted.values()) == {"250"})
+    check(f"without --retry-after-ms: no x-amz-retry-after ({unhinted})", set(unhinted.values()) == {None})
+    bad = subprocess.run([sys.executable, PROXY, "--upstream", UPSTREAM, "--retry-after-ms", "-1"],
+                         capture_output=True, text=True, timeout=30)
+    check("refuses a negative --retry-after-ms", bad.returncode != 0 and "retry-after-ms" in bad.stderr)
 
     # ---- determinism ------------------------------------------------------------------------
     def fates(seed):

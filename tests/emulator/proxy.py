@@ -2,7 +2,7 @@
 
 usage: python proxy.py --upstream http://127.0.0.1:PORT [--port 0] [--delay-ms 30] [--seed 1]
                        [--throttle F] [--http429 F] [--http500 F] [--http503 F] [--reset F]
-                       [--truncate F] [--slow F --slow-ms MS] [--stats FILE]
+                       [--truncate F] [--slow F --slow-ms MS] [--retry-after-ms MS] [--stats FILE]
 
 Point a client at it with AWS_ENDPOINT_URL=http://127.0.0.1:<port>. Standard library only.
 
@@ -22,6 +22,12 @@ Point a client at it with AWS_ENDPOINT_URL=http://127.0.0.1:<port>. Standard lib
       --truncate   forwarded; the answer goes back with its full Content-Length but only half its
                    body, then the connection is closed
       --slow       forwarded; the answer is held back --slow-ms more (to exceed a client timeout)
+  * --retry-after-ms MS: the injected error answers (throttle, http429, http500, http503) carry
+    `x-amz-retry-after: MS`, the AWS header by which a service tells the SDK how long to wait
+    before it retries; the SDK then waits MS (at most its maximum backoff) instead of its own
+    exponential backoff. The retries, their number and the retry quota are unchanged: only the
+    waits are shorter, for tests that inject many faults. Resets and truncated answers carry no
+    header and keep the SDK's backoff. Off by default (no header, as from KMS and IAM).
   * Keep-alive towards the client (HTTP/1.1); a new upstream connection per request (moto closes
     every connection anyway). Many concurrent connections.
   * On SIGTERM or SIGINT it prints the counts of requests and injected faults to stderr as JSON,
@@ -194,6 +200,8 @@ class Proxy:
                     return
                 if fault in ERRORS:
                     status, reply_headers, reply = self.error_reply(fault, headers)
+                    if self.args.retry_after_ms is not None:
+                        reply_headers.append(("x-amz-retry-after", str(self.args.retry_after_ms)))
                 else:
                     try:
                         status, reply_headers, reply = await self.forward(method, start, headers, body)
@@ -305,12 +313,16 @@ def parse_args(argv):
     for fault in FAULTS:
         p.add_argument(f"--{fault}", type=float, default=0.0, metavar="FRACTION")
     p.add_argument("--slow-ms", type=float, default=0.0, help="extra delay of a --slow answer, ms")
+    p.add_argument("--retry-after-ms", type=int, default=None, metavar="MS",
+                   help="x-amz-retry-after on injected error answers, ms")
     p.add_argument("--stats", help="write the counts here as JSON on exit")
     args = p.parse_args(argv)
     if args.host != "127.0.0.1":
         p.error(f"refusing to listen on {args.host!r}: this proxy listens on 127.0.0.1 only")
     if args.delay_ms < 0 or args.slow_ms < 0:
         p.error("delays must be >= 0")
+    if args.retry_after_ms is not None and args.retry_after_ms < 0:
+        p.error("--retry-after-ms must be >= 0")
     if args.slow > 0 and args.slow_ms <= 0:
         p.error("--slow needs --slow-ms")
     return args

@@ -1,7 +1,9 @@
 //! Test harness: the local AWS emulator (moto plus our patches, `tests/emulator/`), per-test
 //! accounts on it, SDK configs that land in those accounts, and a hermetic `c3` command.
 //!
-//! - [`emulator()`]: one server shared by the whole test process, started on first use.
+//! - [`emulator()`]: one server shared by the whole test process, started on first use; or, when
+//!   `C3_TEST_EMULATOR_DIR` names one, the server started for the whole run (under nextest, which
+//!   runs each test in a process of its own: `tests/support/nextest-emulator.sh`).
 //! - [`Emulator::start_own`]: a private server for a test that needs one (stopped on drop).
 //! - [`fresh_account`]: a new 12-digit account id per call. moto keeps separate state per account,
 //!   so tests isolate themselves by account instead of resetting the shared server.
@@ -107,14 +109,22 @@ impl Request {
     }
 }
 
-/// The emulator shared by every test of this process, started on first use. It stops by itself
-/// when this process exits (the launcher watches our pid).
+/// Names the directory of a server started for the whole test run (by
+/// `tests/support/nextest-emulator.sh`): its `port`, `pid`, `requests.jsonl` and `server.out`.
+pub const RUN_EMULATOR_DIR: &str = "C3_TEST_EMULATOR_DIR";
+
+/// The emulator shared by every test of this process: the run's server when
+/// [`RUN_EMULATOR_DIR`] names one (nextest's setup script), else one started on first use that
+/// stops by itself when this process exits (the launcher watches our pid).
 ///
 /// Panics, telling to run `scripts/test.sh`, when the emulator's venv is missing or the server
-/// does not come up.
+/// does not come up (or the run's server does not answer).
 pub fn emulator() -> &'static Emulator {
     static SHARED: OnceLock<Result<Emulator, String>> = OnceLock::new();
     let started = SHARED.get_or_init(|| {
+        if let Some(dir) = std::env::var_os(RUN_EMULATOR_DIR) {
+            return Emulator::of_run(Path::new(&dir));
+        }
         let dir = scratch_dir("shared")?;
         // The shared server outlives every handle: forget the child, keep its directory.
         Emulator::spawn(&dir.keep()).map(|(emulator, _child)| emulator)
@@ -272,6 +282,44 @@ impl Emulator {
                 "the emulator at {} did not take the deny rule {rule}: {why}",
                 self.endpoint
             );
+        }
+    }
+
+    /// The server started for the whole run, from its directory (see [`RUN_EMULATOR_DIR`]);
+    /// an error unless it answers.
+    fn of_run(dir: &Path) -> Result<Emulator, String> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            fs::read_to_string(&path)
+                .map_err(|e| format!("{RUN_EMULATOR_DIR}: cannot read {}: {e}", path.display()))
+                .and_then(|text| {
+                    text.trim().parse::<u32>().map_err(|e| {
+                        format!(
+                            "{RUN_EMULATOR_DIR}: {} is not a number: {e}",
+                            path.display()
+                        )
+                    })
+                })
+        };
+        let port = u16::try_from(read("port")?)
+            .map_err(|e| format!("{RUN_EMULATOR_DIR}: not a port: {e}"))?;
+        let emulator = Emulator {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            log: dir.join("requests.jsonl"),
+            output: dir.join("server.out"),
+            pid: read("pid")?,
+        };
+        if moto_api_answers(port) {
+            Ok(emulator)
+        } else {
+            Err(format!(
+                "the AWS emulator of this run ({RUN_EMULATOR_DIR}={}) does not answer on {}; \
+                 its output is in {}",
+                dir.display(),
+                emulator.endpoint,
+                emulator.output.display()
+            ))
         }
     }
 
