@@ -36,6 +36,23 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Every resource, in the plan's order.
+    pub const ALL: [Resource; 8] = [
+        Self::Key,
+        Self::Alias,
+        Self::Rotation,
+        Self::KeyPolicy,
+        Self::Tags,
+        Self::KeyState,
+        Self::IamPolicy,
+        Self::Grant,
+    ];
+
+    /// The resource of a JSON spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     /// The JSON spelling.
     pub fn as_str(self) -> &'static str {
         match self {
