@@ -49,8 +49,7 @@ pub(crate) const MAX_USER_TAGS: usize = 46;
 pub(crate) const ACCEPT_EXPIRES: &str =
     "a bare TOML date, without quotes or a time, e.g. expires = 2027-03-01";
 pub(crate) const ACCEPT_SELECTORS: &str =
-    "at least one of account, region, key, resource, subject \
-     (an entry without any would accept every finding)";
+    "at least one of account, region, key, resource, subject, e.g. key = \"payments\"";
 pub(crate) const ACCEPT_RESOURCES: &str =
     "one of key, alias, rotation, key_policy, tags, key_state, iam_policy, grant";
 
