@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::Date;
+
 /// c3 keeps AWS KMS keys, their aliases, key policies and the IAM policies
 /// that grant their use in the state a keys.toml declares, across many
 /// accounts and regions. It never deletes or disables anything.
@@ -19,12 +21,13 @@ Typical use:
   c3 plan                          show what differs from the accounts
   c3 plan --output json > p.json   the same, for machines
   c3 apply                         show the plan, ask, then make the safe part real
+  c3 baseline --reason R --expires D >> keys.toml   accept every current finding until D
 
 Credentials: the standard AWS chain (environment, profiles, SSO, instance roles).
 AWS_ENDPOINT_URL points every client at another endpoint (e.g. a local emulator).
 
 Exit codes: 0 success; 1 error (bad input, usage, an unreachable target);
-2 differences, only with --detailed-exitcode."
+2 differences, only with --detailed-exitcode (findings accepted in [[accept]] do not count)."
 )]
 pub struct Cli {
     /// Options shared by every command.
@@ -62,6 +65,10 @@ pub struct GlobalArgs {
     /// account and region as it is read or written, for CI logs; `never`.
     #[arg(long, global = true, value_enum, default_value_t = ProgressChoice::Auto, env = "C3_PROGRESS")]
     pub progress: ProgressChoice,
+    /// The date `[[accept]]` entries are judged on (YYYY-MM-DD), instead of
+    /// today's (UTC): for tests, and to see a plan as of a day.
+    #[arg(long, global = true, hide = true, env = "C3_TODAY", value_name = "YYYY-MM-DD", value_parser = Date::parse)]
+    pub today: Option<Date>,
 }
 
 /// The subcommands.
@@ -77,6 +84,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
     Merge(MergeArgs),
+    /// Print [[accept]] entries that accept every current finding, to append to keys.toml. Never writes.
+    #[command(after_long_help = BASELINE_EXAMPLES)]
+    Baseline(BaselineArgs),
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
@@ -102,6 +112,18 @@ Examples:
 Apply never deletes, disables or removes anything, and never writes to a key, alias or
 policy c3 does not own: those rows stay in the plan as reported.";
 
+const BASELINE_EXAMPLES: &str = "\
+Examples:
+  c3 baseline --reason \"INC-1234: reviewed\" --expires 2027-03-01 >> keys.toml
+  c3 baseline --accounts prod --reason \"kept for old data\" --expires 2026-12-31
+
+It plans like `c3 plan` (read-only) and prints one [[accept]] entry per finding that no
+entry accepts yet (report and conflict rows; never what apply would do), with the most
+specific selectors: account, region, key, resource and subject. Review them before you
+commit them: from then on `c3 plan --detailed-exitcode` no longer counts those findings
+until `expires`, and warns when an entry has expired. Nothing is printed when there is
+nothing to accept.";
+
 /// `c3 plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -109,7 +131,7 @@ pub struct PlanArgs {
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Exit 0 when there is no difference, 2 when there are differences
-    /// (executable or reported), 1 on error.
+    /// (executable, or reported and not accepted by [[accept]]), 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Also write the plan as JSON to this file, for a later `c3 apply FILE`.
@@ -186,6 +208,31 @@ pub struct ApplyArgs {
     /// Which part of the estate to apply.
     #[command(flatten)]
     pub scope: ScopeArgs,
+}
+
+/// `c3 baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Why the findings are accepted (written as each entry's `reason`).
+    #[arg(long, value_name = "TEXT", value_parser = non_empty)]
+    pub reason: String,
+    /// The last day the entries accept the findings (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Date::parse)]
+    pub expires: Date,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+    /// Which part of the estate to look at.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the reason must not be empty".into())
+    } else {
+        Ok(s.to_string())
+    }
 }
 
 /// `c3 merge`.

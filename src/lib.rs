@@ -12,7 +12,7 @@
 //! | [`policy`] | policy documents: parsing into canonical [`policy::Statement`]s, normalisation, coverage and merging, the checks before a write, and the risk of a statement or grant ([`policy::risk`]) | yes |
 //! | [`aws`] | the SDK's edge: credentials, AssumeRole sessions, endpoints, retries and timeouts, the fail-fast HTTP client, call pacing, and [`aws::AwsCallError`] (every SDK error as a kind, a code and a hint) | no |
 //! | [`live`] | the accounts → [`model::LiveState`], through two small traits ([`live::kms::KmsRead`], [`live::iam::IamRead`]) so the logic is tested without AWS; one semaphore bounds every call of a run | no |
-//! | [`plan`] | desired + live → [`plan::Plan`], a pure function: each [`plan::Change`] is an action with its [`plan::Operation`] or a finding (report, conflict), with a [`plan::Severity`] | yes |
+//! | [`plan`] | desired + live → [`plan::Plan`], a pure function: each [`plan::Change`] is an action with its [`plan::Operation`] or a finding (report, conflict), with a [`plan::Severity`] and a subject; then `[[accept]]` on a given date ([`plan::accept`]) marks reviewed findings accepted | yes |
 //! | [`apply`] | the executable changes of a plan → AWS writes, through [`apply::writer::KeyWriter`] and [`apply::writer::PolicyWriter`], one attempt per write, every failure returned as an [`apply::Outcome`] | no |
 //! | [`render`] | everything a user reads: the plan table, diffs, JSON, outcomes, grouped errors, progress; [`render::Printer`] is the only writer to stdout and stderr | writes only through the printer |
 //! | [`commands`] | the subcommands: the only room that touches every other one | no |

@@ -187,6 +187,7 @@ mod tests {
                 .collect(),
             keys: vec![],
             scope: crate::model::Scope::default(),
+            accept: Vec::new(),
         }
     }
 

@@ -67,6 +67,10 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
         "apply",
         &["Make the safe part of the plan real", "Never deletes"],
     ),
+    (
+        "baseline",
+        &["Print [[accept]] entries", "Never writes", "--expires"],
+    ),
     ("schema", &["JSON Schema of keys.toml"]),
 ];
 

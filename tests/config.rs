@@ -1046,3 +1046,36 @@ fn schema_describes_the_contract_fields() {
     // TOML has no null: optional fields are simply not required.
     assert!(!config::schema_json().contains("null"));
 }
+
+#[test]
+fn accept_entries_keep_their_selectors_their_date_and_their_line() {
+    let state = load_valid("accept.toml");
+    let file = fixture_dir("valid")
+        .join("accept.toml")
+        .display()
+        .to_string();
+    let shown: Vec<String> = state
+        .accept
+        .iter()
+        .map(|a| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {} {} {}",
+                a.account,
+                a.region,
+                a.key,
+                a.resource,
+                a.subject,
+                a.reason,
+                a.expires,
+                a.at.replace(&file, "accept.toml")
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "Some(\"111111111111\") Some(\"eu-west-1\") Some(\"payments\") Some(\"key_policy\") Some(\"AllowAnalytics*\") analytics reads payments (INC-1234) 2027-03-01 accept.toml:19",
+            "Some(\"222222222222\") None Some(\"old-orders\") None None kept for old data 2020-01-31 accept.toml:28",
+        ]
+    );
+}

@@ -128,6 +128,7 @@ fn desired(accounts: Vec<Account>, keys: Vec<KeySpec>, policy_path: &str) -> Des
         accounts,
         keys,
         scope: c3::model::Scope::default(),
+        accept: Vec::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use super::plan::read_and_plan;
 use crate::apply::{retry, Status};
 use crate::cli::{ApplyArgs, Cli};
 use crate::exit::ExitStatus;
-use crate::model::DesiredState;
+use crate::model::{Date, DesiredState};
 use crate::plan::Plan;
 use crate::render::{self, json::PlanDocument, outcome, progress::ApplyProgress, Printer};
 
@@ -21,6 +21,7 @@ pub(crate) async fn run(
         desired,
         base,
         plan,
+        today,
     }) = super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
     else {
         return Ok(ExitStatus::Failure);
@@ -33,6 +34,7 @@ pub(crate) async fn run(
     }
     let names = super::account_names(&desired);
     render::errors(printer, &plan, &names);
+    super::warn_plan(printer, &plan);
     render::write_human(printer, &plan)?;
     let executable = plan.executable().count();
     if executable == 0 {
@@ -54,15 +56,10 @@ pub(crate) async fn run(
         outcome::table(&outcomes, &printer.style),
         outcome::summary(&outcomes)
     ))?;
-    let after = settle(&desired, &base, &plan, failed, printer).await;
+    let after = settle(&desired, &base, &plan, failed, printer, today).await;
     let converged = !after.has_executable() && after.errors.is_empty();
     if converged {
-        let reported = after.changes.len();
-        let except = if reported > 0 {
-            format!(" except {reported} reported difference(s), which c3 never applies")
-        } else {
-            String::new()
-        };
+        let except = converged_except(&after);
         printer.out_line(&printer.style.paint_ok(&format!(
             "\nConverged: every target matches keys.toml{except}."
         )))?;
@@ -76,6 +73,23 @@ pub(crate) async fn run(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// What remains of a converged plan: ` except 2 reported difference(s),
+/// which c3 never applies (1 of them accepted)`, or nothing.
+fn converged_except(after: &Plan) -> String {
+    let reported = after.changes.len();
+    let accepted = after.summary().accepted;
+    match (reported, accepted) {
+        (0, _) => String::new(),
+        (n, 0) => format!(" except {n} reported difference(s), which c3 never applies"),
+        (n, a) if a == n => format!(
+            " except {n} reported difference(s), which c3 never applies (all accepted in keys.toml)"
+        ),
+        (n, a) => format!(
+            " except {n} reported difference(s), which c3 never applies ({a} of them accepted in keys.toml)"
+        ),
+    }
 }
 
 /// Why a saved plan may not be applied: it cannot be read, or a fresh plan
@@ -93,8 +107,20 @@ fn saved_plan_refusal(path: &std::path::Path, fresh: &Plan) -> anyhow::Result<Op
             )))
         }
     };
-    Ok((saved.changes != fresh.changes)
-        .then(|| outcome::stale_plan(&path.display().to_string(), &saved.changes, &fresh.changes)))
+    // What `[[accept]]` says (and the day it is judged on) changes nothing
+    // apply does: a plan holds whatever its findings' acceptance.
+    let unaccepted = |changes: &[crate::plan::Change]| -> Vec<crate::plan::Change> {
+        changes
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.accepted = None;
+                c
+            })
+            .collect()
+    };
+    let (saved, fresh) = (unaccepted(&saved.changes), unaccepted(&fresh.changes));
+    Ok((saved != fresh).then(|| outcome::stale_plan(&path.display().to_string(), &saved, &fresh)))
 }
 
 /// `--auto-approve`, or a `y` on a terminal; without a terminal and the flag, a refusal.
@@ -129,14 +155,15 @@ async fn settle(
     before: &Plan,
     failed: usize,
     printer: &Printer,
+    today: Date,
 ) -> Plan {
-    let mut after = read_and_plan(desired, base, printer, false).await;
+    let mut after = read_and_plan(desired, base, printer, false, today).await;
     for pause in retry::SETTLE_PAUSES {
         if !retry::settle_again(before, &after, failed) {
             break;
         }
         tokio::time::sleep(pause).await;
-        after = read_and_plan(desired, base, printer, false).await;
+        after = read_and_plan(desired, base, printer, false, today).await;
     }
     after
 }

@@ -31,6 +31,7 @@ pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitSta
             return Ok(ExitStatus::Failure);
         }
     };
+    super::warn_plan(printer, &plan);
     match args.output {
         OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,
         OutputFormat::Human => {

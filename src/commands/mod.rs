@@ -4,14 +4,16 @@
 //! printed by `main` with its causes.
 
 mod apply;
+mod baseline;
 mod merge;
 mod plan;
 
 use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
-use crate::model::DesiredState;
+use crate::model::{Date, DesiredState};
 use crate::render::Printer;
 
 /// Runs a parsed command line.
@@ -25,6 +27,25 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(&cli, args, printer).await,
         Command::Apply(args) => apply::run(&cli, args, printer).await,
         Command::Merge(args) => merge::run(args, printer),
+        Command::Baseline(args) => baseline::run(&cli, args, printer).await,
+    }
+}
+
+/// The date `[[accept]]` entries are judged on: `--today` / `C3_TODAY`, else
+/// today's date in UTC.
+pub(crate) fn today(cli: &Cli) -> Date {
+    cli.global.today.unwrap_or_else(|| {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_days_since_epoch(i64::try_from(secs / 86_400).unwrap_or(0))
+    })
+}
+
+/// The warnings of a plan (expired and idle `[[accept]]` entries), on stderr.
+pub(crate) fn warn_plan(printer: &Printer, plan: &crate::plan::Plan) {
+    for w in &plan.warnings {
+        printer.warn(w);
     }
 }
 
@@ -79,8 +100,10 @@ pub(crate) struct Planned {
     pub desired: DesiredState,
     /// The SDK configuration every session starts from.
     pub base: aws_config::SdkConfig,
-    /// The plan.
+    /// The plan, `[[accept]]` applied.
     pub plan: crate::plan::Plan,
+    /// The date `[[accept]]` entries were judged on.
+    pub today: Date,
 }
 
 /// Loads keys.toml for a run ([`load_for_run`]), reads every selected
@@ -94,11 +117,13 @@ pub(crate) async fn load_and_plan(
 ) -> Option<Planned> {
     let desired = load_for_run(cli, parallelism, scope, printer)?;
     let base = crate::aws::load_base_config().await;
-    let plan = plan::read_and_plan(&desired, &base, printer, true).await;
+    let today = today(cli);
+    let plan = plan::read_and_plan(&desired, &base, printer, true, today).await;
     Some(Planned {
         desired,
         base,
         plan,
+        today,
     })
 }
 

@@ -6,17 +6,19 @@ use anyhow::Context;
 
 use crate::cli::{Cli, OutputFormat, PlanArgs};
 use crate::exit::ExitStatus;
-use crate::model::DesiredState;
+use crate::model::{Date, DesiredState};
 use crate::plan::Plan;
 use crate::render::{self, progress, Printer};
 
 /// Reads the live state of every declared target and plans it, showing
-/// progress as the printer says when `show` (not for the re-plans of apply).
+/// progress as the printer says when `show` (not for the re-plans of apply);
+/// then applies `[[accept]]` as of `today`.
 pub(crate) async fn read_and_plan(
     desired: &DesiredState,
     base: &aws_config::SdkConfig,
     printer: &Printer,
     show: bool,
+    today: Date,
 ) -> Plan {
     let started = Instant::now();
     let reading = if show {
@@ -38,15 +40,18 @@ pub(crate) async fn read_and_plan(
     if show {
         progress::draw_read(printer, &reading, started, true);
     }
-    crate::plan::plan(desired, &live)
+    let mut plan = crate::plan::plan(desired, &live);
+    crate::plan::accept::accept(&mut plan, &desired.accept, &desired.scope, today);
+    plan
 }
 
 /// The exit status of a plan: 1 with errors; with `--detailed-exitcode`, 2
-/// when there are differences and 0 when there are none.
+/// when there are differences (accepted findings aside) and 0 when there
+/// are none.
 pub(crate) fn exit_status(plan: &Plan, detailed: bool) -> ExitStatus {
     if !plan.errors.is_empty() {
         ExitStatus::Failure
-    } else if detailed && !plan.is_empty() {
+    } else if detailed && plan.has_differences() {
         ExitStatus::Differences
     } else {
         ExitStatus::Success
@@ -68,6 +73,7 @@ pub(crate) async fn run(
             .with_context(|| format!("writing the plan to {}", path.display()))?;
     }
     render::errors(printer, &plan, &super::account_names(&desired));
+    super::warn_plan(printer, &plan);
     match args.output {
         OutputFormat::Human => render::write_human(printer, &plan)?,
         OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::file::{AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile};
-use crate::model::{Account, DesiredState, KeySpec, Scope, Settings, Target};
+use super::file::{AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile};
+use crate::model::{AcceptEntry, Account, Date, DesiredState, KeySpec, Scope, Settings, Target};
 
 /// Rotation period when neither the key nor its classification sets one.
 pub(crate) const DEFAULT_ROTATION_DAYS: u32 = 365;
@@ -21,12 +21,45 @@ pub(crate) fn expand(file: &KeysFile) -> DesiredState {
         .map(|(name, a)| account(name, a))
         .collect();
     let keys = file.keys.iter().map(|k| key(k, file, &accounts)).collect();
+    let accept = file
+        .accept
+        .iter()
+        .filter_map(|a| accept(a, &accounts))
+        .collect();
     DesiredState {
         settings: settings(&file.settings),
         accounts,
         keys,
         scope: Scope::default(),
+        accept,
     }
+}
+
+/// An `[[accept]]` entry, its account as an id. Its place in the file
+/// (`at`) is the caller's to fill in.
+fn accept(a: &AcceptFile, accounts: &[Account]) -> Option<AcceptEntry> {
+    let date = a.expires.and_then(|d| d.date)?;
+    let expires = Date::new(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?;
+    let account = a.account.as_ref().map(|n| {
+        accounts
+            .iter()
+            .find(|acc| &acc.name == n)
+            .map_or_else(|| n.clone(), |acc| acc.id.clone())
+    });
+    Some(AcceptEntry {
+        account,
+        region: a.region.clone(),
+        key: a.key.clone(),
+        resource: a.resource.clone(),
+        subject: a.subject.clone(),
+        reason: a.reason.clone().unwrap_or_default(),
+        expires,
+        at: String::new(),
+    })
 }
 
 fn settings(s: &SettingsFile) -> Settings {

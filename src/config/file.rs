@@ -73,6 +73,12 @@ pub struct KeysFile {
     /// The keys (`[[keys]]`), in the order c3 shows them.
     #[serde(default)]
     pub keys: Vec<KeyFile>,
+    /// Reviewed findings accepted until a date (`[[accept]]`): an accepted
+    /// finding stays in the plan but no longer counts for
+    /// `--detailed-exitcode`. The first entry that matches a finding and has
+    /// not expired accepts it.
+    #[serde(default)]
+    pub accept: Vec<AcceptFile>,
 }
 
 /// `[settings]`: run-wide settings.
@@ -223,6 +229,37 @@ pub struct KeyFile {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// `[[accept]]`: findings a person reviewed and accepts, with a reason,
+/// until a date. Every selector is optional, but at least one is required
+/// (an entry without one would accept everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptFile {
+    /// The account: its name in `[accounts]`, or its 12-digit id.
+    pub account: Option<String>,
+    /// The region (`eu-west-1`); managed policies are global and have none.
+    #[schemars(regex(pattern = REGION_PATTERN))]
+    pub region: Option<String>,
+    /// The key name (also a key no longer declared, for an orphan).
+    pub key: Option<String>,
+    /// What the finding is about, as the plan's `resource` column says.
+    #[schemars(extend("enum" = ["key", "alias", "rotation", "key_policy", "tags", "key_state", "iam_policy", "grant"]))]
+    pub resource: Option<String>,
+    /// A glob (`*` any run, `?` one character) on the finding's subject: a
+    /// statement Sid, a tag key, a grant id, a principal, a policy name, or
+    /// the key id or alias name.
+    #[schemars(length(min = 1))]
+    pub subject: Option<String>,
+    /// Why the finding is accepted (a ticket, a decision); not empty.
+    #[schemars(required, length(min = 1))]
+    pub reason: Option<String>,
+    /// The last day the entry accepts anything, a bare TOML date
+    /// (`expires = 2027-03-01`, no quotes). After it the findings count
+    /// again and the plan warns.
+    #[schemars(required, with = "Option<String>", extend("format" = "date"))]
+    pub expires: Option<toml::value::Datetime>,
+}
+
 /// A table of `keys.toml`, for what its schema says of its fields.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Table {
@@ -236,6 +273,8 @@ pub(crate) enum Table {
     Classification,
     /// `[[keys]]`, [`KeyFile`].
     Key,
+    /// `[[accept]]`, [`AcceptFile`].
+    Accept,
 }
 
 /// The fields of a table: all of them in the order of the struct, and
@@ -251,7 +290,7 @@ impl Table {
     /// The top level requires only `version` here: a file without
     /// `accounts` is validation's to report ("no account is declared").
     pub(crate) fn fields(self) -> &'static Fields {
-        static FIELDS: OnceLock<[Fields; 5]> = OnceLock::new();
+        static FIELDS: OnceLock<[Fields; 6]> = OnceLock::new();
         let all = FIELDS.get_or_init(|| {
             static SCHEMA: OnceLock<Value> = OnceLock::new();
             let schema = SCHEMA.get_or_init(schema);
@@ -264,6 +303,7 @@ impl Table {
                 fields_of(&defs["AccountFile"]),
                 fields_of(&defs["ClassificationFile"]),
                 fields_of(&defs["KeyFile"]),
+                fields_of(&defs["AcceptFile"]),
             ]
         });
         &all[self as usize]
@@ -342,8 +382,16 @@ mod tests {
         let top = Table::Top.fields();
         assert_eq!(
             top.all,
-            ["version", "settings", "accounts", "classifications", "keys"]
+            [
+                "version",
+                "settings",
+                "accounts",
+                "classifications",
+                "keys",
+                "accept"
+            ]
         );
+        assert_eq!(Table::Accept.fields().required, ["reason", "expires"]);
         assert_eq!(top.required, ["version"]);
     }
 }

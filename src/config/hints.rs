@@ -46,6 +46,12 @@ pub(crate) const GENERATION_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const TAG_CHARS: &str = "letters, digits, spaces and _ . : / = + - @";
 pub(crate) const TAGS: &str = "a table of string values, e.g. tags = { team = \"payments\" }";
 pub(crate) const MAX_USER_TAGS: usize = 46;
+pub(crate) const ACCEPT_EXPIRES: &str =
+    "a bare TOML date, without quotes or a time, e.g. expires = 2027-03-01";
+pub(crate) const ACCEPT_SELECTORS: &str =
+    "at least one of account, region, key, resource, subject, e.g. key = \"payments\"";
+pub(crate) const ACCEPT_RESOURCES: &str =
+    "one of key, alias, rotation, key_policy, tags, key_state, iam_policy, grant";
 
 /// What the field at this path shape (see `FieldPath::shape`) allows.
 pub(crate) fn allowed(shape: &str) -> Option<String> {
@@ -98,6 +104,19 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "keys[].enabled" => "true or false",
         "keys[].tags" => TAGS,
         "keys[].tags.*" => "a string of at most 256 characters",
+        "accept" => "an array of tables, [[accept]]",
+        "accept[]" => {
+            "a table ([[accept]]) with reason, expires and at least one of account, region, key, resource, subject"
+        }
+        "accept[].account" => "the name of an account declared in [accounts.<name>], or its id",
+        "accept[].region" => REGION,
+        "accept[].key" => "a key name",
+        "accept[].resource" => ACCEPT_RESOURCES,
+        "accept[].subject" => {
+            "a glob (* any run, ? one character) on a Sid, tag key, grant id, principal or policy name"
+        }
+        "accept[].reason" => "a string that says why the finding is accepted, e.g. \"INC-1234: reviewed\"",
+        "accept[].expires" => ACCEPT_EXPIRES,
         _ => return None,
     };
     Some(text.to_string())

@@ -105,7 +105,13 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
         let mut issues = read.issues;
         issues.extend(validate::check(&read.file, &read.invalid));
         if issues.is_empty() {
-            return Ok(expand::expand(&read.file));
+            let mut desired = expand::expand(&read.file);
+            let accept = FieldPath::root().key("accept");
+            for (i, entry) in desired.accept.iter_mut().enumerate() {
+                let (line, _) = doc.line_col_of(&accept.index(i));
+                entry.at = format!("{file_name}:{line}");
+            }
+            return Ok(desired);
         }
         issues
     } else {

@@ -417,6 +417,7 @@ mod tests {
             accounts: Vec::new(),
             keys: Vec::new(),
             scope: crate::model::Scope::default(),
+            accept: Vec::new(),
         };
         let base = SdkConfig::builder().build();
         let future = read(&desired, &base);

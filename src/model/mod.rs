@@ -10,10 +10,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod accept;
 mod live;
 pub mod names;
 pub mod tag;
 
+pub use accept::{AcceptEntry, Date};
 pub use live::*;
 pub use names::{dns_suffix, key_arn, parse_key_arn, partition, version_order, PolicyKind};
 
@@ -184,6 +186,8 @@ pub struct DesiredState {
     pub keys: Vec<KeySpec>,
     /// The part of the estate this run covers.
     pub scope: Scope,
+    /// `[[accept]]`: reviewed findings accepted until a date, in file order.
+    pub accept: Vec<AcceptEntry>,
 }
 
 impl DesiredState {

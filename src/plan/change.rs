@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Operation;
-use crate::model::ReadFailure;
+use crate::model::{Date, ReadFailure};
 
 /// The format version of the JSON plan document.
 pub const FORMAT_VERSION: u32 = 1;
@@ -36,6 +36,23 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Every resource, in the plan's order.
+    pub const ALL: [Resource; 8] = [
+        Self::Key,
+        Self::Alias,
+        Self::Rotation,
+        Self::KeyPolicy,
+        Self::Tags,
+        Self::KeyState,
+        Self::IamPolicy,
+        Self::Grant,
+    ];
+
+    /// The resource of a JSON spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     /// The JSON spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -176,6 +193,23 @@ pub struct Change {
     pub diff: Option<PolicyDiff>,
     /// An action apply executes, or a finding it only reports.
     pub kind: ChangeKind,
+    /// What the change is about within its resource, for `[[accept]]`'s
+    /// `subject`: a statement's Sid, a tag key, a grant id, a policy name,
+    /// else the key id or alias name (or the key name).
+    pub subject: String,
+    /// The `[[accept]]` entry that accepts this finding, if one does.
+    pub accepted: Option<Accepted>,
+}
+
+/// Why a finding is accepted: the `[[accept]]` entry that accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The entry's reason.
+    pub reason: String,
+    /// The last day it accepts the finding.
+    pub expires: Date,
+    /// Where the entry is written: `keys.toml:42`.
+    pub at: String,
 }
 
 /// What apply does with a change.
@@ -223,6 +257,18 @@ impl Change {
             ChangeKind::Finding(_) => None,
         }
     }
+
+    /// Whether it counts as a difference (for `--detailed-exitcode`): every
+    /// executable change, and every finding that is not accepted.
+    pub fn counts(&self) -> bool {
+        self.accepted.is_none() || self.executable()
+    }
+
+    /// Sets what the change is about (see [`Change::subject`]).
+    pub(crate) fn about(&mut self, subject: impl Into<String>) -> &mut Self {
+        self.subject = subject.into();
+        self
+    }
 }
 
 /// The JSON form of a [`Change`] (docs/output-json.md), field by field.
@@ -236,6 +282,10 @@ struct ChangeRecord {
     executable: bool,
     severity: Severity,
     detail: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    accepted: Option<Accepted>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     diff: Option<PolicyDiff>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +308,8 @@ impl From<Change> for ChangeRecord {
             executable,
             severity: c.severity,
             detail: c.detail,
+            subject: c.subject,
+            accepted: c.accepted,
             diff: c.diff,
             operation,
         }
@@ -279,6 +331,12 @@ impl TryFrom<ChangeRecord> for Change {
                     r.action
                 ))
             }
+            (_, true, Some(_)) if r.accepted.is_some() => {
+                return Err(format!(
+                    "a `{}` change is executable and cannot be accepted",
+                    r.action
+                ))
+            }
             (action, true, Some(operation)) => ChangeKind::Action { action, operation },
             (action, _, _) => {
                 return Err(format!(
@@ -295,6 +353,8 @@ impl TryFrom<ChangeRecord> for Change {
             detail: r.detail,
             diff: r.diff,
             kind,
+            subject: r.subject,
+            accepted: r.accepted,
         })
     }
 }
@@ -364,7 +424,11 @@ pub struct Summary {
     pub report: usize,
     /// Conflicts.
     pub conflict: usize,
-    /// Changes per severity.
+    /// Findings accepted by `[[accept]]` (counted here only, not under
+    /// `report`, `conflict` or `severity`).
+    #[serde(default)]
+    pub accepted: usize,
+    /// Changes per severity (accepted findings aside).
     #[serde(default)]
     pub severity: SeverityCounts,
 }
@@ -431,12 +495,16 @@ impl Summary {
         if self.conflict > 0 {
             parts.push(format!("{} in conflict (not applied)", self.conflict));
         }
-        let severities = self.severity.line();
-        if severities.is_empty() {
-            format!("Plan: {}.", parts.join(", "))
-        } else {
-            format!("Plan: {}; {severities}.", parts.join(", "))
+        let mut line = format!("Plan: {}", parts.join(", "));
+        if self.accepted > 0 {
+            line.push_str(&format!("; {} accepted", self.accepted));
         }
+        let severities = self.severity.line();
+        if !severities.is_empty() {
+            line.push_str(&format!("; {severities}"));
+        }
+        line.push('.');
+        line
     }
 }
 

@@ -8,6 +8,7 @@
 //! This module must not import the AWS SDK, tokio, or anything that touches
 //! the file system, the environment or the clock (`scripts/check-planner-imports.sh`).
 
+pub mod accept;
 pub mod action;
 mod change;
 pub mod desired;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use action::{KeyRef, Operation};
 pub use change::{
-    ActionKind, Change, ChangeKind, Finding, PlanError, PolicyDiff, Resource, Severity,
+    Accepted, ActionKind, Change, ChangeKind, Finding, PlanError, PolicyDiff, Resource, Severity,
     SeverityCounts, Summary, FORMAT_VERSION,
 };
 
@@ -37,13 +38,20 @@ pub struct Plan {
     /// What this plan did not look at, and why (a selection, a setting).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// `[[accept]]` entries that expired or accept nothing (`keys.toml:42: …`).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
-    /// Counts per action kind.
+    /// Counts per action kind; accepted findings are counted apart.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
+            if !c.counts() {
+                s.accepted += 1;
+                continue;
+            }
             let n = match c.action() {
                 ActionKind::Create => &mut s.create,
                 ActionKind::Update => &mut s.update,
@@ -59,9 +67,16 @@ impl Plan {
         s
     }
 
-    /// No differences at all (reported ones count as differences).
+    /// No differences at all (reported ones count as differences, accepted
+    /// ones too).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Whether any change counts as a difference: an executable change, or
+    /// a finding no `[[accept]]` entry accepts.
+    pub fn has_differences(&self) -> bool {
+        self.changes.iter().any(Change::counts)
     }
 
     /// Whether any change is executable.
@@ -126,6 +141,11 @@ impl Plan {
                     merged.notes.push(note);
                 }
             }
+            for warning in p.warnings {
+                if !merged.warnings.contains(&warning) {
+                    merged.warnings.push(warning);
+                }
+            }
         }
         merged.sort();
         Ok(merged)
@@ -175,6 +195,8 @@ impl Changes {
             detail,
             diff: None,
             kind,
+            subject: at.key.to_string(),
+            accepted: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -282,6 +304,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         changes: changes.items,
         errors,
         notes: scope::notes(desired),
+        warnings: Vec::new(),
     };
     plan.sort();
     plan

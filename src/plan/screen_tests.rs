@@ -84,3 +84,36 @@ fn a_policy_diff() {
     };
     insta::assert_snapshot!(crate::render::diff::render(update, &Style::plain()));
 }
+
+/// The drifted estate with `[[accept]]`: the foreign statement and the
+/// undeclared tag accepted, an entry for the grant that has expired, and one
+/// that matches nothing.
+#[test]
+fn the_plan_table_with_accepted_findings() {
+    let (d, live) = drifted();
+    let mut p = plan(&d, &live);
+    let date = |s: &str| crate::model::Date::parse(s).unwrap_or_else(|e| panic!("{e}"));
+    let entry =
+        |line: usize, resource: &str, subject: &str, expires: &str| crate::model::AcceptEntry {
+            account: Some(A.into()),
+            region: None,
+            key: Some("payments".into()),
+            resource: Some(resource.into()),
+            subject: Some(subject.into()),
+            reason: format!("reviewed ({line})"),
+            expires: date(expires),
+            at: format!("keys.toml:{line}"),
+        };
+    let entries = [
+        entry(40, "key_policy", "AllowAnalytics", "2027-03-01"),
+        entry(47, "tags", "own*", "2027-03-01"),
+        entry(54, "grant", "*", "2026-01-31"),
+        entry(61, "alias", "alias/payments", "2027-03-01"),
+    ];
+    accept::accept(&mut p, &entries, &d.scope, date("2026-11-30"));
+    let mut text = crate::render::human(&p, &Style::plain());
+    for w in &p.warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    insta::assert_snapshot!(text);
+}

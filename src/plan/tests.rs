@@ -53,6 +53,7 @@ pub(super) fn desired(keys: Vec<KeySpec>) -> DesiredState {
             .collect(),
         keys,
         scope: Scope::default(),
+        accept: Vec::new(),
     }
 }
 

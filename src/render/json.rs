@@ -21,6 +21,10 @@ pub struct PlanDocument {
     /// What the plan did not look at, and why (a selection, a setting).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// `[[accept]]` entries that expired or accept nothing, each starting
+    /// with its place in keys.toml (`keys.toml:42: …`).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl PlanDocument {
@@ -32,6 +36,7 @@ impl PlanDocument {
             errors: plan.errors.clone(),
             summary: plan.summary(),
             notes: plan.notes.clone(),
+            warnings: plan.warnings.clone(),
         }
     }
 
@@ -41,6 +46,7 @@ impl PlanDocument {
             changes: self.changes,
             errors: self.errors,
             notes: self.notes,
+            warnings: self.warnings,
         }
     }
 }

@@ -147,6 +147,8 @@ mod tests {
                     rotation_days: 365,
                 },
             },
+            subject: "payments".into(),
+            accepted: None,
         }
     }
 

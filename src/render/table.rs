@@ -60,12 +60,18 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     for c in &plan.changes {
         let action = if c.executable() {
             c.action().as_str().to_string()
+        } else if c.accepted.is_some() {
+            format!("{} (accepted)", c.action())
         } else {
             format!("{} (not applied)", c.action())
         };
         let mut action_cell = Cell::new(action);
         if style.color {
-            action_cell = action_cell.fg(action_color(c.action()));
+            action_cell = if c.accepted.is_some() {
+                action_cell.fg(Color::DarkGrey)
+            } else {
+                action_cell.fg(action_color(c.action()))
+            };
         }
         let mut severity_cell = Cell::new(c.severity.as_str());
         if style.color {
@@ -76,11 +82,16 @@ pub fn render(plan: &Plan, style: &Style) -> String {
                 severity_cell = severity_cell.add_attribute(comfy_table::Attribute::Bold);
             }
         }
-        let detail = if style.terminal {
-            c.detail.clone()
-        } else {
-            c.detail.replace('|', "\\|")
-        };
+        let mut detail = c.detail.clone();
+        if let Some(a) = &c.accepted {
+            detail.push_str(&format!(
+                " [accepted until {} by {}: {}]",
+                a.expires, a.at, a.reason
+            ));
+        }
+        if !style.terminal {
+            detail = detail.replace('|', "\\|");
+        }
         table.add_row(vec![
             Cell::new(&c.account),
             Cell::new(c.region.as_deref().unwrap_or("(global)")),

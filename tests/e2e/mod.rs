@@ -12,6 +12,7 @@ use crate::support::{self, emulator};
 
 pub mod apply;
 pub mod crash;
+pub mod drift_job;
 pub mod errors;
 pub mod failure;
 pub mod faults;

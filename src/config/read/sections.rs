@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::super::file::{AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile, Table};
+use super::super::file::{
+    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile, Table,
+};
 use super::{Loc, Reader};
 
 impl Reader<'_> {
@@ -23,6 +25,7 @@ impl Reader<'_> {
                 "accounts" => file.accounts = r.named(p, v, Self::account),
                 "classifications" => file.classifications = r.named(p, v, Self::classification),
                 "keys" => file.keys = r.listed(p, v, Self::key),
+                "accept" => file.accept = r.listed(p, v, Self::accept),
                 _ => return false,
             }
             true
@@ -99,6 +102,24 @@ impl Reader<'_> {
             true
         });
         k
+    }
+
+    fn accept(&mut self, at: &Loc<'_>, table: &DeTable<'_>) -> AcceptFile {
+        let mut a = AcceptFile::default();
+        self.fields(at, table, Table::Accept, |r, name, p, v| {
+            match name {
+                "account" => a.account = r.string(p, v),
+                "region" => a.region = r.string(p, v),
+                "key" => a.key = r.string(p, v),
+                "resource" => a.resource = r.string(p, v),
+                "subject" => a.subject = r.string(p, v),
+                "reason" => a.reason = r.string(p, v),
+                "expires" => a.expires = r.date(p, v),
+                _ => return false,
+            }
+            true
+        });
+        a
     }
 
     /// Reads each field of a table with `field`, which says `false` for a

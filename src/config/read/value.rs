@@ -34,6 +34,18 @@ impl Reader<'_> {
         self.typed(at, value, "a boolean", DeValue::as_bool)
     }
 
+    /// A bare TOML date (`2027-03-01`): not a string, not a date with a time.
+    pub(super) fn date(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<toml::value::Datetime> {
+        match value.get_ref().as_datetime() {
+            Some(d) if d.date.is_some() && d.time.is_none() && d.offset.is_none() => Some(*d),
+            _ => self.mismatch(at, value, "a date"),
+        }
+    }
+
     /// A table (`[settings]`, an account, a key).
     pub(super) fn table<'v, 's>(
         &mut self,

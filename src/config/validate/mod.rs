@@ -6,6 +6,7 @@
 //! A field that was missing or of the wrong type is `None` in the file, and
 //! each rule that needs it is skipped, so one mistake is reported once.
 
+mod accept;
 mod accounts;
 mod classifications;
 mod keys;
@@ -39,6 +40,7 @@ pub(crate) fn check(file: &KeysFile, invalid: &Invalid) -> Vec<Issue> {
     let accounts = v.accounts(&file.accounts, &root.key("accounts"));
     v.classifications(&file.classifications, &root.key("classifications"));
     v.keys(file, &accounts, &root.key("keys"));
+    v.accept(file, &root.key("accept"));
     v.issues
 }
 

@@ -53,9 +53,11 @@ pub(super) fn report_waiting(
 
 /// Something not c3's holds the name of c3's policy: a conflict (high),
 /// reported and never touched.
-fn policy_conflict(at: &At<'_>, changes: &mut Changes, detail: String) {
+fn policy_conflict(at: &At<'_>, changes: &mut Changes, name: &str, detail: String) {
     let (resource, severity) = (Resource::IamPolicy, Severity::High);
-    changes.finding(Finding::Conflict, at, resource, severity, detail);
+    changes
+        .finding(Finding::Conflict, at, resource, severity, detail)
+        .about(name);
 }
 
 /// A policy of another path (or case) holds the name c3's would have.
@@ -69,6 +71,7 @@ pub(super) fn report_clash(
     policy_conflict(
         at,
         changes,
+        name,
         format!(
             "a policy named {} already exists at path {} ({}): IAM policy names are unique in an account whatever their path and case, so c3 cannot create {path}{name}; c3 leaves it alone. Either rename the key in keys.toml, or, once nothing needs that policy, delete it (c3 never deletes policies, and IAM cannot move a policy to another path)",
             other.name, other.path, other.arn
@@ -108,6 +111,7 @@ pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, chan
     policy_conflict(
         at,
         changes,
+        &p.name,
         format!(
             "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, tag it {}=true and {}={key}",
             p.name,
@@ -192,12 +196,14 @@ pub(super) fn report_excess(
             dead.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    changes.report(
-        at,
-        Resource::IamPolicy,
-        severity,
-        format!("{name} grants more than keys.toml needs: {what} (kept)"),
-    );
+    changes
+        .report(
+            at,
+            Resource::IamPolicy,
+            severity,
+            format!("{name} grants more than keys.toml needs: {what} (kept)"),
+        )
+        .about(name);
 }
 
 /// Whether an ARN names a key that does not exist: its region was read and
@@ -226,7 +232,8 @@ pub(super) fn report_undeclared_tags(
                     "tag {k}={v} on {} is not declared in keys.toml (kept; c3 never removes tags; [settings] ignore_tags stops comparing it)",
                     live.name
                 ),
-            );
+            )
+            .about(k.as_str());
         }
     }
 }
@@ -260,14 +267,16 @@ pub(super) fn report_orphans(
             region: None,
             key,
         };
-        changes.report(
-            &at,
-            Resource::IamPolicy,
-            Severity::Low,
-            format!(
+        changes
+            .report(
+                &at,
+                Resource::IamPolicy,
+                Severity::Low,
+                format!(
                 "{} is no longer declared for this account in keys.toml; c3 never deletes policies",
                 p.name
             ),
-        );
+            )
+            .about(p.name.as_str());
     }
 }

@@ -222,18 +222,20 @@ fn plan_policy(ctx: &PolicyContext<'_>, at: &At<'_>, changes: &mut Changes) {
         return;
     }
     findings::report_undeclared_tags(live, ctx.ignore_tags, at, changes);
-    let live_doc = match Document::parse(&live.document, partition("")) {
-        Ok(d) => d,
-        Err(e) => {
-            changes.report(
+    let live_doc =
+        match Document::parse(&live.document, partition("")) {
+            Ok(d) => d,
+            Err(e) => {
+                changes.report(
                 at,
                 Resource::IamPolicy,
                 Severity::Medium,
                 format!("{name}: the default version cannot be read ({e}); c3 will not change it"),
-            );
-            return;
-        }
-    };
+            )
+            .about(name.as_str());
+                return;
+            }
+        };
     let want = permissions(&ctx.wanted.doc);
     let have = permissions(&live_doc);
     let lacking: Vec<_> = want.iter().filter(|p| !covered(p, &have)).collect();

@@ -36,7 +36,8 @@ pub(super) fn plan(
                 "{name} lacks {} but the updated document would be {size} characters, over IAM's limit of {MANAGED_POLICY_MAX_CHARS}",
                 describe(lacking)
             ),
-        );
+        )
+        .about(name.as_str());
         return;
     }
     let prune = version_to_prune(live);

@@ -61,7 +61,8 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
                 not_ours(key, name),
                 ways_out(name)
             ),
-        );
+        )
+        .about(key.key_id.as_str());
     }
     match AliasPlan::decide(ctx, view) {
         AliasPlan::Conflict(what) => {
@@ -75,7 +76,8 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
                     ctx.spec.alias(),
                     ways_out(name)
                 ),
-            );
+            )
+            .about(ctx.spec.alias());
             None
         }
         AliasPlan::Blocked => None,

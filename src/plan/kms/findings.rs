@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{statement_name, KeyContext};
+use super::{statement_name, statement_subject, KeyContext};
 use crate::model::{partition, tag, DesiredState, KeySpec, LiveKey, RegionSnapshot, Target};
 use crate::plan::action::Operation;
 use crate::plan::{ActionKind, At, Changes, Resource, Severity};
@@ -32,7 +32,8 @@ pub(super) fn report_public_statements(ctx: &KeyContext<'_>, key: &LiveKey, chan
                     key.c3_generation().map_or("?".into(), |g| g.to_string()),
                     risk::describe_statement(s)
                 ),
-            );
+            )
+            .about(statement_subject(s));
         }
     }
 }
@@ -81,7 +82,8 @@ pub(super) fn plan_tags(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Chang
                     "tag {k}={v} on key {} is not declared in keys.toml (kept; c3 never removes tags; [settings] ignore_tags stops comparing it)",
                     key.key_id
                 ),
-            );
+            )
+            .about(k.as_str());
         }
     }
 }
@@ -105,7 +107,9 @@ pub(super) fn plan_grants(at: &At<'_>, key: &LiveKey, account: &str, changes: &m
         if let Some(note) = assessment.note {
             detail.push_str(&format!("; {note}"));
         }
-        changes.report(at, Resource::Grant, assessment.severity, detail);
+        changes
+            .report(at, Resource::Grant, assessment.severity, detail)
+            .about(g.grant_id.as_str());
     }
 }
 
@@ -137,7 +141,8 @@ pub(super) fn report_orphans(
                 key.key_id,
                 key.tag(tag::GENERATION).unwrap_or("?")
             ),
-        );
+        )
+        .about(key.key_id.as_str());
     }
     let mut aliases: Vec<&crate::model::LiveAlias> = snapshot.aliases.iter().collect();
     aliases.sort();
@@ -152,14 +157,16 @@ pub(super) fn report_orphans(
         let Some(key) = key.filter(|k| k.c3_name() == Some(name)) else {
             continue;
         };
-        changes.report(
-            &At::of(target, name),
-            Resource::Alias,
-            Severity::Low,
-            format!(
-                "{} → {} is no longer declared here in keys.toml; c3 never deletes aliases",
-                alias.name, key.key_id
-            ),
-        );
+        changes
+            .report(
+                &At::of(target, name),
+                Resource::Alias,
+                Severity::Low,
+                format!(
+                    "{} → {} is no longer declared here in keys.toml; c3 never deletes aliases",
+                    alias.name, key.key_id
+                ),
+            )
+            .about(alias.name.as_str());
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{statement_name, KeyContext};
+use super::{statement_name, statement_subject, KeyContext};
 use crate::model::{partition, LiveKey};
 use crate::plan::action::Operation;
 use crate::plan::desired::KEY_POLICY_MAX_BYTES;
@@ -23,21 +23,25 @@ pub(super) fn plan(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
     let live = match Document::parse(text, partition(&ctx.target.region)) {
         Ok(doc) => doc,
         Err(e) => {
-            changes.report(
-                &at,
-                Resource::KeyPolicy,
-                Severity::Medium,
-                format!(
-                    "the key policy of {} cannot be read ({e}); c3 will not rewrite it",
-                    key.key_id
-                ),
-            );
+            changes
+                .report(
+                    &at,
+                    Resource::KeyPolicy,
+                    Severity::Medium,
+                    format!(
+                        "the key policy of {} cannot be read ({e}); c3 will not rewrite it",
+                        key.key_id
+                    ),
+                )
+                .about(key.key_id.as_str());
             return;
         }
     };
     let merge = Merge::of(ctx, &live);
-    for (severity, detail) in &merge.findings {
-        changes.report(&at, Resource::KeyPolicy, *severity, detail.clone());
+    for (severity, detail, sid) in &merge.findings {
+        changes
+            .report(&at, Resource::KeyPolicy, *severity, detail.clone())
+            .about(sid.as_str());
     }
     report_undeclared(ctx, &live, changes);
     let c3_public = c3_public_statements(ctx, &live);
@@ -46,17 +50,20 @@ pub(super) fn plan(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
     } else {
         match Write::decide(ctx, &live, merge, &c3_public) {
             Write::Invalid(e) => {
-                changes.report(
-                    &at,
-                    Resource::KeyPolicy,
-                    Severity::Medium,
-                    format!("merged policy is invalid: {e}"),
-                );
+                changes
+                    .report(
+                        &at,
+                        Resource::KeyPolicy,
+                        Severity::Medium,
+                        format!("merged policy is invalid: {e}"),
+                    )
+                    .about(key.key_id.as_str());
                 c3_public
             }
             Write::HeldBack { detail, diff } => {
                 changes
                     .report(&at, Resource::KeyPolicy, Severity::Low, detail)
+                    .about(key.key_id.as_str())
                     .diff = Some(diff);
                 c3_public
             }
@@ -109,7 +116,9 @@ fn report_undeclared(ctx: &KeyContext<'_>, live: &Document, changes: &mut Change
         if let Some(note) = &assessment.note {
             detail.push_str(&format!("; {note}"));
         }
-        changes.report(&ctx.at(), Resource::KeyPolicy, assessment.severity, detail);
+        changes
+            .report(&ctx.at(), Resource::KeyPolicy, assessment.severity, detail)
+            .about(statement_subject(s));
     }
 }
 
@@ -120,8 +129,8 @@ struct Merge {
     /// What was added, for the detail (`add statement X`, `X gains …`).
     updates: Vec<String>,
     /// What c3's own statements (by Sid) do beyond keys.toml, or cannot be
-    /// given: reported, in statement order.
-    findings: Vec<(Severity, String)>,
+    /// given: reported, in statement order, with the Sid.
+    findings: Vec<(Severity, String, String)>,
 }
 
 impl Merge {
@@ -154,6 +163,7 @@ impl Merge {
                         "statement {sid} is not an Allow: {}; c3 will not change it",
                         risk::describe_statement(found)
                     ),
+                    sid.clone(),
                 ));
             } else if !lacks.is_empty() {
                 merge
@@ -178,7 +188,7 @@ impl Merge {
                     detail.push_str(&format!("; {note}"));
                 }
                 let severity = assessment.severity.max(Severity::Medium);
-                merge.findings.push((severity, detail));
+                merge.findings.push((severity, detail, sid.clone()));
             }
         }
         merge
@@ -326,7 +336,8 @@ fn report_public_c3_statements(
                     "statement {name} makes the key usable by anyone: {why}: {} (c3 never writes a key policy that leaves a key public)",
                     risk::describe_statement(s)
                 ),
-            );
+            )
+            .about(statement_subject(s));
         }
     }
 }

@@ -165,15 +165,17 @@ fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
     let at = ctx.at();
     let view = KeyView::look(ctx);
     for dup in &view.duplicates {
-        changes.report(
-            &at,
-            Resource::Key,
-            Severity::Low,
-            format!(
-                "key {} is a second c3 key of generation {} (not used; c3 never deletes keys)",
-                dup.key_id, ctx.spec.generation
-            ),
-        );
+        changes
+            .report(
+                &at,
+                Resource::Key,
+                Severity::Low,
+                format!(
+                    "key {} is a second c3 key of generation {} (not used; c3 never deletes keys)",
+                    dup.key_id, ctx.spec.generation
+                ),
+            )
+            .about(dup.key_id.as_str());
     }
     let creates = alias::plan(ctx, &view, changes);
     // Every c3 key of this name is kept usable: restore Disabled / PendingDeletion.
@@ -194,6 +196,20 @@ fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
         }
     }
     creates
+}
+
+/// What a finding about a statement is about (its `subject`): the Sid, or
+/// for a statement without one, its principals.
+fn statement_subject(s: &crate::policy::Statement) -> String {
+    s.sid.clone().unwrap_or_else(|| {
+        s.principal
+            .iter()
+            .chain(&s.not_principal)
+            .flat_map(|p| p.values().flatten())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// `"Sid"`, or `without a Sid`.

@@ -28,14 +28,16 @@ pub(super) fn plan_state(
     match (&details.state, spec.enabled) {
         (KeyState::Enabled, true) => {}
         (KeyState::Enabled, false) if is_current => {
-            changes.report(
-                at,
-                Resource::KeyState,
-                Severity::Low,
-                format!(
+            changes
+                .report(
+                    at,
+                    Resource::KeyState,
+                    Severity::Low,
+                    format!(
                     "key {id} is enabled but keys.toml says enabled = false: c3 never disables keys"
                 ),
-            );
+                )
+                .about(id.as_str());
         }
         (KeyState::Enabled, false) => {}
         (KeyState::Disabled, true) => {
@@ -74,12 +76,14 @@ pub(super) fn plan_state(
             );
         }
         (KeyState::Other(state), _) => {
-            changes.report(
-                at,
-                Resource::KeyState,
-                Severity::Medium,
-                format!("key {id}{which} is in state {state}, which c3 does not change"),
-            );
+            changes
+                .report(
+                    at,
+                    Resource::KeyState,
+                    Severity::Medium,
+                    format!("key {id}{which} is in state {state}, which c3 does not change"),
+                )
+                .about(id.as_str());
         }
     }
 }
@@ -169,11 +173,13 @@ pub(super) fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes:
             },
         );
     } else {
-        changes.report(
-            at,
-            Resource::Rotation,
-            Severity::Medium,
-            format!("{detail} (not possible while the key is {})", details.state),
-        );
+        changes
+            .report(
+                at,
+                Resource::Rotation,
+                Severity::Medium,
+                format!("{detail} (not possible while the key is {})", details.state),
+            )
+            .about(key.key_id.as_str());
     }
 }

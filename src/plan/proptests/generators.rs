@@ -249,5 +249,6 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
         accounts,
         keys,
         scope: Scope::default(),
+        accept: Vec::new(),
     }
 }

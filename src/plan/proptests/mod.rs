@@ -21,6 +21,9 @@
 //! - no key policy write opens a key to anyone, and a key that is open is a
 //!   critical report (`public_keys_are_never_written_and_always_critical`);
 //! - every change's severity fits what it is about (`severities_fit_their_changes`);
+//! - `[[accept]]` never changes which changes are executable, never drops
+//!   or alters a change, and accepts findings only
+//!   (`acceptance_never_changes_what_is_executable`);
 //! - policy normalisation is idempotent and insensitive to formatting
 //!   (`normalisation::normalisation_*`).
 
@@ -44,7 +47,8 @@ use self::checks::{
 use self::generators::{build_desired, desired_gen};
 use self::mutations::{build, case};
 use self::world::{converged, observe};
-use super::plan;
+use super::{accept, plan, Plan};
+use crate::model::{AcceptEntry, Date};
 
 /// Where failing cases are saved and replayed from: the file this suite used
 /// when it was one source file, so the seeds saved there keep being replayed.
@@ -120,10 +124,98 @@ proptest! {
     }
 
     #[test]
+    fn acceptance_never_changes_what_is_executable(
+        c in case(),
+        picks in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..32, -2i64..3), 0..6),
+    ) {
+        let (d, w) = build(&c);
+        let p = plan(&d, &observe(&d, &w));
+        let today = Date::from_days_since_epoch(20_000);
+        let entries = entries_for(&p, &picks, today);
+        let mut accepted = p.clone();
+        accept::accept(&mut accepted, &entries, &d.scope, today);
+        check_acceptance(&p, &accepted, &entries, today)?;
+    }
+
+    #[test]
     fn severities_fit_their_changes(c in case()) {
         let (d, w) = build(&c);
         let live = observe(&d, &w);
         let p = plan(&d, &live);
         check_severity(&d, &live, &p)?;
     }
+}
+
+/// `[[accept]]` entries drawn from a plan's changes (executable ones too):
+/// per pick, a change, which of its selectors to copy (none: an entry that
+/// selects everything) and an expiry around `today`.
+fn entries_for(
+    p: &Plan,
+    picks: &[(prop::sample::Index, u8, i64)],
+    today: Date,
+) -> Vec<AcceptEntry> {
+    let base = 20_000;
+    picks
+        .iter()
+        .enumerate()
+        .map(|(n, (index, mask, offset))| {
+            let c = (!p.changes.is_empty()).then(|| &p.changes[index.index(p.changes.len())]);
+            let pick = |bit: u8, value: Option<String>| value.filter(|_| mask & (1 << bit) != 0);
+            AcceptEntry {
+                account: pick(0, c.map(|c| c.account.clone())),
+                region: pick(1, c.and_then(|c| c.region.clone())),
+                key: pick(2, c.map(|c| c.key.clone())),
+                resource: pick(3, c.map(|c| c.resource.as_str().to_string())),
+                subject: pick(4, c.map(|c| c.subject.clone())),
+                reason: format!("pick {n}"),
+                expires: if *offset == 0 {
+                    today
+                } else {
+                    Date::from_days_since_epoch(base + offset)
+                },
+                at: format!("keys.toml:{}", n + 1),
+            }
+        })
+        .collect()
+}
+
+/// What acceptance may do to a plan: mark findings accepted by an entry
+/// that selects them and has not expired, and warn; nothing else.
+fn check_acceptance(
+    before: &Plan,
+    after: &Plan,
+    entries: &[AcceptEntry],
+    today: Date,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(before.changes.len(), after.changes.len());
+    prop_assert_eq!(&before.errors, &after.errors);
+    for (b, a) in before.changes.iter().zip(&after.changes) {
+        prop_assert_eq!(b.executable(), a.executable());
+        prop_assert_eq!(b.operation(), a.operation());
+        let mut unmarked = a.clone();
+        unmarked.accepted = None;
+        prop_assert_eq!(b, &unmarked);
+        if let Some(acc) = &a.accepted {
+            prop_assert!(
+                !a.executable(),
+                "an executable change was accepted: {:?}",
+                a
+            );
+            prop_assert!(acc.expires >= today);
+            let by = entries.iter().find(|e| e.at == acc.at);
+            prop_assert!(
+                by.is_some_and(|e| accept::matches(e, a)),
+                "accepted by an entry that does not select it: {:?}",
+                a
+            );
+        }
+    }
+    prop_assert_eq!(before.has_executable(), after.has_executable());
+    prop_assert_eq!(before.executable().count(), after.executable().count());
+    let s = after.summary();
+    prop_assert_eq!(
+        s.create + s.update + s.repoint + s.restore + s.adopt + s.report + s.conflict + s.accepted,
+        after.changes.len()
+    );
+    Ok(())
 }
