@@ -537,7 +537,10 @@ fn classifications_give_defaults_and_services_are_merged() {
         overrides.via_services,
         set(&["dynamodb", "lex-v2", "s3", "secretsmanager"])
     );
-    assert_eq!(overrides.service_principals, set(&["delivery", "logs"]));
+    assert_eq!(
+        overrides.service_principals,
+        set(&["delivery.logs", "logs"])
+    );
 
     // A classification without rotation_days: the key's, else 365.
     let plain = key(&state, "plain");
@@ -1002,7 +1005,14 @@ fn schema_describes_the_contract_fields() {
     );
     assert_eq!(
         fields("ClassificationFile"),
-        ["rotation_days", "via_services", "service_principals"]
+        [
+            "rotation_days",
+            "via_services",
+            "service_principals",
+            "administrators",
+            "users",
+            "statements"
+        ]
     );
     assert_eq!(
         fields("KeyFile"),
@@ -1017,7 +1027,21 @@ fn schema_describes_the_contract_fields() {
             "enabled",
             "via_services",
             "service_principals",
+            "administrators",
+            "users",
+            "statements",
             "tags"
+        ]
+    );
+    assert_eq!(
+        fields("StatementFile"),
+        [
+            "sid",
+            "effect",
+            "principal",
+            "action",
+            "resource",
+            "condition"
         ]
     );
     for def in [
@@ -1025,6 +1049,7 @@ fn schema_describes_the_contract_fields() {
         "AccountFile",
         "ClassificationFile",
         "KeyFile",
+        "StatementFile",
     ] {
         assert_eq!(defs[def]["additionalProperties"], false, "{def}");
         for (field, property) in defs[def]["properties"].as_object().unwrap() {
@@ -1077,5 +1102,52 @@ fn accept_entries_keep_their_selectors_their_date_and_their_line() {
             "Some(\"111111111111\") Some(\"eu-west-1\") Some(\"payments\") Some(\"key_policy\") Some(\"AllowAnalytics*\") analytics reads payments (INC-1234) 2027-03-01 accept.toml:19",
             "Some(\"222222222222\") None Some(\"old-orders\") None None kept for old data 2020-01-31 accept.toml:28",
         ]
+    );
+}
+
+#[test]
+fn key_policy_fields_are_added_to_the_classifications() {
+    let state = load_valid("policy_content.toml");
+    let k = key(&state, "payments");
+    assert_eq!(
+        k.administrators,
+        set(&["arn:aws:iam::{account}:role/KeyAdmins", "{account}"])
+    );
+    assert_eq!(
+        k.users,
+        set(&[
+            "arn:aws:iam::444455556666:root",
+            "arn:aws:iam::{account}:role/app",
+            "arn:aws:sts::{account}:assumed-role/ops/alice",
+        ])
+    );
+    assert_eq!(
+        k.service_principals,
+        set(&[
+            "cloudtrail",
+            "delivery.logs.amazonaws.com",
+            "logs",
+            "logs.{region}.amazonaws.com",
+        ])
+    );
+    let sids: Vec<&str> = k
+        .statements
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sids,
+        [
+            "AllowAuditRead",
+            "AllowBackupVault",
+            "AllowOrgDecrypt",
+            "DenyDeletion"
+        ]
+    );
+    // IAM's JSON: resource defaults to "*", booleans become the string IAM compares.
+    assert_eq!(k.statements[0]["Resource"], "*");
+    assert_eq!(
+        k.statements[2]["Condition"]["Bool"]["aws:SecureTransport"],
+        "true"
     );
 }

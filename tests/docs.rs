@@ -983,12 +983,36 @@ fn documented_limits_not_checked_elsewhere_are_enforced() {
     );
     check(
         "service_principals",
-        "lowercase DNS labels",
+        "a short name c3 knows",
         &row("[classifications.<name>]", "service_principals"),
         vec![
             (label("service_principals", "logs"), true),
-            (label("service_principals", &"l".repeat(63)), true),
-            (label("service_principals", &"l".repeat(64)), false),
+            (label("service_principals", "cloudtrail"), true),
+            (label("service_principals", "delivery.logs"), true),
+            (
+                label("service_principals", "delivery.logs.amazonaws.com"),
+                true,
+            ),
+            (
+                label("service_principals", "logs.{region}.amazonaws.com"),
+                true,
+            ),
+            (
+                label(
+                    "service_principals",
+                    &format!("{}.amazonaws.com", "l".repeat(63)),
+                ),
+                true,
+            ),
+            (
+                label(
+                    "service_principals",
+                    &format!("{}.amazonaws.com", "l".repeat(64)),
+                ),
+                false,
+            ),
+            (label("service_principals", "lll"), false),
+            (label("service_principals", "secretsmanager"), false),
             (label("service_principals", "logs-"), false),
         ],
     );

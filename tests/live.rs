@@ -113,6 +113,9 @@ fn key(name: &str, targets: Vec<Target>) -> KeySpec {
         enabled: true,
         via_services: BTreeSet::new(),
         service_principals: BTreeSet::new(),
+        administrators: BTreeSet::new(),
+        users: BTreeSet::new(),
+        statements: Vec::new(),
         user_tags: BTreeMap::new(),
         targets,
     }

@@ -7,7 +7,12 @@
 
 use std::collections::BTreeSet;
 
-use super::file::{AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile};
+use serde_json::{Map, Value};
+
+use super::file::{
+    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, PrincipalFile, SettingsFile,
+    StatementFile, Strings,
+};
 use crate::model::{AcceptEntry, Account, Date, DesiredState, KeySpec, Scope, Settings, Target};
 
 /// Rotation period when neither the key nor its classification sets one.
@@ -125,6 +130,15 @@ fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
         enabled: k.enabled.unwrap_or(true),
         via_services: services(|c| &c.via_services, &k.via_services),
         service_principals: services(|c| &c.service_principals, &k.service_principals),
+        administrators: services(|c| &c.administrators, &k.administrators),
+        users: services(|c| &c.users, &k.users),
+        statements: class
+            .and_then(|c| c.statements.as_ref())
+            .into_iter()
+            .chain(&k.statements)
+            .flatten()
+            .map(statement_value)
+            .collect(),
         user_tags: k.tags.clone().unwrap_or_default(),
         targets: targets(k, accounts),
         name,
@@ -154,4 +168,62 @@ fn targets(k: &KeyFile, accounts: &[Account]) -> Vec<Target> {
         })
         .collect();
     targets.into_iter().collect()
+}
+
+/// A declared statement in IAM's JSON, as c3 writes it (placeholders not yet
+/// replaced; `resource` defaults to `"*"`; a boolean condition value is the
+/// string IAM compares).
+pub(crate) fn statement_value(st: &StatementFile) -> Value {
+    let strings = |s: &Strings| match s {
+        Strings::One(one) => Value::String(one.clone()),
+        Strings::Many(list) => Value::Array(list.iter().cloned().map(Value::String).collect()),
+    };
+    let mut m = Map::new();
+    if let Some(sid) = &st.sid {
+        m.insert("Sid".into(), Value::String(sid.clone()));
+    }
+    if let Some(effect) = &st.effect {
+        m.insert("Effect".into(), Value::String(effect.clone()));
+    }
+    match &st.principal {
+        Some(PrincipalFile::Anyone(any)) => {
+            m.insert("Principal".into(), Value::String(any.clone()));
+        }
+        Some(PrincipalFile::Typed(typed)) => {
+            let p: Map<String, Value> =
+                typed.iter().map(|(k, v)| (k.clone(), strings(v))).collect();
+            m.insert("Principal".into(), Value::Object(p));
+        }
+        None => {}
+    }
+    if let Some(action) = &st.action {
+        m.insert("Action".into(), strings(action));
+    }
+    let resource = st
+        .resource
+        .as_ref()
+        .map_or_else(|| Value::String("*".into()), strings);
+    m.insert("Resource".into(), resource);
+    if let Some(condition) = st.condition.as_ref().filter(|c| !c.is_empty()) {
+        let blocks: Map<String, Value> = condition
+            .iter()
+            .map(|(op, block)| {
+                let keys: Map<String, Value> = block
+                    .iter()
+                    .map(|(k, v)| {
+                        let mut values = v.values();
+                        let value = if values.len() == 1 {
+                            Value::String(values.remove(0))
+                        } else {
+                            Value::Array(values.into_iter().map(Value::String).collect())
+                        };
+                        (k.clone(), value)
+                    })
+                    .collect();
+                (op.clone(), Value::Object(keys))
+            })
+            .collect();
+        m.insert("Condition".into(), Value::Object(blocks));
+    }
+    Value::Object(m)
 }

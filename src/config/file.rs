@@ -37,6 +37,16 @@ pub(crate) const POLICY_PATH_PATTERN: &str = "^(/|/[!-~]+/)$";
 pub(crate) const SESSION_NAME_PATTERN: &str = "^[A-Za-z0-9_+=,.@-]+$";
 /// Service names: lowercase DNS labels.
 pub(crate) const SERVICE_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/// Service principals: a short name c3 knows (`logs`, `delivery.logs`) or a
+/// full principal (`delivery.logs.amazonaws.com`, `logs.{region}.amazonaws.com`).
+pub(crate) const SERVICE_PRINCIPAL_PATTERN: &str =
+    "^([a-z0-9-]+|\\{region\\})(\\.([a-z0-9-]+|\\{region\\}))*$";
+/// Key administrators and users: an IAM or STS principal ARN, or an
+/// account id; `{account}` stands for the key's account.
+pub(crate) const PRINCIPAL_PATTERN: &str =
+    "^(arn:aws(-cn|-us-gov|-iso|-iso-b)?:(iam|sts)::([0-9]{12}|\\{account\\}):[!-~]+|[0-9]{12}|\\{account\\})$";
+/// Statement ids: letters and digits, as c3 writes its own.
+pub(crate) const SID_PATTERN: &str = "^[A-Za-z0-9]{1,128}$";
 /// User tag keys: KMS tag characters, not under `aws:` or `c3:`.
 pub(crate) const TAG_KEY_PATTERN: &str =
     "^(?![aA][wW][sS]:)(?![cC]3:)[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$";
@@ -164,10 +174,26 @@ pub struct ClassificationFile {
     /// the keys on a caller's behalf (`kms:ViaService`).
     #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
     pub via_services: Option<Vec<String>>,
-    /// Services (lowercase DNS labels, e.g. `logs`) allowed to use the keys
-    /// as service principals (`<service>.<region>.amazonaws.com`).
-    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    /// Services allowed to use the keys as service principals: a short name
+    /// c3 knows (`logs`, `cloudtrail`, `delivery.logs`, …; docs/config.md
+    /// lists them with the principal and conditions AWS documents), or a
+    /// full principal (`delivery.logs.amazonaws.com`,
+    /// `logs.{region}.amazonaws.com`), which gets `aws:SourceAccount` only.
+    #[schemars(inner(regex(pattern = SERVICE_PRINCIPAL_PATTERN)))]
     pub service_principals: Option<Vec<String>>,
+    /// Key administrators (statement `AllowKeyAdministrators`, as the AWS
+    /// console writes it): IAM principal ARNs or account ids, `{account}`
+    /// and `{region}` replaced per target.
+    #[schemars(inner(regex(pattern = PRINCIPAL_PATTERN)), extend("uniqueItems" = true))]
+    pub administrators: Option<Vec<String>>,
+    /// Key users (statements `AllowKeyUsers` and `AllowKeyUsersGrants`, as
+    /// the AWS console writes them): like `administrators`; principals of
+    /// other accounts are allowed.
+    #[schemars(inner(regex(pattern = PRINCIPAL_PATTERN)), extend("uniqueItems" = true))]
+    pub users: Option<Vec<String>>,
+    /// Further key-policy statements (`[[classifications.<name>.statements]]`),
+    /// in IAM's field names.
+    pub statements: Option<Vec<StatementFile>>,
 }
 
 /// `[[keys]]`: one key, created in every account and region it targets.
@@ -215,9 +241,18 @@ pub struct KeyFile {
     #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
     pub via_services: Option<Vec<String>>,
     /// Services allowed as service principals, added to the
-    /// classification's.
-    #[schemars(inner(regex(pattern = SERVICE_PATTERN)))]
+    /// classification's: short names c3 knows or full principals.
+    #[schemars(inner(regex(pattern = SERVICE_PRINCIPAL_PATTERN)))]
     pub service_principals: Option<Vec<String>>,
+    /// Key administrators, added to the classification's.
+    #[schemars(inner(regex(pattern = PRINCIPAL_PATTERN)), extend("uniqueItems" = true))]
+    pub administrators: Option<Vec<String>>,
+    /// Key users, added to the classification's.
+    #[schemars(inner(regex(pattern = PRINCIPAL_PATTERN)), extend("uniqueItems" = true))]
+    pub users: Option<Vec<String>>,
+    /// Further key-policy statements (`[[keys.statements]]`), added to the
+    /// classification's.
+    pub statements: Option<Vec<StatementFile>>,
     /// Tags put on the key, at most 46 (c3 adds its own four `c3:` tags).
     /// Keys 1 to 128, values 0 to 256 characters: letters, digits, spaces
     /// and `_ . : / = + - @`; no key under `aws:` or `c3:`.
@@ -260,6 +295,91 @@ pub struct AcceptFile {
     pub expires: Option<toml::value::Datetime>,
 }
 
+/// `[[keys.statements]]`: one further key-policy statement, in IAM's field
+/// names (lowercase). c3 owns it like its own statements: it is compared and
+/// merged by its Sid. `{account}` and `{region}` in any string are replaced
+/// per target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementFile {
+    /// The statement id: 1 to 128 letters and digits, unique among the
+    /// key's statements and its classification's, and not one of c3's own
+    /// (`EnableRootAccess`, `AllowViaService…`, `AllowService…`,
+    /// `AllowKeyAdministrators`, `AllowKeyUsers…`).
+    #[schemars(required, regex(pattern = SID_PATTERN))]
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    #[schemars(required, regex(pattern = "^(Allow|Deny)$"))]
+    pub effect: Option<String>,
+    /// `{ AWS = "arn:…" }`, `{ Service = "….amazonaws.com" }` (a value or
+    /// a list), or `"*"`; never public (`*` needs a condition that pins the
+    /// account).
+    #[schemars(required)]
+    pub principal: Option<PrincipalFile>,
+    /// KMS actions (`kms:Decrypt`, `kms:GenerateDataKey*`).
+    #[schemars(required)]
+    pub action: Option<Strings>,
+    /// Default `"*"` (the key itself).
+    pub resource: Option<Strings>,
+    /// Operator → condition key → value(s), e.g.
+    /// `{ StringEquals = { "kms:ViaService" = "backup.{region}.amazonaws.com" } }`.
+    pub condition: Option<BTreeMap<String, BTreeMap<String, ConditionValue>>>,
+}
+
+/// A string or a list of strings, as IAM allows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Strings {
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+impl Strings {
+    /// The values.
+    pub(crate) fn values(&self) -> Vec<&str> {
+        match self {
+            Strings::One(s) => vec![s.as_str()],
+            Strings::Many(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A statement's principal: `"*"`, or principals by type (`AWS`, `Service`,
+/// `Federated`, `CanonicalUser`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PrincipalFile {
+    /// `"*"`.
+    Anyone(String),
+    /// `{ AWS = "arn:…" }`.
+    Typed(BTreeMap<String, Strings>),
+}
+
+/// A condition value: a string, a list of strings, or a boolean.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ConditionValue {
+    /// `true` or `false` (IAM compares it as the string).
+    Flag(bool),
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+impl ConditionValue {
+    /// The values, as IAM compares them.
+    pub(crate) fn values(&self) -> Vec<String> {
+        match self {
+            ConditionValue::Flag(b) => vec![b.to_string()],
+            ConditionValue::One(s) => vec![s.clone()],
+            ConditionValue::Many(list) => list.clone(),
+        }
+    }
+}
+
 /// A table of `keys.toml`, for what its schema says of its fields.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Table {
@@ -275,6 +395,8 @@ pub(crate) enum Table {
     Key,
     /// `[[accept]]`, [`AcceptFile`].
     Accept,
+    /// `[[keys.statements]]`, [`StatementFile`].
+    Statement,
 }
 
 /// The fields of a table: all of them in the order of the struct, and
@@ -290,7 +412,7 @@ impl Table {
     /// The top level requires only `version` here: a file without
     /// `accounts` is validation's to report ("no account is declared").
     pub(crate) fn fields(self) -> &'static Fields {
-        static FIELDS: OnceLock<[Fields; 6]> = OnceLock::new();
+        static FIELDS: OnceLock<[Fields; 7]> = OnceLock::new();
         let all = FIELDS.get_or_init(|| {
             static SCHEMA: OnceLock<Value> = OnceLock::new();
             let schema = SCHEMA.get_or_init(schema);
@@ -304,6 +426,7 @@ impl Table {
                 fields_of(&defs["ClassificationFile"]),
                 fields_of(&defs["KeyFile"]),
                 fields_of(&defs["AcceptFile"]),
+                fields_of(&defs["StatementFile"]),
             ]
         });
         &all[self as usize]
@@ -363,6 +486,11 @@ fn no_null(schema: &mut Schema) {
             schema.insert("type".into(), only);
         }
     }
+    // An optional field of a type of its own (`Option<Strings>`) is
+    // `anyOf: [{"$ref": …}, {"type": "null"}]`.
+    if let Some(Value::Array(any)) = schema.get_mut("anyOf") {
+        any.retain(|s| s.get("type").is_none_or(|t| t != "null"));
+    }
 }
 
 #[cfg(test)]
@@ -373,12 +501,16 @@ mod tests {
     fn fields_come_from_the_schema() {
         let key = Table::Key.fields();
         assert_eq!(key.all.first(), Some(&"name"));
-        assert_eq!(key.all.len(), 11);
+        assert_eq!(key.all.len(), 14);
         assert_eq!(key.required, ["name", "classification"]);
         assert_eq!(Table::Account.fields().required, ["id", "regions"]);
         assert!(Table::Settings.fields().required.is_empty());
         assert!(Table::Settings.fields().all.contains(&"allow_regions"));
-        assert_eq!(Table::Classification.fields().all.len(), 3);
+        assert_eq!(Table::Classification.fields().all.len(), 6);
+        assert_eq!(
+            Table::Statement.fields().required,
+            ["sid", "effect", "principal", "action"]
+        );
         let top = Table::Top.fields();
         assert_eq!(
             top.all,

@@ -36,6 +36,29 @@ pub(crate) const ROTATION_DAYS_RANGE: (i64, i64) = (90, 2560);
 pub(crate) const SERVICE: &str = "a lowercase DNS label (a-z 0-9 -, at most 63, \
      not starting or ending with -), e.g. \"secretsmanager\" or \"lex-v2\"; \
      c3 adds .<region>.amazonaws.com itself";
+pub(crate) const SERVICE_PRINCIPAL: &str = "a service c3 knows by its short name \
+     (backup, cloudtrail, cloudwatch, config, delivery.logs, events, logs, s3, ses, sns, sqs; \
+     docs/config.md lists the principal and conditions of each), or a full service principal \
+     of lowercase DNS labels ending in .amazonaws.com or .amazonaws.com.cn, \
+     e.g. \"delivery.logs.amazonaws.com\" or \"logs.{region}.amazonaws.com\"";
+pub(crate) const PRINCIPALS: &str =
+    "an array of principal ARNs, e.g. [\"arn:aws:iam::{account}:role/KeyAdmins\"]";
+pub(crate) const PRINCIPAL: &str = "an IAM principal ARN, \
+     arn:<aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b>:iam::<12-digit id or {account}>:<root|role/…|user/…>, \
+     an STS arn:…:sts::<id>:assumed-role/<role>/<session>, or a 12-digit account id; \
+     {account} and {region} are replaced per target; never \"*\"";
+pub(crate) const SID: &str = "1 to 128 letters and digits, unique among the statements of a key \
+     and its classification, not one of c3's own (EnableRootAccess, AllowViaService…, \
+     AllowService…, AllowKeyAdministrators, AllowKeyUsers…)";
+pub(crate) const EFFECT: &str = "\"Allow\" or \"Deny\"";
+pub(crate) const ACTION: &str =
+    "a KMS action or pattern such as \"kms:Decrypt\" or \"kms:GenerateDataKey*\", or an array of them";
+pub(crate) const STATEMENT_PRINCIPAL: &str = "{ AWS = <principal ARN(s)> }, \
+     { Service = <….amazonaws.com> } (a string or an array), or \"*\" with a condition \
+     that pins the account (e.g. kms:CallerAccount)";
+pub(crate) const CONDITION: &str = "a table of operators, e.g. \
+     { StringEquals = { \"kms:ViaService\" = \"backup.{region}.amazonaws.com\" } }";
+pub(crate) const PLACEHOLDERS: &str = "{account} and {region} only";
 pub(crate) const SERVICES: &str = "an array of service names, e.g. [\"secretsmanager\", \"s3\"]";
 pub(crate) const KEY_NAME: &str = "1 to 114 characters of A-Z a-z 0-9 _ - \
      (the name forms alias/<name> and the IAM policy names allow-encrypt-<name> \
@@ -55,6 +78,9 @@ pub(crate) const ACCEPT_RESOURCES: &str =
 
 /// What the field at this path shape (see `FieldPath::shape`) allows.
 pub(crate) fn allowed(shape: &str) -> Option<String> {
+    if let Some(text) = key_policy(shape).or_else(|| accept(shape)) {
+        return Some(text.to_string());
+    }
     let text = match shape {
         "version" => VERSION,
         "settings" => {
@@ -79,7 +105,9 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "accounts.*.regions" | "keys[].regions" => REGIONS,
         "accounts.*.regions[]" | "keys[].regions[]" => REGION,
         "classifications" => "a table of classifications, [classifications.<name>]",
-        "classifications.*" => "a table with rotation_days, via_services, service_principals",
+        "classifications.*" => {
+            "a table with rotation_days, via_services, service_principals, administrators, users, statements"
+        }
         "classifications.*.rotation_days" | "keys[].rotation_days" => {
             "an integer from 90 to 2560 (days)"
         }
@@ -87,10 +115,10 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         | "classifications.*.service_principals"
         | "keys[].via_services"
         | "keys[].service_principals" => SERVICES,
-        "classifications.*.via_services[]"
-        | "classifications.*.service_principals[]"
-        | "keys[].via_services[]"
-        | "keys[].service_principals[]" => SERVICE,
+        "classifications.*.via_services[]" | "keys[].via_services[]" => SERVICE,
+        "classifications.*.service_principals[]" | "keys[].service_principals[]" => {
+            SERVICE_PRINCIPAL
+        }
         "keys" => "an array of tables, [[keys]]",
         "keys[]" => "a table ([[keys]]) with at least name and classification",
         "keys[].name" => KEY_NAME,
@@ -104,6 +132,46 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "keys[].enabled" => "true or false",
         "keys[].tags" => TAGS,
         "keys[].tags.*" => "a string of at most 256 characters",
+        _ => return None,
+    };
+    Some(text.to_string())
+}
+
+/// What a key-policy field (administrators, users, statements) allows.
+fn key_policy(shape: &str) -> Option<&'static str> {
+    let text = match shape {
+        "classifications.*.administrators"
+        | "classifications.*.users"
+        | "keys[].administrators"
+        | "keys[].users" => PRINCIPALS,
+        "classifications.*.administrators[]"
+        | "classifications.*.users[]"
+        | "keys[].administrators[]"
+        | "keys[].users[]" => PRINCIPAL,
+        "classifications.*.statements" | "keys[].statements" => {
+            "an array of tables, [[keys.statements]] or [[classifications.<name>.statements]]"
+        }
+        "classifications.*.statements[]" | "keys[].statements[]" => {
+            "a table with sid, effect, principal, action and optionally resource, condition"
+        }
+        "classifications.*.statements[].sid" | "keys[].statements[].sid" => SID,
+        "classifications.*.statements[].effect" | "keys[].statements[].effect" => EFFECT,
+        "classifications.*.statements[].principal" | "keys[].statements[].principal" => {
+            STATEMENT_PRINCIPAL
+        }
+        "classifications.*.statements[].action" | "keys[].statements[].action" => ACTION,
+        "classifications.*.statements[].resource" | "keys[].statements[].resource" => {
+            "\"*\" (the default), or a string or an array of strings"
+        }
+        "classifications.*.statements[].condition" | "keys[].statements[].condition" => CONDITION,
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// What a field of `[[accept]]` allows.
+fn accept(shape: &str) -> Option<&'static str> {
+    let text = match shape {
         "accept" => "an array of tables, [[accept]]",
         "accept[]" => {
             "a table ([[accept]]) with reason, expires and at least one of account, region, key, resource, subject"
@@ -119,5 +187,5 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "accept[].expires" => ACCEPT_EXPIRES,
         _ => return None,
     };
-    Some(text.to_string())
+    Some(text)
 }

@@ -112,8 +112,19 @@ pub struct KeySpec {
     pub enabled: bool,
     /// Services allowed through `kms:ViaService` (classification's plus the key's).
     pub via_services: BTreeSet<String>,
-    /// Services allowed as service principals (classification's plus the key's).
+    /// Services allowed as service principals (classification's plus the
+    /// key's): short names of `policy::services::SERVICES` or full
+    /// principals (`delivery.logs.amazonaws.com`).
     pub service_principals: BTreeSet<String>,
+    /// Principals of `AllowKeyAdministrators` (classification's plus the
+    /// key's), `{account}` and `{region}` not yet replaced.
+    pub administrators: BTreeSet<String>,
+    /// Principals of `AllowKeyUsers` and `AllowKeyUsersGrants`, like
+    /// `administrators`.
+    pub users: BTreeSet<String>,
+    /// Further key-policy statements in IAM's JSON (classification's first,
+    /// then the key's), `{account}` and `{region}` not yet replaced.
+    pub statements: Vec<serde_json::Value>,
     /// The user's tags (no `c3:` tag; c3 adds its own, see [`KeySpec::tags`]).
     pub user_tags: BTreeMap<String, String>,
     /// Every (account, region) the key lives in, sorted.

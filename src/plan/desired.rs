@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::model::{dns_suffix, key_arn, partition, KeySpec, PolicyKind, Target};
-use crate::policy::{parse_statement, pretty, Document, Statement, POLICY_VERSION};
+use crate::policy::{parse_statement, pretty, services, Document, Statement, POLICY_VERSION};
 
 /// The largest key policy AWS accepts, in bytes.
 pub const KEY_POLICY_MAX_BYTES: usize = 32 * 1024;
@@ -35,23 +35,64 @@ pub const SERVICE_PRINCIPAL_ACTIONS: &[&str] = &[
 
 /// The Sid of the statement that gives the account root `kms:*`.
 pub const ROOT_SID: &str = "EnableRootAccess";
+/// The Sid of the key administrators' statement.
+pub const ADMINISTRATORS_SID: &str = "AllowKeyAdministrators";
+/// The Sid of the key users' statement.
+pub const USERS_SID: &str = "AllowKeyUsers";
+/// The Sid of the key users' grants statement.
+pub const USERS_GRANTS_SID: &str = "AllowKeyUsersGrants";
+
+/// What the AWS console grants key administrators (the default key policy,
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>).
+pub const ADMINISTRATOR_ACTIONS: &[&str] = &[
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
+];
+
+/// What the AWS console grants key users (same page).
+pub const USER_ACTIONS: &[&str] = &[
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+];
+
+/// What the AWS console grants key users for grants, only with
+/// `kms:GrantIsForAWSResource` (same page).
+pub const USER_GRANT_ACTIONS: &[&str] = &["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"];
+
+/// Whether a Sid is one c3 gives its own statements (and so may not be
+/// declared in `statements`).
+pub fn is_reserved_sid(sid: &str) -> bool {
+    sid == ROOT_SID
+        || sid == ADMINISTRATORS_SID
+        || sid.starts_with("AllowViaService")
+        || sid.starts_with("AllowService")
+        || sid.starts_with(USERS_SID)
+}
 
 /// `lex-v2` → `LexV2`, `secretsmanager` → `Secretsmanager`.
 pub fn sid_part(service: &str) -> String {
-    service
-        .split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    services::sid_part(service)
 }
 
 /// The key policy statements c3 requires for a key in a target, in a fixed
-/// order: root access, then via services, then service principals.
+/// order: root access, via services, service principals, administrators,
+/// users, then the declared statements.
 pub fn key_policy_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
     let part = partition(&target.region);
     let suffix = dns_suffix(&target.region);
@@ -76,17 +117,169 @@ pub fn key_policy_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
             }},
         }));
     }
-    for svc in &spec.service_principals {
-        statements.push(json!({
-            "Sid": format!("AllowService{}", sid_part(svc)),
+    statements.extend(service_statements(spec, target));
+    statements.extend(people_statements(spec, target));
+    statements.extend(
+        spec.statements
+            .iter()
+            .map(|s| placeholders(s, &target.account, &target.region)),
+    );
+    statements
+}
+
+/// The statements of the service principals: short names first, so that a
+/// full principal that names the same service (same Sid) adds nothing.
+fn service_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
+    let part = partition(&target.region);
+    let suffix = dns_suffix(&target.region);
+    let (region, account) = (target.region.as_str(), target.account.as_str());
+    let (short, full): (Vec<&String>, Vec<&String>) = spec
+        .service_principals
+        .iter()
+        .partition(|e| services::known(e).is_some());
+    let mut out: Vec<Value> = Vec::new();
+    let mut sids = BTreeSet::new();
+    for entry in short.into_iter().chain(full) {
+        let sid = services::statement_sid(entry);
+        if !sids.insert(sid.clone()) {
+            continue;
+        }
+        let (principal, extra, apart) = match services::known(entry) {
+            Some(s) if s.regional => (
+                format!("{}.{region}.{suffix}", s.name),
+                s.conditions,
+                s.describe_apart,
+            ),
+            Some(s) => (
+                format!("{}.{suffix}", s.name),
+                s.conditions,
+                s.describe_apart,
+            ),
+            None => (fill(entry, part, region, account), &[][..], false),
+        };
+        let mut condition = Map::new();
+        let mut equals = Map::new();
+        equals.insert("aws:SourceAccount".into(), Value::String(account.into()));
+        condition.insert("StringEquals".into(), Value::Object(equals));
+        for (op, key, value) in extra {
+            let block = condition
+                .entry(*op)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = block {
+                m.insert(
+                    (*key).into(),
+                    Value::String(fill(value, part, region, account)),
+                );
+            }
+        }
+        let actions: Vec<&str> = SERVICE_PRINCIPAL_ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| !apart || *a != "kms:DescribeKey")
+            .collect();
+        out.push(json!({
+            "Sid": sid,
             "Effect": "Allow",
-            "Principal": {"Service": format!("{svc}.{}.{suffix}", target.region)},
-            "Action": SERVICE_PRINCIPAL_ACTIONS,
+            "Principal": {"Service": principal},
+            "Action": actions,
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            "Condition": condition,
+        }));
+        if apart {
+            out.push(json!({
+                "Sid": services::describe_sid(entry),
+                "Effect": "Allow",
+                "Principal": {"Service": principal},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }));
+        }
+    }
+    out
+}
+
+/// `AllowKeyAdministrators`, `AllowKeyUsers` and `AllowKeyUsersGrants`, as
+/// the AWS console writes them, when the key has administrators or users.
+fn people_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
+    let principal = |set: &BTreeSet<String>| -> Value {
+        let filled: BTreeSet<String> = set
+            .iter()
+            .map(|p| {
+                fill(
+                    p,
+                    partition(&target.region),
+                    &target.region,
+                    &target.account,
+                )
+            })
+            .collect();
+        let list: Vec<Value> = filled.into_iter().map(Value::String).collect();
+        match <[Value; 1]>::try_from(list) {
+            Ok([one]) => json!({ "AWS": one }),
+            Err(list) => json!({ "AWS": list }),
+        }
+    };
+    let mut out = Vec::new();
+    if !spec.administrators.is_empty() {
+        out.push(json!({
+            "Sid": ADMINISTRATORS_SID,
+            "Effect": "Allow",
+            "Principal": principal(&spec.administrators),
+            "Action": ADMINISTRATOR_ACTIONS,
+            "Resource": "*",
         }));
     }
-    statements
+    if !spec.users.is_empty() {
+        out.push(json!({
+            "Sid": USERS_SID,
+            "Effect": "Allow",
+            "Principal": principal(&spec.users),
+            "Action": USER_ACTIONS,
+            "Resource": "*",
+        }));
+        out.push(json!({
+            "Sid": USERS_GRANTS_SID,
+            "Effect": "Allow",
+            "Principal": principal(&spec.users),
+            "Action": USER_GRANT_ACTIONS,
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        }));
+    }
+    out
+}
+
+/// A declared statement with `{account}` and `{region}` replaced in every
+/// string (keys of condition blocks too).
+pub fn placeholders(value: &Value, account: &str, region: &str) -> Value {
+    let part = partition(region);
+    match value {
+        Value::String(s) => Value::String(fill(s, part, region, account)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| placeholders(v, account, region))
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        fill(k, part, region, account),
+                        placeholders(v, account, region),
+                    )
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `{account}` and `{region}` replaced (the only placeholders a file may
+/// use; `{partition}` is the table's own).
+fn fill(text: &str, partition: &str, region: &str, account: &str) -> String {
+    services::fill(text, partition, region, account)
 }
 
 /// The whole key policy c3 writes when it creates a key.
@@ -256,6 +449,9 @@ mod tests {
             enabled: true,
             via_services: ["lex-v2".to_string(), "secretsmanager".to_string()].into(),
             service_principals: ["logs".to_string()].into(),
+            administrators: BTreeSet::new(),
+            users: BTreeSet::new(),
+            statements: Vec::new(),
             user_tags: BTreeMap::new(),
             targets: vec![],
         }

@@ -315,6 +315,8 @@ mod tests;
 
 #[cfg(test)]
 mod ownership_tests;
+#[cfg(test)]
+mod policy_content_tests;
 
 #[cfg(test)]
 mod screen_tests;

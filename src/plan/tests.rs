@@ -24,6 +24,9 @@ pub(super) fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
         enabled: true,
         via_services: BTreeSet::from(["secretsmanager".to_string()]),
         service_principals: BTreeSet::from(["logs".to_string()]),
+        administrators: BTreeSet::new(),
+        users: BTreeSet::new(),
+        statements: Vec::new(),
         user_tags: BTreeMap::from([("team".to_string(), "core".to_string())]),
         targets: targets.iter().map(|(a, r)| Target::new(*a, *r)).collect(),
     }

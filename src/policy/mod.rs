@@ -20,6 +20,7 @@
 mod check;
 mod compare;
 pub mod risk;
+pub mod services;
 
 pub use check::{check_key_policy, check_key_policy_text, size_without_whitespace};
 pub use compare::{actions_cover, add_to_statement, compare_statement, glob_match, Excess, Lacks};

@@ -18,6 +18,7 @@ pub mod failure;
 pub mod faults;
 pub mod ownership;
 pub mod plan;
+pub mod policy_content;
 
 /// A keys.toml in a temp dir.
 pub struct Config {

@@ -83,7 +83,8 @@ async fn seed_by_hand(account: &str, region: &str) {
       "Principal" : {{ "Service" : "logs.{region}.amazonaws.com" }},
       "Action" : [ "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey" ],
       "Resource" : "*",
-      "Condition" : {{ "StringEquals" : {{ "aws:SourceAccount" : "{account}" }} }}
+      "Condition" : {{ "StringEquals" : {{ "aws:SourceAccount" : "{account}" }},
+        "ArnLike" : {{ "kms:EncryptionContext:aws:logs:arn" : "arn:aws:logs:{region}:{account}:*" }} }}
     }}, {{
       "Sid" : "EnableRootAccess", "Effect" : "Allow",
       "Principal" : {{ "AWS" : "{account}" }},

@@ -7,7 +7,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::super::file::{
-    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile, Table,
+    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile, StatementFile,
+    Table,
 };
 use super::{Loc, Reader};
 
@@ -75,6 +76,9 @@ impl Reader<'_> {
                 "rotation_days" => c.rotation_days = r.integer(p, v),
                 "via_services" => c.via_services = r.strings(p, v),
                 "service_principals" => c.service_principals = r.strings(p, v),
+                "administrators" => c.administrators = r.strings(p, v),
+                "users" => c.users = r.strings(p, v),
+                "statements" => c.statements = Some(r.listed(p, v, Self::statement)),
                 _ => return false,
             }
             true
@@ -96,6 +100,9 @@ impl Reader<'_> {
                 "enabled" => k.enabled = r.boolean(p, v),
                 "via_services" => k.via_services = r.strings(p, v),
                 "service_principals" => k.service_principals = r.strings(p, v),
+                "administrators" => k.administrators = r.strings(p, v),
+                "users" => k.users = r.strings(p, v),
+                "statements" => k.statements = Some(r.listed(p, v, Self::statement)),
                 "tags" => k.tags = r.string_map(p, v),
                 _ => return false,
             }
@@ -120,6 +127,24 @@ impl Reader<'_> {
             true
         });
         a
+    }
+
+    /// `[[keys.statements]]`: one key-policy statement.
+    fn statement(&mut self, at: &Loc<'_>, table: &DeTable<'_>) -> StatementFile {
+        let mut st = StatementFile::default();
+        self.fields(at, table, Table::Statement, |r, name, p, v| {
+            match name {
+                "sid" => st.sid = r.string(p, v),
+                "effect" => st.effect = r.string(p, v),
+                "principal" => st.principal = r.principal(p, v),
+                "action" => st.action = r.one_or_many(p, v),
+                "resource" => st.resource = r.one_or_many(p, v),
+                "condition" => st.condition = r.condition(p, v),
+                _ => return false,
+            }
+            true
+        });
+        st
     }
 
     /// Reads each field of a table with `field`, which says `false` for a

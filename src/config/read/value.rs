@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
+use super::super::file::{ConditionValue, PrincipalFile, Strings};
 use super::super::hints;
 use super::super::suggest;
 use super::super::Issue;
@@ -108,6 +109,98 @@ impl Reader<'_> {
             .collect::<Vec<_>>()
             .into_iter()
             .collect();
+        self.whole(at, all)
+    }
+
+    /// A string or an array of strings (`action`, `resource`).
+    pub(super) fn one_or_many(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<Strings> {
+        if let Some(s) = value.get_ref().as_str() {
+            return Some(Strings::One(s.to_string()));
+        }
+        if value.get_ref().as_array().is_some() {
+            return self.strings(at, value).map(Strings::Many);
+        }
+        self.mismatch(at, value, "a string or an array of strings")
+    }
+
+    /// A statement's principal: `"*"` or a table of principals by type.
+    pub(super) fn principal(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<PrincipalFile> {
+        if let Some(s) = value.get_ref().as_str() {
+            return Some(PrincipalFile::Anyone(s.to_string()));
+        }
+        let Some(table) = value.get_ref().as_table() else {
+            return self.mismatch(at, value, "a table such as { AWS = \"arn:…\" }");
+        };
+        let mut all = Some(BTreeMap::new());
+        for (key, item) in table {
+            let key = key.get_ref().to_string();
+            let read = self.one_or_many(&at.key(&key), item);
+            match (read, all.as_mut()) {
+                (Some(read), Some(map)) => {
+                    map.insert(key, read);
+                }
+                _ => all = None,
+            }
+        }
+        self.whole(at, all).map(PrincipalFile::Typed)
+    }
+
+    /// A statement's condition: operator → key → value(s).
+    pub(super) fn condition(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<BTreeMap<String, BTreeMap<String, ConditionValue>>> {
+        let table = self.table(at, value)?;
+        let mut all = Some(BTreeMap::new());
+        for (op, block) in table {
+            let op = op.get_ref().to_string();
+            let here = at.key(&op);
+            let read = self.condition_block(&here, block);
+            match (read, all.as_mut()) {
+                (Some(read), Some(map)) => {
+                    map.insert(op, read);
+                }
+                _ => all = None,
+            }
+        }
+        self.whole(at, all)
+    }
+
+    /// One operator's block of a condition: key → value(s).
+    fn condition_block(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<BTreeMap<String, ConditionValue>> {
+        let table = self.table(at, value)?;
+        let mut all = Some(BTreeMap::new());
+        for (key, item) in table {
+            let key = key.get_ref().to_string();
+            let here = at.key(&key);
+            let read = match item.get_ref().as_bool() {
+                Some(b) => Some(ConditionValue::Flag(b)),
+                None => match self.one_or_many(&here, item) {
+                    Some(Strings::One(s)) => Some(ConditionValue::One(s)),
+                    Some(Strings::Many(list)) => Some(ConditionValue::Many(list)),
+                    None => None,
+                },
+            };
+            match (read, all.as_mut()) {
+                (Some(read), Some(map)) => {
+                    map.insert(key, read);
+                }
+                _ => all = None,
+            }
+        }
         self.whole(at, all)
     }
 

@@ -7,6 +7,7 @@ use super::super::file::ClassificationFile;
 use super::super::hints;
 use super::super::path::FieldPath;
 use super::names::{is_service, name_problem, show};
+use super::policy::{PolicyFields, Sids};
 use super::Checker;
 
 impl Checker<'_> {
@@ -27,23 +28,24 @@ impl Checker<'_> {
                     ),
                 );
             }
-            self.like_a_class(
-                &p,
-                c.rotation_days,
-                c.via_services.as_ref(),
-                c.service_principals.as_ref(),
-            );
+            self.like_a_class(&p, c.rotation_days, c.via_services.as_ref());
+            let fields = PolicyFields {
+                service_principals: c.service_principals.as_ref(),
+                administrators: c.administrators.as_ref(),
+                users: c.users.as_ref(),
+                statements: c.statements.as_ref(),
+            };
+            self.policy_fields(&p, &fields, &mut Sids::new());
         }
     }
 
     /// What a key can set as its classification does: `rotation_days`,
-    /// `via_services`, `service_principals`.
+    /// `via_services` (the key-policy fields are `policy_fields`').
     pub(super) fn like_a_class(
         &mut self,
         p: &FieldPath,
         rotation_days: Option<i64>,
         via_services: Option<&Vec<String>>,
-        service_principals: Option<&Vec<String>>,
     ) {
         self.range(
             &p.key("rotation_days"),
@@ -51,14 +53,9 @@ impl Checker<'_> {
             hints::ROTATION_DAYS_RANGE,
             hints::ROTATION_DAYS,
         );
-        for (field, services) in [
-            ("via_services", via_services),
-            ("service_principals", service_principals),
-        ] {
-            if let Some(services) = services {
-                let what = ("", "a service name", hints::SERVICE);
-                self.entries(services, &p.key(field), is_service, what);
-            }
+        if let Some(services) = via_services {
+            let what = ("", "a service name", hints::SERVICE);
+            self.entries(services, &p.key("via_services"), is_service, what);
         }
     }
 }

@@ -9,6 +9,7 @@ use super::super::path::FieldPath;
 use super::super::suggest::did_you_mean;
 use super::accounts::AccountView;
 use super::names::{characters, name_problem, show};
+use super::policy::{PolicyFields, Sids};
 use super::Checker;
 
 /// The key names seen so far, as written and ignoring case, with the index
@@ -49,12 +50,8 @@ impl<'f> Checker<'f> {
                     );
                 }
             }
-            self.like_a_class(
-                &p,
-                k.rotation_days,
-                k.via_services.as_ref(),
-                k.service_principals.as_ref(),
-            );
+            self.like_a_class(&p, k.rotation_days, k.via_services.as_ref());
+            self.key_policy_fields(k, file, &p);
             self.range(
                 &p.key("generation"),
                 k.generation,
@@ -67,6 +64,35 @@ impl<'f> Checker<'f> {
             }
             self.key_targets(k, accounts, &p);
         }
+    }
+
+    /// A key's key-policy fields; its statements' Sids must differ from
+    /// those of its classification's statements too.
+    fn key_policy_fields(&mut self, k: &KeyFile, file: &KeysFile, p: &FieldPath) {
+        let mut sids = Sids::new();
+        if let Some((name, class)) = k
+            .classification
+            .as_ref()
+            .and_then(|c| file.classifications.get_key_value(c))
+        {
+            let at = FieldPath::root()
+                .key("classifications")
+                .key(name.as_str())
+                .key("statements");
+            for (i, st) in class.statements.iter().flatten().enumerate() {
+                if let Some(sid) = &st.sid {
+                    sids.entry(sid.clone())
+                        .or_insert_with(|| at.index(i).key("sid"));
+                }
+            }
+        }
+        let fields = PolicyFields {
+            service_principals: k.service_principals.as_ref(),
+            administrators: k.administrators.as_ref(),
+            users: k.users.as_ref(),
+            statements: k.statements.as_ref(),
+        };
+        self.policy_fields(p, &fields, &mut sids);
     }
 
     /// A key name: its characters, and unique (also ignoring case).

@@ -11,6 +11,7 @@ mod accounts;
 mod classifications;
 mod keys;
 pub(crate) mod names;
+mod policy;
 mod settings;
 mod tags;
 

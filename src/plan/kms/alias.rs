@@ -4,7 +4,7 @@
 use super::{KeyContext, KeyView};
 use crate::model::{tag, KeyOwner, LiveKey};
 use crate::plan::action::{KeyRef, Operation};
-use crate::plan::desired::KEY_POLICY_MAX_BYTES;
+use crate::plan::desired::{WantedKeyPolicy, KEY_POLICY_MAX_BYTES};
 use crate::plan::{ActionKind, Changes, Finding, PolicyDiff, Resource, Severity};
 
 /// What the alias of a key name leads to.
@@ -160,10 +160,11 @@ fn create_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
         ActionKind::Create,
         Severity::Info,
         format!(
-            "create symmetric key, generation {}, rotation every {} days, {} key policy statements",
+            "create symmetric key, generation {}, rotation every {} days, {} key policy statements{}",
             spec.generation,
             spec.rotation_days,
-            wanted.statements.len()
+            wanted.statements.len(),
+            other_accounts(wanted, &ctx.target.account)
         ),
         Operation::CreateKey {
             generation: spec.generation,
@@ -245,5 +246,31 @@ fn plan_alias(ctx: &KeyContext<'_>, view: &KeyView<'_>, key_ref: KeyRef, changes
                 },
             );
         }
+    }
+}
+
+/// `"; principals of other accounts: …"` for the principals of the wanted
+/// key policy that belong to another account than the key's (declared in
+/// `users`, `administrators` or `statements`), so that a review sees them;
+/// empty when there are none.
+fn other_accounts(wanted: &WantedKeyPolicy, account: &str) -> String {
+    let others: std::collections::BTreeSet<&str> = wanted
+        .statements
+        .iter()
+        .flat_map(|(_, s)| s.principal.iter().flatten())
+        .flat_map(|(kind, values)| values.iter().map(move |v| (kind.as_str(), v.as_str())))
+        .filter(|(kind, v)| {
+            matches!(
+                crate::policy::risk::classify(kind, v, account),
+                crate::policy::risk::Principal::OtherAccount(_)
+            )
+        })
+        .map(|(_, v)| v)
+        .collect();
+    if others.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<&str> = others.into_iter().collect();
+        format!("; principals of other accounts: {}", list.join(", "))
     }
 }

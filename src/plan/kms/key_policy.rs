@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{statement_name, statement_subject, KeyContext};
 use crate::model::{partition, LiveKey};
 use crate::plan::action::Operation;
-use crate::plan::desired::KEY_POLICY_MAX_BYTES;
+use crate::plan::desired::{is_reserved_sid, KEY_POLICY_MAX_BYTES};
 use crate::plan::{ActionKind, Changes, PolicyDiff, Resource, Severity};
 use crate::policy::{
     self, add_to_statement, compare_statement, parse_statement, pretty, risk, Document,
@@ -108,8 +108,13 @@ fn report_undeclared(ctx: &KeyContext<'_>, live: &Document, changes: &mut Change
             continue;
         }
         let assessment = risk::assess_statement(s, &ctx.target.account);
+        let what = if s.sid.as_deref().is_some_and(is_reserved_sid) {
+            "has the Sid of a c3 statement that keys.toml no longer declares"
+        } else {
+            "is not declared in keys.toml"
+        };
         let mut detail = format!(
-            "statement {} is not declared in keys.toml (kept): {}",
+            "statement {} {what} (kept): {}",
             statement_name(s),
             risk::describe_statement(s)
         );
@@ -149,8 +154,22 @@ impl Merge {
                 .iter()
                 .position(|s| s.sid.as_deref() == Some(sid.as_str()))
             else {
-                merge.updates.push(format!("add statement {sid}"));
-                append_statement(&mut merge.merged, raw.clone());
+                if want.effect == "Allow" {
+                    merge.updates.push(format!("add statement {sid}"));
+                    append_statement(&mut merge.merged, raw.clone());
+                } else {
+                    // A Deny added to a live policy takes permissions away:
+                    // c3 shows it and leaves it to a person.
+                    merge.findings.push((
+                        Severity::Medium,
+                        format!(
+                            "statement {sid} ({}) is missing: {}; c3 does not add it to a live key policy, as it would take permissions away",
+                            want.effect,
+                            risk::describe_statement(want)
+                        ),
+                        sid.clone(),
+                    ));
+                }
                 continue;
             };
             let found = &live.statements[i];

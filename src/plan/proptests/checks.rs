@@ -214,6 +214,17 @@ pub(super) fn check_additive(
                         policy
                     );
                 }
+                // A statement added to a live policy only grants: a Deny
+                // (declared in keys.toml or not) would take permissions away.
+                for n in &new.statements {
+                    if !old.statements.iter().any(|s| s.sid == n.sid) {
+                        prop_assert!(
+                            n.effect == "Allow",
+                            "PutKeyPolicy adds {:?}, which takes permissions away",
+                            n.to_value()
+                        );
+                    }
+                }
             }
             Operation::TagKey { key_id, tags } => {
                 let key = own_key(region_of(live, c)?, c, key_id)?;

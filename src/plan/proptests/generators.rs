@@ -14,6 +14,17 @@ pub(super) const NAMES: [&str; 4] = ["payments", "audit-log", "Data_2", "x"];
 pub(super) const CLASSES: [&str; 3] = ["confidential", "internal", "logging"];
 pub(super) const VIA: [&str; 4] = ["secretsmanager", "s3", "lex-v2", "dynamodb"];
 pub(super) const PRINCIPALS: [&str; 3] = ["logs", "sns", "cloudtrail"];
+/// Key administrators and users, as keys.toml writes them (placeholders
+/// replaced per target); the last user is another account's.
+pub(super) const ADMINS: [&str; 2] = [
+    "arn:aws:iam::{account}:role/KeyAdmins",
+    "arn:aws:iam::{account}:user/alice",
+];
+pub(super) const USERS: [&str; 3] = [
+    "arn:aws:iam::{account}:role/app",
+    "{account}",
+    "arn:aws:iam::444455556666:root",
+];
 pub(super) const TAG_KEYS: [&str; 3] = ["team", "cost-center", "env"];
 pub(super) const TAG_VALUES: [&str; 4] = ["core", "42", "prod", "a b"];
 /// `[settings] ignore_tags` entries: globs that match none of [`TAG_KEYS`]
@@ -84,6 +95,9 @@ pub(super) struct KeyGen {
     accounts: u8,
     regions: u8,
     description: Option<String>,
+    admins: u8,
+    users: u8,
+    statements: u8,
     /// Whether the converged world also holds the older generations.
     pub(super) older: bool,
 }
@@ -107,12 +121,14 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
             prop::option::weighted(0.2, "[a-z ]{1,12}"),
             any::<bool>(),
         ),
+        (0u8..4, 0u8..8, 0u8..8),
     )
         .prop_map(
             |(
                 (class, rotation, generation, enabled),
                 (via, principals, tags),
                 (accounts, regions, description, older),
+                (admins, users, statements),
             )| KeyGen {
                 class,
                 rotation,
@@ -124,6 +140,9 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 accounts,
                 regions,
                 description,
+                admins,
+                users,
+                statements,
                 older,
             },
         )
@@ -230,6 +249,15 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     .into_iter()
                     .map(str::to_string)
                     .collect(),
+                administrators: mask(&ADMINS, k.admins)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                users: mask(&USERS, k.users)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                statements: declared_statements(k.statements),
                 user_tags: k
                     .tags
                     .iter()
@@ -251,4 +279,39 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
         scope: Scope::default(),
         accept: Vec::new(),
     }
+}
+
+/// Further statements a key may declare (`[[keys.statements]]`), by the
+/// bits of `bits`: one of the key's account, one of another account's, and
+/// a Deny.
+pub(super) fn declared_statements(bits: u8) -> Vec<serde_json::Value> {
+    let all = [
+        serde_json::json!({
+            "Sid": "AllowBackupVault",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::{account}:role/backup"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "backup.{region}.amazonaws.com"}},
+        }),
+        serde_json::json!({
+            "Sid": "AllowAnalyticsDecrypt",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::444455556666:role/analytics"]},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        }),
+        serde_json::json!({
+            "Sid": "DenyKeyDeletion",
+            "Effect": "Deny",
+            "Principal": {"AWS": "arn:aws:iam::{account}:role/app"},
+            "Action": "kms:ScheduleKeyDeletion",
+            "Resource": "*",
+        }),
+    ];
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, s)| s)
+        .collect()
 }

@@ -599,6 +599,9 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                 enabled: true,
                 via_services: BTreeSet::new(),
                 service_principals: BTreeSet::new(),
+                administrators: BTreeSet::new(),
+                users: BTreeSet::new(),
+                statements: Vec::new(),
                 user_tags: BTreeMap::new(),
                 targets: vec![target.clone()],
             };
