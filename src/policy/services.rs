@@ -45,13 +45,6 @@ const SQS_KEYS: &str = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest
 /// Every service c3 knows by a short name, sorted by name.
 pub const SERVICES: &[Service] = &[
     Service {
-        name: "backup",
-        regional: false,
-        conditions: &[],
-        describe_apart: false,
-        source: "https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html",
-    },
-    Service {
         name: "cloudtrail",
         regional: false,
         conditions: &[(
@@ -117,7 +110,7 @@ pub const SERVICES: &[Service] = &[
         regional: false,
         conditions: &[],
         describe_apart: false,
-        source: "https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html",
+        source: "https://docs.aws.amazon.com/kms/latest/developerguide/services-ses.html",
     },
     Service {
         name: "sns",
@@ -137,8 +130,10 @@ pub const SERVICES: &[Service] = &[
 
 /// Services that use a key on a caller's behalf and have no service
 /// principal of their own in a key policy: `via_services`, not
-/// `service_principals`.
-pub const VIA_ONLY: &[&str] = &["secretsmanager", "dynamodb", "ebs", "rds"];
+/// `service_principals`. AWS Backup is one: it uses the key with the
+/// permissions of the backup role (a principal for `users` or a statement),
+/// <https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html>.
+pub const VIA_ONLY: &[&str] = &["backup", "secretsmanager", "dynamodb", "ebs", "rds"];
 
 /// The service of a short name.
 pub fn known(name: &str) -> Option<&'static Service> {
@@ -264,11 +259,14 @@ mod tests {
             "s3",
             "delivery.logs",
             "config",
-            "backup",
             "ses",
             "cloudwatch",
         ] {
             assert!(known(name).is_some(), "{name}");
+        }
+        // Services without a principal of their own are known too, as such.
+        for name in ["backup", "secretsmanager"] {
+            assert!(known(name).is_none() && VIA_ONLY.contains(&name), "{name}");
         }
     }
 
