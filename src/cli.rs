@@ -17,6 +17,7 @@ use crate::model::Date;
     propagate_version = true,
     after_help = "\
 Typical use:
+  c3 import --account ID --regions R > keys.toml   start from the keys that exist today
   c3 validate                      check keys.toml (no AWS call)
   c3 plan                          show what differs from the accounts
   c3 plan --output json > p.json   the same, for machines
@@ -87,6 +88,9 @@ pub enum Command {
     /// Print [[accept]] entries that accept every current finding, to append to keys.toml. Never writes.
     #[command(after_long_help = BASELINE_EXAMPLES)]
     Baseline(BaselineArgs),
+    /// Print the keys.toml that adopts the keys that exist today (behind aliases). Never writes to AWS.
+    #[command(after_long_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
@@ -123,6 +127,68 @@ specific selectors: account, region, key, resource and subject. Review them befo
 commit them: from then on `c3 plan --detailed-exitcode` no longer counts those findings
 until `expires`, and warns when an entry has expired. Nothing is printed when there is
 nothing to accept.";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  c3 import --account 111111111111 --regions eu-west-1,eu-central-1 > keys.toml
+  c3 import --account 111111111111 --regions eu-west-1 --role-arn arn:aws:iam::111111111111:role/c3
+  c3 import -c accounts.toml --out keys.toml    the accounts and regions of a file
+  c3 plan                                       then: only `adopt` rows are executable
+
+It reads every customer-managed key behind an alias (never alias/aws/*) and prints one [[keys]]
+entry per alias name with what is live, and `adopt = true`. What keys.toml cannot say (grants,
+a second alias, statements c3 cannot write) becomes [[accept]] entries (`imported as is: …`,
+expiring in 90 days). Keys without an alias, and Multi-Region, asymmetric, HMAC,
+imported-material and custom-key-store keys, are listed in comments. An account or region that
+cannot be read is an error (exit 1) and a `# MISSING:` comment. See docs/import.md.";
+
+/// `c3 import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Read this account (12 digits) with the ambient credentials (or --role-arn),
+    /// instead of the accounts of keys.toml; it is named `acct-<id>` in the output.
+    #[arg(long, value_name = "ID", requires = "regions")]
+    pub account: Option<String>,
+    /// With --account: the regions to read, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "REGIONS",
+        requires = "account"
+    )]
+    pub regions: Vec<String>,
+    /// With --account: assume this role in it.
+    #[arg(long, value_name = "ARN", requires = "account")]
+    pub role_arn: Option<String>,
+    /// With --role-arn: the ExternalId of AssumeRole.
+    #[arg(long, value_name = "ID", requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// Write the TOML to this file instead of stdout (refused if it exists, unless --force).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// With --out: overwrite the file.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+    /// Without --account: which accounts of keys.toml to read (--accounts; --regions is --account's).
+    #[command(flatten)]
+    pub scope: ImportScope,
+}
+
+/// The part of keys.toml's estate `c3 import` reads.
+#[derive(Debug, Args, Default)]
+pub struct ImportScope {
+    /// Only these accounts of keys.toml (names or ids), comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ACCOUNTS",
+        conflicts_with = "account"
+    )]
+    pub accounts: Vec<String>,
+}
 
 /// `c3 plan`.
 #[derive(Debug, Args)]

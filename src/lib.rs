@@ -28,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod import;
 pub mod live;
 pub mod logging;
 pub mod model;

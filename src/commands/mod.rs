@@ -5,6 +5,7 @@
 
 mod apply;
 mod baseline;
+mod import;
 mod merge;
 mod plan;
 
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(&cli, args, printer).await,
         Command::Merge(args) => merge::run(args, printer),
         Command::Baseline(args) => baseline::run(&cli, args, printer).await,
+        Command::Import(args) => import::run(&cli, args, printer).await,
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod error;
 pub mod iam;
+pub mod import;
 pub mod kms;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -67,6 +67,25 @@ impl Date {
             day: u32::try_from(day).unwrap_or(1),
         }
     }
+
+    /// Days since 1970-01-01 (H. Hinnant's `days_from_civil`), the inverse
+    /// of [`Date::from_days_since_epoch`].
+    pub fn days_since_epoch(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let m = i64::from(self.month);
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` days later.
+    #[must_use]
+    pub fn plus_days(self, days: i64) -> Self {
+        Self::from_days_since_epoch(self.days_since_epoch() + days)
+    }
 }
 
 impl fmt::Display for Date {

@@ -1,0 +1,145 @@
+//! `c3 import`'s pure part: what was read from the accounts (plain values,
+//! made by `live::import`) → keys.toml text. No I/O, no SDK.
+//!
+//! The rules (docs/import.md says them to users):
+//!
+//! - a key is imported under the name of its alias; a key with several
+//!   aliases under the first in byte order, the others named in a comment
+//!   and accepted as `alias` findings;
+//! - a key name found in several accounts or regions is one `[[keys]]`
+//!   entry (names are unique in keys.toml) whose fields are what every
+//!   target shares; what only some targets have becomes `[[accept]]`
+//!   entries for those targets, so nothing is added to any key;
+//! - keys with the same rotation and services share a classification named
+//!   `imported-rot<days>` or `imported-norotation`, then the services
+//!   (`imported-rot365-logs`);
+//! - what keys.toml cannot say becomes `[[accept]]` with reason `imported as
+//!   is: …` and an expiry 90 days after today.
+
+pub mod recognise;
+mod write;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Date, KeyDetails, KeyState};
+
+pub use write::write;
+
+/// An account import reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportAccount {
+    /// Its name in keys.toml (`acct-<id>` when it comes from the command line).
+    pub name: String,
+    /// The 12-digit id.
+    pub id: String,
+    /// The role c3 assumes.
+    pub role_arn: Option<String>,
+    /// Its ExternalId.
+    pub external_id: Option<String>,
+    /// The regions read.
+    pub regions: Vec<String>,
+}
+
+/// The name of an account given on the command line: `acct-<id>`.
+pub fn account_name(id: &str) -> String {
+    format!("acct-{id}")
+}
+
+/// What DescribeKey says beyond [`KeyDetails`]: what keeps a key out of c3.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// A Multi-Region key.
+    pub multi_region: bool,
+    /// `AWS_KMS`, `EXTERNAL` (imported material), `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`.
+    pub origin: String,
+    /// The custom key store, if any.
+    pub custom_key_store: Option<String>,
+}
+
+/// A key that was read in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundKey {
+    /// The account id.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The key id.
+    pub key_id: String,
+    /// The names of its customer aliases (without `alias/`), sorted; empty
+    /// for a key without alias.
+    pub aliases: Vec<String>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// DescribeKey, rotation, key policy, grants.
+    pub details: KeyDetails,
+    /// What else DescribeKey says.
+    pub facts: KeyFacts,
+}
+
+impl FoundKey {
+    /// Why c3 cannot take this key into its care, or `None`.
+    pub fn unsupported(&self) -> Option<String> {
+        let d = &self.details;
+        if d.manager == "AWS" {
+            return Some("an AWS-managed key".into());
+        }
+        if self.facts.multi_region || self.key_id.starts_with("mrk-") {
+            return Some("a Multi-Region key (c3 manages single-Region keys only)".into());
+        }
+        if d.spec != "SYMMETRIC_DEFAULT" || d.usage != "ENCRYPT_DECRYPT" {
+            return Some(format!(
+                "key spec {} and usage {} (c3 manages SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys only: not asymmetric or HMAC keys)",
+                d.spec, d.usage
+            ));
+        }
+        if self.facts.origin == "EXTERNAL" {
+            return Some("imported key material (origin EXTERNAL)".into());
+        }
+        if let Some(store) = &self.facts.custom_key_store {
+            return Some(format!("a key in the custom key store {store}"));
+        }
+        if !self.facts.origin.is_empty() && self.facts.origin != "AWS_KMS" {
+            return Some(format!("origin {}", self.facts.origin));
+        }
+        match d.state {
+            KeyState::Enabled | KeyState::Disabled => None,
+            ref other => Some(format!("its state is {other}")),
+        }
+    }
+}
+
+/// An account or region that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The account id.
+    pub account: String,
+    /// The region; `None` for the account's IAM (or all of it).
+    pub region: Option<String>,
+    /// Why.
+    pub message: String,
+}
+
+/// Everything import read, and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportInput {
+    /// The accounts, as they go into `[accounts.*]`.
+    pub accounts: Vec<ImportAccount>,
+    /// `[settings] policy_path`.
+    pub policy_path: String,
+    /// Every key read, aliased or not.
+    pub keys: Vec<FoundKey>,
+    /// The managed policies named like c3's at `policy_path`, by account id.
+    pub policies: BTreeMap<String, BTreeSet<String>>,
+    /// What could not be read.
+    pub missing: Vec<Missing>,
+    /// Key names the input file already declares (not imported again).
+    pub declared: BTreeSet<String>,
+    /// Today, for the `expires` of `[[accept]]` entries.
+    pub today: Date,
+}
+
+/// How many days after today an import's `[[accept]]` entries expire.
+pub const ACCEPT_DAYS: i64 = 90;
+
+/// The `reason` prefix of an import's `[[accept]]` entries.
+pub const REASON_PREFIX: &str = "imported as is: ";

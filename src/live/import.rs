@@ -1,0 +1,174 @@
+//! `c3 import`'s reads of one (account, region): every customer key, each
+//! read in full when an alias points at it (tags, DescribeKey,
+//! GetKeyRotationStatus, GetKeyPolicy, ListGrants, concurrently like
+//! plan's reads), and described only when none does (to list it).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_kms::Client;
+use futures::future::try_join_all;
+
+use super::kms::{KeyEntry, KmsRead, SdkKms, AWS_ALIAS_PREFIX};
+use super::{collect_pages, Calls};
+use crate::aws::AwsCallError;
+use crate::import::{FoundKey, KeyFacts};
+use crate::model::{KeyDetails, Target};
+
+/// Reads every customer key of a region.
+pub async fn read_region(
+    client: &Client,
+    calls: &Calls<'_>,
+    target: &Target,
+    grants: bool,
+) -> Result<Vec<FoundKey>, AwsCallError> {
+    let kms = SdkKms::new(client.clone());
+    let (aliases, keys) = futures::try_join!(
+        collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
+        collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
+    )?;
+    let mut aws_managed = BTreeSet::new();
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for alias in aliases {
+        let Some(id) = alias.target_key_id.filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        if alias.name.starts_with(AWS_ALIAS_PREFIX) {
+            aws_managed.insert(id);
+        } else if let Some(name) = alias.name.strip_prefix("alias/") {
+            by_key.entry(id).or_default().push(name.to_string());
+        }
+    }
+    let read = try_join_all(
+        keys.iter()
+            .filter(|k| !aws_managed.contains(&k.key_id))
+            .map(|k| {
+                let mut names = by_key.get(&k.key_id).cloned().unwrap_or_default();
+                names.sort();
+                read_key(client, &kms, calls, k, names, target, grants)
+            }),
+    )
+    .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// One key; `None` when it vanished while it was read.
+async fn read_key(
+    client: &Client,
+    kms: &SdkKms,
+    calls: &Calls<'_>,
+    key: &KeyEntry,
+    aliases: Vec<String>,
+    target: &Target,
+    grants: bool,
+) -> Result<Option<FoundKey>, AwsCallError> {
+    let key_id = key.key_id.as_str();
+    let described = calls.run("DescribeKey", || describe(client, key_id)).await;
+    let (mut details, facts) = match described {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let full = !aliases.is_empty() && details.manager != "AWS";
+    let mut tags = BTreeMap::new();
+    if full {
+        let list_grants = async {
+            if grants {
+                collect_pages("ListGrants", calls, |m| kms.list_grants(key_id, m))
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (t, rotation, policy, g) = Box::pin(async {
+            futures::join!(
+                collect_pages("ListResourceTags", calls, |m| kms.list_tags(key_id, m)),
+                calls.run("GetKeyRotationStatus", || kms.rotation(key_id)),
+                calls.run("GetKeyPolicy", || kms.policy(key_id)),
+                list_grants,
+            )
+        })
+        .await;
+        match t {
+            Ok(t) => tags = t.into_iter().collect(),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        details.rotation = match rotation {
+            Ok(r) => Some(r),
+            Err(e)
+                if e.has_code("KMSInvalidStateException")
+                    || e.has_code("DisabledException")
+                    || e.has_code("UnsupportedOperationException") =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        details.policy = match policy {
+            Ok(p) => p,
+            Err(e) if e.has_code("KMSInvalidStateException") => None,
+            Err(e) => return Err(e),
+        };
+        details.grants = match g {
+            Ok(g) => g,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(Some(FoundKey {
+        account: target.account.clone(),
+        region: target.region.clone(),
+        key_id: key.key_id.clone(),
+        aliases,
+        tags,
+        details,
+        facts,
+    }))
+}
+
+/// DescribeKey, with what keeps a key out of c3.
+async fn describe(client: &Client, key_id: &str) -> Result<(KeyDetails, KeyFacts), AwsCallError> {
+    let out = client
+        .describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("DescribeKey", &e))?;
+    let meta = out.key_metadata().ok_or_else(|| {
+        AwsCallError::protocol("DescribeKey", format!("no KeyMetadata for key {key_id}"))
+    })?;
+    let details = KeyDetails {
+        state: meta.key_state().map_or_else(
+            || crate::model::KeyState::Other("Unknown".to_string()),
+            |s| crate::model::KeyState::parse(s.as_str()),
+        ),
+        description: meta.description().unwrap_or_default().to_string(),
+        manager: meta
+            .key_manager()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+        spec: meta.key_spec().map_or_else(
+            || "SYMMETRIC_DEFAULT".to_string(),
+            |s| s.as_str().to_string(),
+        ),
+        usage: meta
+            .key_usage()
+            .map_or_else(|| "ENCRYPT_DECRYPT".to_string(), |u| u.as_str().to_string()),
+        creation_epoch: meta
+            .creation_date()
+            .map(aws_sdk_sts::primitives::DateTime::secs),
+        rotation: None,
+        policy: None,
+        grants: None,
+    };
+    let facts = KeyFacts {
+        multi_region: meta.multi_region().unwrap_or(false),
+        origin: meta
+            .origin()
+            .map(|o| o.as_str().to_string())
+            .unwrap_or_default(),
+        custom_key_store: meta.custom_key_store_id().map(str::to_string),
+    };
+    Ok((details, facts))
+}
