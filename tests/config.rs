@@ -603,6 +603,26 @@ fn enabled_false_and_generation_are_kept() {
 }
 
 #[test]
+fn adopt_rotation_and_managed_policies_default_and_inherit() {
+    use c3::model::PolicyKind::{Crypto, Decrypt, Encrypt};
+    let state = load_valid("adopt.toml");
+    let kinds =
+        |name: &str| -> Vec<_> { key(&state, name).managed_policies.iter().copied().collect() };
+    let cdk = key(&state, "cdk-key");
+    assert!(cdk.adopt && cdk.rotation);
+    assert_eq!(kinds("cdk-key"), [Encrypt, Decrypt, Crypto]);
+    let imported = key(&state, "imported");
+    assert!(imported.adopt && !imported.rotation);
+    assert_eq!(kinds("imported"), [Decrypt]);
+    let own = key(&state, "own-choice");
+    assert!(!own.adopt && own.rotation);
+    assert_eq!(own.rotation_days, 180);
+    assert_eq!(kinds("own-choice"), [Encrypt, Decrypt, Crypto]);
+    assert!(kinds("no-policies").is_empty());
+    assert_eq!(kinds("two"), [Encrypt, Crypto]);
+}
+
+#[test]
 fn settings_are_read() {
     let state = load_valid("settings.toml");
     assert_eq!(
@@ -1011,7 +1031,9 @@ fn schema_describes_the_contract_fields() {
             "service_principals",
             "administrators",
             "users",
-            "statements"
+            "statements",
+            "rotation",
+            "managed_policies"
         ]
     );
     assert_eq!(
@@ -1030,7 +1052,10 @@ fn schema_describes_the_contract_fields() {
             "administrators",
             "users",
             "statements",
-            "tags"
+            "tags",
+            "adopt",
+            "rotation",
+            "managed_policies"
         ]
     );
     assert_eq!(

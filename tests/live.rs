@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use c3::live;
-use c3::model::{Account, DesiredState, KeySpec, KeyState, LiveState, Settings, Target};
+use c3::model::{
+    Account, DesiredState, KeySpec, KeyState, LiveState, PolicyKind, Settings, Target,
+};
 
 use crate::support;
 use tracing::field::{Field, Visit};
@@ -118,6 +120,9 @@ fn key(name: &str, targets: Vec<Target>) -> KeySpec {
         statements: Vec::new(),
         user_tags: BTreeMap::new(),
         targets,
+        adopt: false,
+        rotation: true,
+        managed_policies: PolicyKind::ALL.into_iter().collect(),
     }
 }
 

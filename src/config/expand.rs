@@ -10,10 +10,12 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::file::{
-    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, PrincipalFile, SettingsFile,
-    StatementFile, Strings,
+    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, ManagedPoliciesFile,
+    PrincipalFile, SettingsFile, StatementFile, Strings,
 };
-use crate::model::{AcceptEntry, Account, Date, DesiredState, KeySpec, Scope, Settings, Target};
+use crate::model::{
+    AcceptEntry, Account, Date, DesiredState, KeySpec, PolicyKind, Scope, Settings, Target,
+};
 
 /// Rotation period when neither the key nor its classification sets one.
 pub(crate) const DEFAULT_ROTATION_DAYS: u32 = 365;
@@ -141,8 +143,30 @@ fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
             .collect(),
         user_tags: k.tags.clone().unwrap_or_default(),
         targets: targets(k, accounts),
+        adopt: k.adopt.unwrap_or(false),
+        rotation: k
+            .rotation
+            .or_else(|| class.and_then(|c| c.rotation))
+            .unwrap_or(true),
+        managed_policies: managed_policies(
+            k.managed_policies
+                .as_ref()
+                .or_else(|| class.and_then(|c| c.managed_policies.as_ref())),
+        ),
         name,
         classification,
+    }
+}
+
+/// The policy kinds `managed_policies` selects (all three when not given).
+fn managed_policies(mp: Option<&ManagedPoliciesFile>) -> BTreeSet<PolicyKind> {
+    match mp {
+        None | Some(ManagedPoliciesFile::All(true)) => PolicyKind::ALL.into_iter().collect(),
+        Some(ManagedPoliciesFile::All(false)) => BTreeSet::new(),
+        Some(ManagedPoliciesFile::Some(list)) => list
+            .iter()
+            .filter_map(|w| PolicyKind::from_word(w))
+            .collect(),
     }
 }
 

@@ -194,6 +194,13 @@ pub struct ClassificationFile {
     /// Further key-policy statements (`[[classifications.<name>.statements]]`),
     /// in IAM's field names.
     pub statements: Option<Vec<StatementFile>>,
+    /// Whether c3 enables and compares rotation for the keys of this class
+    /// that do not say. Default true.
+    pub rotation: Option<bool>,
+    /// The managed policies c3 keeps for the keys of this class that do not
+    /// say: `true` (all three), `false` (none) or a subset of
+    /// `["encrypt", "decrypt", "crypto"]`. Default true.
+    pub managed_policies: Option<ManagedPoliciesFile>,
 }
 
 /// `[[keys]]`: one key, created in every account and region it targets.
@@ -262,6 +269,38 @@ pub struct KeyFile {
         "additionalProperties" = { "type": "string", "maxLength": 256, "pattern": TAG_VALUE_PATTERN }
     ))]
     pub tags: Option<BTreeMap<String, String>>,
+    /// Whether an existing key behind `alias/<name>` that c3 does not manage,
+    /// and existing managed policies of its names at `policy_path`, are taken
+    /// into c3's care by adding c3's tags (an executable `adopt`). Default
+    /// false: they are conflicts.
+    pub adopt: Option<bool>,
+    /// Whether c3 enables and compares rotation for this key. `false`: c3
+    /// neither enables rotation nor reports it (then `rotation_days` is not
+    /// allowed on the key). Default: the classification's, else true.
+    pub rotation: Option<bool>,
+    /// The managed policies c3 keeps for this key: `true` (all three),
+    /// `false` (none) or a subset of `["encrypt", "decrypt", "crypto"]`.
+    /// Default: the classification's, else true.
+    pub managed_policies: Option<ManagedPoliciesFile>,
+}
+
+/// `managed_policies`: all, none, or the kinds listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ManagedPoliciesFile {
+    /// `true`: all three; `false`: none.
+    All(bool),
+    /// Only these kinds, each once, at least one.
+    Some(
+        #[schemars(
+            length(min = 1),
+            extend(
+                "items" = { "type": "string", "enum": ["encrypt", "decrypt", "crypto"] },
+                "uniqueItems" = true
+            )
+        )]
+        Vec<String>,
+    ),
 }
 
 /// `[[accept]]`: findings a person reviewed and accepts, with a reason,
@@ -501,12 +540,12 @@ mod tests {
     fn fields_come_from_the_schema() {
         let key = Table::Key.fields();
         assert_eq!(key.all.first(), Some(&"name"));
-        assert_eq!(key.all.len(), 14);
+        assert_eq!(key.all.len(), 17);
         assert_eq!(key.required, ["name", "classification"]);
         assert_eq!(Table::Account.fields().required, ["id", "regions"]);
         assert!(Table::Settings.fields().required.is_empty());
         assert!(Table::Settings.fields().all.contains(&"allow_regions"));
-        assert_eq!(Table::Classification.fields().all.len(), 6);
+        assert_eq!(Table::Classification.fields().all.len(), 8);
         assert_eq!(
             Table::Statement.fields().required,
             ["sid", "effect", "principal", "action"]

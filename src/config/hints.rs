@@ -68,6 +68,14 @@ pub(crate) const GENERATION: &str = "1 to 1000000";
 pub(crate) const GENERATION_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const TAG_CHARS: &str = "letters, digits, spaces and _ . : / = + - @";
 pub(crate) const TAGS: &str = "a table of string values, e.g. tags = { team = \"payments\" }";
+pub(crate) const ROTATION_OFF: &str = "either rotation = false without rotation_days, \
+     or rotation_days with rotation = true (the default)";
+pub(crate) const MANAGED_POLICIES: &str = "true (all three), false (none), or a non-empty \
+     array of \"encrypt\", \"decrypt\", \"crypto\", each once, e.g. [\"decrypt\"]";
+pub(crate) const MANAGED_POLICY_KIND: &str =
+    "one of \"encrypt\", \"decrypt\", \"crypto\" (allow-encrypt-<name>, allow-decrypt-<name>, \
+     allow-crypto-<name>)";
+pub(crate) const MANAGED_POLICY_KINDS: [&str; 3] = ["encrypt", "decrypt", "crypto"];
 pub(crate) const MAX_USER_TAGS: usize = 46;
 pub(crate) const ACCEPT_EXPIRES: &str =
     "a bare TOML date, without quotes or a time, e.g. expires = 2027-03-01";
@@ -106,7 +114,7 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "accounts.*.regions[]" | "keys[].regions[]" => REGION,
         "classifications" => "a table of classifications, [classifications.<name>]",
         "classifications.*" => {
-            "a table with rotation_days, via_services, service_principals, administrators, users, statements"
+            "a table with rotation_days, via_services, service_principals, administrators, users, statements, rotation, managed_policies"
         }
         "classifications.*.rotation_days" | "keys[].rotation_days" => {
             "an integer from 90 to 2560 (days)"
@@ -129,7 +137,13 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "keys[].accounts" => "an array of declared account names, e.g. [\"prod\"]",
         "keys[].accounts[]" => "the name of an account declared in [accounts.<name>]",
         "keys[].generation" => "an integer from 1 to 1000000",
-        "keys[].enabled" => "true or false",
+        "keys[].enabled" | "keys[].adopt" | "keys[].rotation" | "classifications.*.rotation" => {
+            "true or false"
+        }
+        "keys[].managed_policies" | "classifications.*.managed_policies" => MANAGED_POLICIES,
+        "keys[].managed_policies[]" | "classifications.*.managed_policies[]" => {
+            MANAGED_POLICY_KIND
+        }
         "keys[].tags" => TAGS,
         "keys[].tags.*" => "a string of at most 256 characters",
         _ => return None,

@@ -129,9 +129,23 @@ pub struct KeySpec {
     pub user_tags: BTreeMap<String, String>,
     /// Every (account, region) the key lives in, sorted.
     pub targets: Vec<Target>,
+    /// `adopt = true`: an existing key behind `alias/<name>` that c3 does
+    /// not manage, and existing managed policies of its names at
+    /// `policy_path`, are adopted (c3's tags added) instead of being
+    /// conflicts.
+    pub adopt: bool,
+    /// Whether c3 enables and compares rotation (`rotation = false`: neither).
+    pub rotation: bool,
+    /// The managed policies c3 keeps for the key (all three by default).
+    pub managed_policies: BTreeSet<PolicyKind>,
 }
 
 impl KeySpec {
+    /// Whether c3 keeps the managed policy of this kind for the key.
+    pub fn keeps_policy(&self, kind: PolicyKind) -> bool {
+        self.managed_policies.contains(&kind)
+    }
+
     /// The alias name, `alias/<name>`.
     pub fn alias(&self) -> String {
         format!("alias/{}", self.name)

@@ -56,7 +56,8 @@ pub fn parse_key_arn(arn: &str) -> Option<(Target, &str)> {
 }
 
 /// The three managed policies of a key name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// `allow-encrypt-<name>`.
     Encrypt,
@@ -91,6 +92,11 @@ impl PolicyKind {
             Self::Decrypt => "decrypt",
             Self::Crypto => "crypto",
         }
+    }
+
+    /// The kind of a word (`encrypt`, `decrypt`, `crypto`).
+    pub fn from_word(word: &str) -> Option<PolicyKind> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
     }
 
     /// Splits a policy name, spelled exactly as c3 writes it, into kind and key name.

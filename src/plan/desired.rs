@@ -454,6 +454,9 @@ mod tests {
             statements: Vec::new(),
             user_tags: BTreeMap::new(),
             targets: vec![],
+            adopt: false,
+            rotation: true,
+            managed_policies: PolicyKind::ALL.into_iter().collect(),
         }
     }
 

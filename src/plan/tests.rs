@@ -29,6 +29,9 @@ pub(super) fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
         statements: Vec::new(),
         user_tags: BTreeMap::from([("team".to_string(), "core".to_string())]),
         targets: targets.iter().map(|(a, r)| Target::new(*a, *r)).collect(),
+        adopt: false,
+        rotation: true,
+        managed_policies: PolicyKind::ALL.into_iter().collect(),
     }
 }
 

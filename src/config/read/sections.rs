@@ -79,6 +79,8 @@ impl Reader<'_> {
                 "administrators" => c.administrators = r.strings(p, v),
                 "users" => c.users = r.strings(p, v),
                 "statements" => c.statements = Some(r.listed(p, v, Self::statement)),
+                "rotation" => c.rotation = r.boolean(p, v),
+                "managed_policies" => c.managed_policies = r.managed_policies(p, v),
                 _ => return false,
             }
             true
@@ -104,6 +106,9 @@ impl Reader<'_> {
                 "users" => k.users = r.strings(p, v),
                 "statements" => k.statements = Some(r.listed(p, v, Self::statement)),
                 "tags" => k.tags = r.string_map(p, v),
+                "adopt" => k.adopt = r.boolean(p, v),
+                "rotation" => k.rotation = r.boolean(p, v),
+                "managed_policies" => k.managed_policies = r.managed_policies(p, v),
                 _ => return false,
             }
             true

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
-use super::super::file::{ConditionValue, PrincipalFile, Strings};
+use super::super::file::{ConditionValue, ManagedPoliciesFile, PrincipalFile, Strings};
 use super::super::hints;
 use super::super::suggest;
 use super::super::Issue;
@@ -125,6 +125,21 @@ impl Reader<'_> {
             return self.strings(at, value).map(Strings::Many);
         }
         self.mismatch(at, value, "a string or an array of strings")
+    }
+
+    /// `managed_policies`: a boolean or an array of strings.
+    pub(super) fn managed_policies(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<ManagedPoliciesFile> {
+        if let Some(b) = value.get_ref().as_bool() {
+            return Some(ManagedPoliciesFile::All(b));
+        }
+        if value.get_ref().as_array().is_some() {
+            return self.strings(at, value).map(ManagedPoliciesFile::Some);
+        }
+        self.mismatch(at, value, "a boolean or an array of strings")
     }
 
     /// A statement's principal: `"*"` or a table of principals by type.

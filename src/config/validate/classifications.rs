@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::super::file::ClassificationFile;
+use super::super::file::{ClassificationFile, ManagedPoliciesFile};
 use super::super::hints;
 use super::super::path::FieldPath;
 use super::names::{is_service, name_problem, show};
@@ -29,6 +29,10 @@ impl Checker<'_> {
                 );
             }
             self.like_a_class(&p, c.rotation_days, c.via_services.as_ref());
+            self.rotation_off(&p, c.rotation, c.rotation_days, None);
+            if let Some(mp) = &c.managed_policies {
+                self.managed_policies(mp, &p.key("managed_policies"));
+            }
             let fields = PolicyFields {
                 service_principals: c.service_principals.as_ref(),
                 administrators: c.administrators.as_ref(),
@@ -56,6 +60,69 @@ impl Checker<'_> {
         if let Some(services) = via_services {
             let what = ("", "a service name", hints::SERVICE);
             self.entries(services, &p.key("via_services"), is_service, what);
+        }
+    }
+
+    /// `rotation_days` where rotation is off (`rotation = false` on the same
+    /// table, or on the key's classification: `inherited`) says nothing.
+    pub(super) fn rotation_off(
+        &mut self,
+        p: &FieldPath,
+        rotation: Option<bool>,
+        rotation_days: Option<i64>,
+        inherited: Option<&str>,
+    ) {
+        let (Some(days), false) = (rotation_days, rotation.unwrap_or(inherited.is_none())) else {
+            return;
+        };
+        let from = match (rotation, inherited) {
+            (Some(false), _) | (_, None) => "rotation = false".to_string(),
+            (_, Some(class)) => {
+                format!("rotation = false (from classification `{class}`)")
+            }
+        };
+        self.err(
+            &p.key("rotation_days"),
+            format!(
+                "rotation_days = {days} together with {from}: c3 neither enables nor \
+                 compares rotation for such a key; allowed: {}",
+                hints::ROTATION_OFF
+            ),
+        );
+    }
+
+    /// `managed_policies`: a boolean, or a non-empty list of the kinds, each once.
+    pub(super) fn managed_policies(&mut self, mp: &ManagedPoliciesFile, path: &FieldPath) {
+        let ManagedPoliciesFile::Some(list) = mp else {
+            return;
+        };
+        if list.is_empty() {
+            self.err(
+                path,
+                format!(
+                    "managed_policies = [] names no policy; allowed: {}",
+                    hints::MANAGED_POLICIES
+                ),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, kind) in list.iter().enumerate() {
+            let problem = if !hints::MANAGED_POLICY_KINDS.contains(&kind.as_str()) {
+                format!(
+                    "{} is not a managed policy kind{}; allowed: {}",
+                    show(kind),
+                    super::super::suggest::did_you_mean(
+                        kind,
+                        hints::MANAGED_POLICY_KINDS.iter().copied()
+                    ),
+                    hints::MANAGED_POLICY_KIND
+                )
+            } else if !seen.insert(kind.as_str()) {
+                format!("{} is listed twice; allowed: each kind once", show(kind))
+            } else {
+                continue;
+            };
+            self.err(&path.index(i), problem);
         }
     }
 }

@@ -51,6 +51,19 @@ impl<'f> Checker<'f> {
                 }
             }
             self.like_a_class(&p, k.rotation_days, k.via_services.as_ref());
+            let class_rotation_off = k
+                .classification
+                .as_ref()
+                .filter(|c| {
+                    file.classifications
+                        .get(c.as_str())
+                        .is_some_and(|c| c.rotation == Some(false))
+                })
+                .map(String::as_str);
+            self.rotation_off(&p, k.rotation, k.rotation_days, class_rotation_off);
+            if let Some(mp) = &k.managed_policies {
+                self.managed_policies(mp, &p.key("managed_policies"));
+            }
             self.key_policy_fields(k, file, &p);
             self.range(
                 &p.key("generation"),

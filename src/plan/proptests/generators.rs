@@ -266,6 +266,9 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     })
                     .collect(),
                 targets: targets.into_iter().collect(),
+                adopt: false,
+                rotation: true,
+                managed_policies: PolicyKind::ALL.into_iter().collect(),
             }
         })
         .collect();

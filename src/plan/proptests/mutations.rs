@@ -604,6 +604,9 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                 statements: Vec::new(),
                 user_tags: BTreeMap::new(),
                 targets: vec![target.clone()],
+                adopt: false,
+                rotation: true,
+                managed_policies: PolicyKind::ALL.into_iter().collect(),
             };
             let key = c3_world_key(w, &spec, &target, 1, KeyState::Enabled);
             let arns = BTreeSet::from([key.arn.clone()]);
