@@ -21,7 +21,9 @@ use serde_json::Value;
 use crate::e2e::Run;
 use crate::support::{self, offline, run};
 
-const SUBCOMMANDS: &[&str] = &["validate", "plan", "apply", "merge", "baseline", "schema"];
+const SUBCOMMANDS: &[&str] = &[
+    "validate", "plan", "apply", "merge", "baseline", "import", "schema",
+];
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

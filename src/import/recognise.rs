@@ -51,6 +51,9 @@ fn spec() -> KeySpec {
         statements: Vec::new(),
         user_tags: std::collections::BTreeMap::new(),
         targets: Vec::new(),
+        adopt: false,
+        rotation: true,
+        managed_policies: BTreeSet::new(),
     }
 }
 

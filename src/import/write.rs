@@ -55,13 +55,13 @@ pub fn write(input: &ImportInput) -> String {
         );
         entry.write(&class, &mut keys_text);
     }
-    if !classes.is_empty() {
-        out.push('\n');
-    }
     for (class, (rotation, via, principals)) in &classes {
         let _ = writeln!(out, "[classifications.{class}]");
-        if let Some(days) = rotation {
-            let _ = writeln!(out, "rotation_days = {days}");
+        match rotation {
+            Some(days) => {
+                let _ = writeln!(out, "rotation_days = {days}");
+            }
+            None => out.push_str("rotation = false\n"),
         }
         if !via.is_empty() {
             let _ = writeln!(out, "via_services = {}", list(via));
@@ -248,7 +248,7 @@ impl<'a> Entry<'a> {
             first.rotation
         } else {
             comments.push(
-                "rotation differs between targets: c3 leaves it as it is (rotation = false)".into(),
+                "rotation differs between targets: c3 leaves it as it is (classification with rotation = false)".into(),
             );
             None
         };
@@ -389,9 +389,6 @@ impl<'a> Entry<'a> {
             list(&self.regions)
         );
         let _ = writeln!(out, "description = {}", quote(&self.description));
-        if self.rotation.is_none() {
-            out.push_str("rotation = false\n");
-        }
         if !self.enabled {
             out.push_str("enabled = false\n");
         }

@@ -16,6 +16,7 @@ pub mod drift_job;
 pub mod errors;
 pub mod failure;
 pub mod faults;
+pub mod import;
 pub mod ownership;
 pub mod plan;
 pub mod policy_content;

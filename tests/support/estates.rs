@@ -22,7 +22,8 @@ impl Seed {
     pub async fn new(account: &str, region: &str) -> Self {
         let endpoint = super::emulator().endpoint();
         let kms = aws_sdk_kms::Client::new(&super::sdk_config(&endpoint, account, region).await);
-        let iam = aws_sdk_iam::Client::new(&super::sdk_config(&endpoint, account, "us-east-1").await);
+        let iam =
+            aws_sdk_iam::Client::new(&super::sdk_config(&endpoint, account, "us-east-1").await);
         Self {
             account: account.to_string(),
             region: region.to_string(),
@@ -52,11 +53,20 @@ impl Seed {
             .policy(self.fill(policy))
             .multi_region(multi_region);
         for (k, v) in tags {
-            create = create.tags(Tag::builder().tag_key(*k).tag_value(*v).build().expect("tag"));
+            create = create.tags(
+                Tag::builder()
+                    .tag_key(*k)
+                    .tag_value(*v)
+                    .build()
+                    .expect("tag"),
+            );
         }
         let meta = create.send().await.expect("CreateKey");
         let meta = meta.key_metadata().expect("metadata");
-        (meta.key_id().to_string(), meta.arn().unwrap_or_default().to_string())
+        (
+            meta.key_id().to_string(),
+            meta.arn().unwrap_or_default().to_string(),
+        )
     }
 
     /// `alias/<name>` → key.
@@ -132,8 +142,12 @@ pub async fn cdk_key(seed: &Seed, name: &str, path: &str) -> String {
     seed.rotate(&id, 365).await;
     seed.alias(name, &id).await;
     for (kind, doc) in CDK_MANAGED_POLICIES {
-        seed.policy(path, &format!("allow-{kind}-{name}"), &doc.replace("KEY_ARN", &arn))
-            .await;
+        seed.policy(
+            path,
+            &format!("allow-{kind}-{name}"),
+            &doc.replace("KEY_ARN", &arn),
+        )
+        .await;
     }
     id
 }
@@ -279,7 +293,12 @@ pub const CONSOLE_KEY_POLICY: &str = r#"{
 /// `days`, a tag.
 pub async fn console_key(seed: &Seed, name: &str, days: i32) -> String {
     let (id, _) = seed
-        .key("reports", CONSOLE_KEY_POLICY, &[("owner", "data-team")], false)
+        .key(
+            "reports",
+            CONSOLE_KEY_POLICY,
+            &[("owner", "data-team")],
+            false,
+        )
         .await;
     seed.rotate(&id, days).await;
     seed.alias(name, &id).await;
@@ -299,12 +318,19 @@ pub struct OddKeys {
 /// key without an alias and a Multi-Region key (all with the console's
 /// default policy).
 pub async fn odd_keys(seed: &Seed) -> OddKeys {
-    let (rotation_off, _) = seed.key("no rotation", CONSOLE_KEY_POLICY, &[], false).await;
+    let (rotation_off, _) = seed
+        .key("no rotation", CONSOLE_KEY_POLICY, &[], false)
+        .await;
     seed.alias("legacy", &rotation_off).await;
     let (disabled, _) = seed.key("retired", CONSOLE_KEY_POLICY, &[], false).await;
     seed.rotate(&disabled, 365).await;
     seed.alias("retired", &disabled).await;
-    seed.kms.disable_key().key_id(&disabled).send().await.expect("DisableKey");
+    seed.kms
+        .disable_key()
+        .key_id(&disabled)
+        .send()
+        .await
+        .expect("DisableKey");
     let (two_aliases, _) = seed.key("shared", CONSOLE_KEY_POLICY, &[], false).await;
     seed.rotate(&two_aliases, 365).await;
     seed.alias("shared-a", &two_aliases).await;
@@ -349,8 +375,9 @@ pub async fn held(seed: &Seed, key_id: &str, name: &str) -> Held {
         .key_id(key_id)
         .send()
         .await
-        .map(|r| (r.key_rotation_enabled(), r.rotation_period_in_days()))
-        .unwrap_or((false, None));
+        .map_or((false, None), |r| {
+            (r.key_rotation_enabled(), r.rotation_period_in_days())
+        });
     let state = kms
         .describe_key()
         .key_id(key_id)

@@ -1,0 +1,303 @@
+//! `c3 import` against estates other tools made (tests/support/estates.rs):
+//! the TOML it prints is valid, says what is live, and round-trips: the
+//! plan of it adopts and changes nothing else, apply exits 0, the next plan
+//! is clean, and what the emulator holds is unchanged but for c3's tags.
+
+use super::*;
+use crate::support::estates::{self, held, Held, Seed};
+use crate::support::{self as harness, fresh_account};
+
+const R1: &str = "eu-west-1";
+const R2: &str = "eu-central-1";
+const TODAY: &str = "2026-11-30";
+
+/// `c3 import --account <id> --regions <regions> --role-arn …` and `args`.
+fn import(account: &str, regions: &[&str], args: &[&str]) -> Run {
+    harness::run(
+        harness::c3_command()
+            .env("C3_TODAY", TODAY)
+            .args([
+                "import",
+                "--account",
+                account,
+                "--regions",
+                &regions.join(","),
+            ])
+            .args(["--role-arn", &format!("arn:aws:iam::{account}:role/c3")])
+            .args(args),
+    )
+}
+
+/// Imports, checks the file is valid, plans (only adoptions executable,
+/// every finding accepted), applies, plans again (clean), and checks that
+/// the keys and policies are as they were. Returns the imported TOML.
+async fn round_trip(seed: &Seed, keys: &[(&str, &str)]) -> String {
+    let mut before: Vec<Held> = Vec::new();
+    for (id, name) in keys {
+        before.push(held(seed, id, name).await);
+    }
+    let run = import(&seed.account, &[&seed.region], &[]);
+    assert_eq!(run.code, 0, "import failed:\n{run:?}");
+    let toml_text = run.stdout.clone();
+    let config = Config::new(&toml_text);
+    let valid = c3(&config.path, &["validate"]);
+    assert_eq!(
+        valid.code, 0,
+        "the imported file is not valid:\n{valid:?}\n{toml_text}"
+    );
+
+    let path = config.path.clone();
+    let (plan_run, doc) = tokio::task::spawn_blocking(move || {
+        let run = harness::run(
+            harness::c3_command()
+                .env("C3_TODAY", TODAY)
+                .args(["plan", "--output", "json", "-c"])
+                .arg(&path),
+        );
+        let doc: PlanDocument = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("plan output is not JSON ({e}):\n{run:?}"));
+        (run, doc)
+    })
+    .await
+    .expect("join");
+    assert_eq!(plan_run.code, 0, "{plan_run:?}");
+    for c in &doc.changes {
+        if c.executable() {
+            assert_eq!(
+                c.action().to_string(),
+                "adopt",
+                "not an adoption: {c:?}\n{toml_text}"
+            );
+        } else {
+            assert!(
+                c.accepted.is_some(),
+                "a finding import did not accept: {c:?}\n{toml_text}"
+            );
+        }
+    }
+    assert!(
+        doc.changes.iter().any(c3::plan::Change::executable),
+        "nothing to adopt:\n{plan_run:?}"
+    );
+
+    let path = config.path.clone();
+    let again = tokio::task::spawn_blocking(move || {
+        let apply = harness::run(
+            harness::c3_command()
+                .env("C3_TODAY", TODAY)
+                .args(["apply", "--auto-approve", "-c"])
+                .arg(&path),
+        );
+        assert_eq!(apply.code, 0, "apply failed:\n{apply:?}");
+        harness::run(
+            harness::c3_command()
+                .env("C3_TODAY", TODAY)
+                .args(["plan", "--detailed-exitcode", "-c"])
+                .arg(&path),
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        again.code, 0,
+        "the plan after apply is not clean:\n{again:?}\n{toml_text}"
+    );
+    for ((id, name), was) in keys.iter().zip(&before) {
+        let now = held(seed, id, name).await;
+        assert_eq!(&now, was, "{name} changed beyond c3's tags");
+    }
+    toml_text
+}
+
+/// The `[[keys]]` entry of `name`, parsed.
+fn key_entry(text: &str, name: &str) -> toml::Table {
+    let parsed: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    parsed["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(toml::Value::as_table)
+        .find(|k| k["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no key {name}:\n{text}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn keys_made_by_the_cdk_construct_round_trip() {
+    let account = fresh_account();
+    let seed = Seed::new(&account, R1).await;
+    let payments = estates::cdk_key(&seed, "payments", "/").await;
+    let ledger = estates::cdk_key(&seed, "ledger", "/").await;
+    let text = round_trip(&seed, &[(&payments, "payments"), (&ledger, "ledger")]).await;
+    eprintln!("{text}");
+    let key = key_entry(&text, "payments");
+    assert_eq!(key["adopt"].as_bool(), Some(true));
+    assert_eq!(key["classification"].as_str(), Some("imported-rot365"));
+    assert!(
+        !key.contains_key("managed_policies"),
+        "all three exist: {key:?}"
+    );
+    assert!(!key.contains_key("statements"), "{key:?}");
+    assert!(
+        text.contains("[classifications.imported-rot365]\nrotation_days = 365\n"),
+        "{text}"
+    );
+    assert!(!text.contains("[[accept]]"), "{text}");
+}
+
+#[tokio::test]
+async fn keys_made_by_terraform_round_trip() {
+    let account = fresh_account();
+    let seed = Seed::new(&account, R1).await;
+    let orders = estates::terraform_key(&seed, "orders").await;
+    let text = round_trip(&seed, &[(&orders, "orders")]).await;
+    let key = key_entry(&text, "orders");
+    assert_eq!(
+        key["administrators"].as_array().map(Vec::len),
+        Some(1),
+        "{text}"
+    );
+    assert!(
+        text.contains("administrators = [\"arn:aws:iam::{account}:role/terraform\"]"),
+        "{text}"
+    );
+    assert!(text.contains("users = [\"arn:aws:iam::{account}:role/orders-api\", \"arn:aws:iam::{account}:role/orders-worker\"]"), "{text}");
+    assert!(
+        text.contains("tags = { Environment = \"prod\", ManagedBy = \"terraform\" }"),
+        "{text}"
+    );
+    assert_eq!(key["managed_policies"].as_bool(), Some(false), "{text}");
+    // The logs statement is not c3's form: kept as a statement of its own.
+    let statements = key["statements"].as_array().expect("statements");
+    assert_eq!(statements.len(), 1, "{text}");
+    assert_eq!(statements[0]["sid"].as_str(), Some("AllowCloudWatchLogs"));
+}
+
+#[tokio::test]
+async fn keys_made_in_the_console_round_trip() {
+    let account = fresh_account();
+    let seed = Seed::new(&account, R1).await;
+    let reports = estates::console_key(&seed, "reports", 180).await;
+    let text = round_trip(&seed, &[(&reports, "reports")]).await;
+    eprintln!("{text}");
+    let key = key_entry(&text, "reports");
+    assert_eq!(key["classification"].as_str(), Some("imported-rot180"));
+    assert_eq!(key["description"].as_str(), Some("reports"));
+    assert!(
+        !key.contains_key("statements"),
+        "the console's statements are c3's: {text}"
+    );
+    assert!(
+        text.contains("users = [\"arn:aws:iam::{account}:role/reporting\"]"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn odd_keys_are_imported_listed_or_accepted() {
+    let account = fresh_account();
+    let seed = Seed::new(&account, R1).await;
+    let odd = estates::odd_keys(&seed).await;
+    let text = round_trip(
+        &seed,
+        &[
+            (&odd.rotation_off, "legacy"),
+            (&odd.disabled, "retired"),
+            (&odd.two_aliases, "shared-a"),
+        ],
+    )
+    .await;
+    let legacy = key_entry(&text, "legacy");
+    assert_eq!(
+        legacy["classification"].as_str(),
+        Some("imported-norotation")
+    );
+    assert!(
+        text.contains("[classifications.imported-norotation]\nrotation = false\n"),
+        "{text}"
+    );
+    assert_eq!(
+        key_entry(&text, "retired")["enabled"].as_bool(),
+        Some(false)
+    );
+    key_entry(&text, "shared-a");
+    assert!(!text.contains("name = \"shared-b\""), "{text}");
+    assert!(text.contains("also has alias/shared-b"), "{text}");
+    assert!(text.contains("subject  = \"alias/shared-b\""), "{text}");
+    assert!(
+        text.contains(&format!(
+            "# not imported: key {} in {account} {R1} has no alias",
+            odd.no_alias
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "# not imported: alias/global → key {}",
+            odd.multi_region
+        )),
+        "{text}"
+    );
+    assert!(text.contains("a Multi-Region key"), "{text}");
+    assert!(
+        text.contains("expires  = 2027-02-28"),
+        "90 days after {TODAY}: {text}"
+    );
+}
+
+#[tokio::test]
+async fn import_into_an_existing_file_needs_force() {
+    let account = fresh_account();
+    let seed = Seed::new(&account, R1).await;
+    estates::console_key(&seed, "reports", 365).await;
+    let config = Config::new("keep me");
+    let out = config.path.to_string_lossy().to_string();
+    let run = import(&account, &[R1], &["--out", &out]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("exists"), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&config.path).expect("read"),
+        "keep me"
+    );
+    let run = import(&account, &[R1], &["--out", &out, "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    let written = std::fs::read_to_string(&config.path).expect("read");
+    key_entry(&written, "reports");
+}
+
+#[tokio::test]
+async fn an_unreadable_account_is_an_error_for_it_alone() {
+    let (good, bad) = (fresh_account(), fresh_account());
+    let seed = Seed::new(&good, R1).await;
+    estates::console_key(&seed, "reports", 365).await;
+    let other = Seed::new(&bad, R1).await;
+    estates::console_key(&other, "hidden", 365).await;
+    emulator().deny(&bad, "ListKeys");
+    let config = Config::new(&format!(
+        "version = 1\n\n{}{}",
+        account_block("good", &good, &[R1]),
+        account_block("bad", &bad, &[R1, R2])
+    ));
+    let run = harness::run(
+        harness::c3_command()
+            .env("C3_TODAY", TODAY)
+            .args(["import", "-c"])
+            .arg(&config.path),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("ListKeys"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("# MISSING: account {bad} {R1}")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("# MISSING: account {bad} {R2}")),
+        "{run:?}"
+    );
+    key_entry(&run.stdout, "reports");
+    assert!(!run.stdout.contains("hidden"), "{run:?}");
+    assert!(run.stdout.contains("[accounts.good]") && run.stdout.contains("[accounts.bad]"));
+}
