@@ -46,8 +46,37 @@ pub fn write(input: &ImportInput) -> String {
     let mut classes: BTreeMap<String, Class> = BTreeMap::new();
     let mut keys_text = String::new();
     let mut accepts = Vec::new();
+    let regions_of: BTreeMap<&str, &[String]> = input
+        .accounts
+        .iter()
+        .map(|a| (a.name.as_str(), a.regions.as_slice()))
+        .collect();
     for (name, views) in &by_name {
-        let entry = Entry::of(name, views, &mut accepts);
+        let mut entry = Entry::of(name, views, &mut accepts);
+        let found: BTreeSet<(&str, &str)> = views
+            .iter()
+            .map(|v| (v.account.as_str(), v.key.region.as_str()))
+            .collect();
+        let uncovered: Vec<String> = entry
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                regions_of
+                    .get(a.as_str())
+                    .copied()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|r| entry.regions.contains(*r))
+                    .filter(|r| !found.contains(&(a.as_str(), r.as_str())))
+                    .map(move |r| format!("{a} {r}"))
+            })
+            .collect();
+        if !uncovered.is_empty() {
+            entry.comments.push(format!(
+                "REVIEW: accounts x regions also covers {}, where no key {name} exists: c3 would create one there; narrow accounts or regions",
+                uncovered.join(", ")
+            ));
+        }
         let class = class_name(entry.rotation, &entry.via, &entry.principals);
         classes.insert(
             class.clone(),
@@ -512,3 +541,7 @@ fn inline(v: &Value) -> String {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod tests;

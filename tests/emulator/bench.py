@@ -1,7 +1,7 @@
 """The c3 performance benchmark's driver (scripts/bench.sh runs it; docs/performance.md explains it).
 
 usage: python bench.py --c3 target/release/c3 --endpoint http://127.0.0.1:PORT --log REQUEST_LOG
-                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W]
+                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W,I]
 
 Against a running moto_c3_server.py (with its request log), through proxies of our own
 (proxy.py, one at 0 ms and one at --latency-ms added delay per request):
@@ -15,7 +15,9 @@ Against a running moto_c3_server.py (with its request log), through proxies of o
        (round trips before the detail reads + 1) x latency + (n - 1) / grant_reads_per_second
                                     (the grant pacing bound; n = ListGrants of the busiest target);
   3. plans a 10,000-key estate once for peak RSS;
-  4. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing.
+  4. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing;
+  5. (estate I) `c3 import` of 500 keys in one account and region against `c3 plan` of the same
+     estate (c3's keys: what an adopted estate is), --runs times each at 0 ms and the added latency.
 Prints markdown tables and writes DIR/results.md and DIR/results.json.
 """
 import argparse
@@ -42,7 +44,7 @@ R3 = ["eu-west-1", "eu-central-1", "us-east-1"]
 # The calls c3 makes per managed key (ListGrants only with read_grants, the default).
 PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")
 DETAIL_OPS = ("DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")  # one concurrent round
-ESTATE_NAMES = ("A", "B", "C", "M", "W")
+ESTATE_NAMES = ("A", "B", "C", "M", "W", "I")
 WRITE_OPS = ("CreateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
 
 
@@ -53,10 +55,15 @@ def estates(quick):
                 seed.Estate("B", 200_000_000_000, 2, R3[:2], 5),
                 seed.Estate("C", 300_000_000_000, 10, ["eu-west-1"], 2)]
         return plan, None, seed.Estate("W", 500_000_000_000, 2, R3, 3)
-    plan = [seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 1000),
+    plan = [  # the import estate is import_estate()seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 1000),
             seed.Estate("B", 200_000_000_000, 10, R3, 30),
             seed.Estate("C", 300_000_000_000, 100, ["eu-west-1"], 5)]
     return plan, seed.Estate("M", 400_000_000_000, 1, REGIONS10, 1000), seed.Estate("W", 500_000_000_000, 2, R3, 10)
+
+
+def import_estate(quick):
+    """The estate `c3 import` is timed on: 500 keys (50 quick) in one account and region."""
+    return seed.Estate("I", 600_000_000_000, 1, ["eu-west-1"], 50 if quick else 500)
 
 
 class RequestLog:
@@ -266,7 +273,7 @@ class Bench:
                                                            "quick": args.quick,
                                                            "rss_source": "GNU time %M" if os.access(TIME, os.X_OK)
                                                            else "VmHWM sampled every 20 ms"},
-                        "seed": [], "plan": [], "memory": None, "apply": None}
+                        "seed": [], "plan": [], "memory": None, "apply": None, "import": None}
         self.started = time.monotonic()
 
     def say(self, text):
@@ -346,6 +353,8 @@ class Bench:
                                       "cpu": result["cpu"]}
         if not only or "W" in only:
             self.results["apply"] = self.apply(apply_estate)
+        if not only or "I" in only:
+            self.results["import"] = self.import_vs_plan(import_estate(self.args.quick))
         self.results["seconds"] = time.monotonic() - self.started
         self.results["machine"]["load_after"] = os.getloadavg()
 
@@ -396,6 +405,39 @@ class Bench:
         row["converged"] = ok
         if not ok:
             self.say(f"  after apply the plan is not empty: {why}")
+        return row
+
+    def import_vs_plan(self, estate):
+        """`c3 import -c accounts.toml` (the estate's accounts and settings, no key declared, so every
+        key is imported) against `c3 plan` of the estate, each --runs times per latency."""
+        self.say(f"estate {estate.name} (import): {shape(estate)}")
+        path = self.seed(estate)
+        self.plan(estate, path, 0, label=" (check)")
+        accounts = os.path.join(self.args.out, f"accounts-{estate.name}.toml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(accounts, "w", encoding="utf-8") as f:
+            f.write(text.split("[[keys]]", 1)[0])
+        row = {"estate": estate.name, "shape": shape(estate), "keys": estate.managed_keys}
+        for latency in (0, self.args.latency_ms):
+            walls = {"import": [], "plan": []}
+            calls = {}
+            for _ in range(self.args.runs):
+                self.log.skip()
+                r = run_c3(self.args.c3, ["import", "-c", accounts], self.proxies[latency].url)
+                calls["import"] = len(self.log.take())
+                if r["code"] != 0 or r["stdout"].count("[[keys]]") != estate.keys:
+                    raise SystemExit(f"bench: import of {estate.name} failed ({r['code']}): {r['stderr'][-2000:]}")
+                walls["import"].append(r["wall"])
+                with open(os.path.join(self.args.out, f"imported-{estate.name}.toml"), "w", encoding="utf-8") as f:
+                    f.write(r["stdout"])
+                p, c = self.plan(estate, path, latency)
+                walls["plan"].append(p["wall"])
+                calls["plan"] = c["calls"]
+            imp, pl = statistics.median(walls["import"]), statistics.median(walls["plan"])
+            row[f"{latency:g}"] = {"import": imp, "plan": pl, "ratio": imp / pl, "walls": walls, "calls": calls}
+            self.say(f"  import {estate.name} @{latency:g} ms: {imp:.2f} s ({calls['import']} calls) vs plan "
+                     f"{pl:.2f} s ({calls['plan']} calls): {imp / pl:.2f}x")
         return row
 
     def close(self):
@@ -472,6 +514,16 @@ def markdown(res):
                 f"| {a['kms_bound']:.2f} s | {a['kms_phase'] / a['kms_bound']:.2f} | {a['iam_phase']:.2f} s "
                 f"| {a['iam_bound']:.2f} s | {a['execute']:.2f} s | {a['pacing_bound']:.2f} s | {a['ratio_pacing']:.2f} "
                 f"| {a['wall']:.2f} s | {a['rss_mb']:.1f} MB |", ""]
+    if res.get("import"):
+        i = res["import"]
+        out += ["### Import", "",
+                "| estate | keys | latency | c3 import | c3 plan | import / plan | calls: import | calls: plan |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for latency in ("0", lat):
+            r = i[latency]
+            out.append(f"| {i['estate']}: {i['shape']} | {i['keys']:,} | {latency} ms | {r['import']:.2f} s "
+                       f"| {r['plan']:.2f} s | {r['ratio']:.2f} | {r['calls']['import']:,} | {r['calls']['plan']:,} |")
+        out.append("")
     if res["seed"]:
         out += ["### Seeding", "",
                 "| estate | keys | seconds | API calls | before it: c3 plan of the empty accounts | its API calls |",
