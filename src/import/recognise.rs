@@ -356,9 +356,13 @@ pub fn templated(text: &str, account: &str, region: Option<&str>) -> String {
     }
 }
 
+/// A value with the target's account and region templated, and numbers
+/// written as strings (keys.toml's conditions take strings; IAM compares
+/// numbers as strings anyway).
 fn templated_value(v: &Value, account: &str, region: &str) -> Value {
     match v {
         Value::String(s) => Value::String(templated(s, account, Some(region))),
+        Value::Number(n) => Value::String(n.to_string()),
         Value::Array(items) => Value::Array(
             items
                 .iter()

@@ -17,6 +17,8 @@ struct View<'a> {
     /// `None`: rotation off (or unreadable).
     rotation: Option<u32>,
     tags: BTreeMap<String, String>,
+    /// Tags keys.toml cannot declare.
+    bad_tags: Vec<String>,
     rec: Recognised,
     /// Kinds (`encrypt`, …) whose managed policy exists at the policy path.
     policies: BTreeSet<&'static str>,
@@ -132,10 +134,13 @@ fn group(input: &ImportInput) -> (BTreeMap<&str, Vec<View<'_>>>, Vec<String>) {
     let mut notes = Vec::new();
     let mut by_name: BTreeMap<&str, Vec<View<'_>>> = BTreeMap::new();
     for key in &input.keys {
+        if key.details.manager == "AWS" {
+            continue;
+        }
         let Some((name, others)) = key.aliases.split_first() else {
             notes.push(format!(
-                "# not imported: key {} in {} {} has no alias (c3 names keys by their alias)",
-                key.key_id, key.account, key.region
+                "# not imported: key {} in {} {} has no alias (c3 names keys by their alias); it is {}",
+                key.key_id, key.account, key.region, key.details.state
             ));
             continue;
         };
@@ -211,38 +216,47 @@ fn header(input: &ImportInput) -> String {
 
 fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a> {
     let d = &key.details;
+    let target = Target::new(&key.account, &key.region);
+    let rec = d
+        .policy
+        .as_deref()
+        .map_or_else(Recognised::default, |p| recognise(p, &target));
     let rotation = d
         .rotation
         .as_ref()
         .filter(|r| r.enabled)
         .map(|r| r.period_days.unwrap_or(365))
         .filter(|days| (90..=2560).contains(days));
-    let tags = key
+    let (tags, bad_tags): (BTreeMap<String, String>, BTreeMap<String, String>) = key
         .tags
         .iter()
         .filter(|(k, _)| !tag::is_aws(k) && !k.to_ascii_lowercase().starts_with("c3:"))
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let target = Target::new(&key.account, &key.region);
-    let rec = d
-        .policy
-        .as_deref()
-        .map_or_else(Recognised::default, |p| recognise(p, &target));
+        .partition(|(k, v)| writable_tag(k, v));
     let existing = input.policies.get(&key.account);
+    let name = key.aliases.first().map_or("", String::as_str);
     let policies = ["encrypt", "decrypt", "crypto"]
         .into_iter()
-        .filter(|kind| {
-            existing.is_some_and(|set| set.contains(&format!("allow-{kind}-{}", key.aliases[0])))
-        })
+        .filter(|kind| existing.is_some_and(|set| set.contains(&format!("allow-{kind}-{name}"))))
         .collect();
     View {
         key,
         account,
         rotation,
         tags,
+        bad_tags: bad_tags.into_keys().collect(),
         rec,
         policies,
     }
+}
+
+/// Whether keys.toml can declare a tag (docs/config.md, `tags`).
+fn writable_tag(key: &str, value: &str) -> bool {
+    let ok = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    (1..=128).contains(&key.chars().count())
+        && value.chars().count() <= 256
+        && key.chars().all(ok)
+        && value.chars().all(ok)
 }
 
 /// One `[[keys]]` entry: what every target of the name shares.
@@ -292,7 +306,7 @@ impl<'a> Entry<'a> {
                     .all(|w| w.rec.statements.iter().any(|(x, _)| x == v))
             })
             .collect();
-        let entry = Self {
+        let mut entry = Self {
             name,
             accounts: views.iter().map(|v| v.account.clone()).collect(),
             regions: views.iter().map(|v| v.key.region.clone()).collect(),
@@ -318,6 +332,12 @@ impl<'a> Entry<'a> {
         };
         for v in views {
             entry.differences(v, accepts);
+            if !v.rec.root {
+                entry.comments.push(format!(
+                    "REVIEW: the key policy in {} {} does not let the account's IAM policies grant the key: the plan adds EnableRootAccess, which c3 requires",
+                    v.account, v.key.region
+                ));
+            }
         }
         entry
     }
@@ -341,6 +361,13 @@ impl<'a> Entry<'a> {
                     format!("tag {k}={value} only on some targets"),
                 ));
             }
+        }
+        for k in &v.bad_tags {
+            accepts.push(at(
+                "tags",
+                k.clone(),
+                format!("tag {k} has characters keys.toml does not allow in a tag"),
+            ));
         }
         if !self.enabled && key.details.state == KeyState::Enabled {
             accepts.push(at(
@@ -374,13 +401,6 @@ impl<'a> Entry<'a> {
                 "key_policy",
                 subject.clone(),
                 format!("a statement keys.toml cannot express: {why}"),
-            ));
-        }
-        if !v.rec.root {
-            accepts.push(at(
-                "key_policy",
-                "EnableRootAccess".into(),
-                "the key policy does not let the account's IAM policies grant the key".into(),
             ));
         }
         for g in key.details.grants.iter().flatten() {
