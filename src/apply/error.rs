@@ -120,6 +120,28 @@ pub enum PolicyWriteError {
         /// The key name the policy should belong to.
         key: String,
     },
+    /// The policy to adopt is no longer at the ARN the plan saw.
+    #[error("TagPolicy: refused: {arn} no longer exists at that ARN, so c3 does not adopt anything for {key}; plan again")]
+    Moved {
+        /// The policy ARN the plan saw.
+        arn: String,
+        /// The key name it was to be adopted for.
+        key: String,
+    },
+    /// The policy to adopt is tagged for another key name (or as c3's of no
+    /// name) since the plan: c3 never adopts another name's policy.
+    #[error(
+        "TagPolicy: refused: {arn} is now tagged {}={other}, not {key}, so c3 does not adopt it",
+        tag::NAME
+    )]
+    OtherName {
+        /// The policy ARN.
+        arn: String,
+        /// The key name it was to be adopted for.
+        key: String,
+        /// The `c3:name` it carries.
+        other: String,
+    },
     /// The version to prune is not (or no longer) among the policy's versions.
     #[error("DeletePolicyVersion: refused: {arn} has no version {version}")]
     NoSuchVersion {

@@ -151,7 +151,9 @@ fn decide<'a>(
             checked(policy)?;
             one(KeyCall::PutKeyPolicy(key_id, policy))
         }
-        Operation::TagKey { key_id, tags } => one(KeyCall::TagKey(key_id, tags)),
+        Operation::TagKey { key_id, tags } | Operation::AdoptKey { key_id, tags } => {
+            one(KeyCall::TagKey(key_id, tags))
+        }
         Operation::UpdateDescription {
             key_id,
             description,
@@ -161,9 +163,9 @@ fn decide<'a>(
             cancel_deletion,
             enable,
         } => Ok(KeyStep::Writes(restore(key_id, *cancel_deletion, *enable))),
-        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => {
-            Err(ApplyFailure::IamStepInRegion)
-        }
+        Operation::CreatePolicy { .. }
+        | Operation::UpdatePolicy { .. }
+        | Operation::AdoptPolicy { .. } => Err(ApplyFailure::IamStepInRegion),
     }
 }
 

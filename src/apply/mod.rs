@@ -30,7 +30,7 @@ use self::retry::{BehindCall, Retries};
 use self::writer::{KeyWriter, PolicyWriter, SdkKeyWriter, SdkPolicyWriter};
 use crate::aws::Pacer;
 use crate::model::{DesiredState, Target};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, Operation, Plan};
 
 /// What happened to one executable change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,20 +257,74 @@ where
                 outcomes.extend(o);
                 created.extend(c);
             }
-            let policies = iam_changes.iter().map(|c| {
-                let created = &created;
-                async move {
-                    let mut out = Vec::new();
-                    let status = policy::execute_policy(run, account, c, created, iam).await;
-                    run.record(&mut out, c, status);
-                    out
-                }
-            });
-            outcomes.extend(join_all(policies).await.into_iter().flatten());
+            outcomes.extend(execute_policies(run, account, &iam_changes, &created, iam).await);
             outcomes
         }
     });
     join_all(key_runs).await.into_iter().flatten().collect()
+}
+
+/// The managed-policy changes of one key name: adoptions first, then the
+/// other steps (an update of a policy whose adoption failed is not tried).
+async fn execute_policies<P: PolicyWriter>(
+    run: &Run<'_>,
+    account: &str,
+    changes: &[&Change],
+    created: &Created,
+    iam: &P,
+) -> Vec<Outcome> {
+    let is_adopt = |c: &Change| matches!(c.operation(), Some(Operation::AdoptPolicy { .. }));
+    let one = |c| one_policy(run, account, c, created, iam);
+    let adoptions = changes.iter().copied().filter(|c| is_adopt(c)).map(one);
+    let mut outcomes: Vec<Outcome> = join_all(adoptions).await.into_iter().flatten().collect();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.status != Status::Done)
+        .filter_map(|o| match o.change.operation() {
+            Some(Operation::AdoptPolicy { arn, .. }) => Some(arn.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut skipped = Vec::new();
+    let rest = changes
+        .iter()
+        .copied()
+        .filter(|c| !is_adopt(c))
+        .filter(|c| {
+            let blocked = matches!(
+                c.operation(),
+                Some(Operation::UpdatePolicy { arn, .. }) if failed.contains(&arn.as_str())
+            );
+            if blocked {
+                skipped.push(*c);
+            }
+            !blocked
+        });
+    let rest: Vec<&Change> = rest.collect();
+    let why = Status::NotAttempted(Skipped::EarlierStepFailed("TagPolicy"));
+    let mut blocked = run.record_all(&skipped, &why);
+    outcomes.extend(
+        join_all(rest.into_iter().map(one))
+            .await
+            .into_iter()
+            .flatten(),
+    );
+    outcomes.append(&mut blocked);
+    outcomes
+}
+
+/// One managed-policy change, executed and recorded.
+async fn one_policy<P: PolicyWriter>(
+    run: &Run<'_>,
+    account: &str,
+    change: &Change,
+    created: &Created,
+    iam: &P,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let status = policy::execute_policy(run, account, change, created, iam).await;
+    run.record(&mut out, change, status);
+    out
 }
 
 /// A no-op progress sink.

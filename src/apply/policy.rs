@@ -22,6 +22,12 @@ enum PolicyStep<'a> {
         tags: &'a BTreeMap<String, String>,
         document: String,
     },
+    /// TagPolicy with c3's tags, after AWS confirms the policy is still there
+    /// and not another name's.
+    Adopt {
+        arn: &'a str,
+        tags: &'a BTreeMap<String, String>,
+    },
     /// DeletePolicyVersion of `prune` when set, then CreatePolicyVersion.
     Update {
         arn: &'a str,
@@ -79,9 +85,14 @@ fn decide<'a>(
                 },
             )
         }
+        Some(Operation::AdoptPolicy { arn, tags, .. }) => {
+            return Ok(PolicyStep::Adopt { arn, tags });
+        }
         _ => return Err(Status::Failed(ApplyFailure::NotIamStep)),
     };
-    let (PolicyStep::Create { document, .. } | PolicyStep::Update { document, .. }) = &step;
+    let (PolicyStep::Create { document, .. } | PolicyStep::Update { document, .. }) = &step else {
+        return Ok(step);
+    };
     let size = size_without_whitespace(document);
     if size > MANAGED_POLICY_MAX_CHARS {
         return Err(Status::Failed(ApplyFailure::PolicyTooLarge {
@@ -145,6 +156,10 @@ async fn write<P: PolicyWriter>(
             })
             .await?;
             Ok(())
+        }
+        PolicyStep::Adopt { arn, tags } => {
+            run.iam(account, "TagPolicy", || iam.adopt_policy(arn, key, tags))
+                .await
         }
         PolicyStep::Update {
             arn,

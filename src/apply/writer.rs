@@ -144,6 +144,15 @@ pub trait PolicyWriter {
         document: &str,
         key: &str,
     ) -> Result<(), PolicyWriteError>;
+    /// TagPolicy with c3's tags, adopting the policy at `arn` for key name
+    /// `key`; refuses unless AWS says (GetPolicy) the policy is still at
+    /// `arn` and (ListPolicyTags) it carries no other name's `c3:name`.
+    async fn adopt_policy(
+        &self,
+        arn: &str,
+        key: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), PolicyWriteError>;
     /// DeletePolicyVersion of a non-default version of c3's policy of key name
     /// `key`, to make room under the five-version limit. Checks both first.
     async fn prune_version(
@@ -270,6 +279,17 @@ impl SdkPolicyWriter {
         Self { client }
     }
 
+    /// The policy's tags (ListPolicyTags, every page).
+    async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsCallError> {
+        let tags = collect_pages("ListPolicyTags", |marker| async move {
+            let request = self.client.list_policy_tags().policy_arn(arn);
+            let out = send("ListPolicyTags", request.set_marker(marker).send()).await?;
+            Ok(Page::from(&out))
+        })
+        .await?;
+        Ok(tags.into_iter().collect())
+    }
+
     /// Refuses `operation` unless the policy's tags (ListPolicyTags, every
     /// page) say it is c3's policy of key name `key`.
     async fn ensure_ours(
@@ -278,14 +298,7 @@ impl SdkPolicyWriter {
         key: &str,
         operation: &'static str,
     ) -> Result<(), PolicyWriteError> {
-        let tags: BTreeMap<String, String> = collect_pages("ListPolicyTags", |marker| async move {
-            let request = self.client.list_policy_tags().policy_arn(arn);
-            let out = send("ListPolicyTags", request.set_marker(marker).send()).await?;
-            Ok(Page::from(&out))
-        })
-        .await?
-        .into_iter()
-        .collect();
+        let tags = self.tags_of(arn).await?;
         if tag::owned_by(&tags, key) {
             Ok(())
         } else {
@@ -343,6 +356,40 @@ impl PolicyWriter for SdkPolicyWriter {
         Ok(write("CreatePolicyVersion", request.send()).await?)
     }
 
+    async fn adopt_policy(
+        &self,
+        arn: &str,
+        key: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), PolicyWriteError> {
+        // 1. The policy must still be at the ARN the plan saw.
+        let request = self.client.get_policy().policy_arn(arn);
+        match send("GetPolicy", request.send()).await {
+            Ok(out) if out.policy().and_then(|p| p.arn()) == Some(arn) => {}
+            Ok(_) => return Err(moved(arn, key)),
+            Err(e) if e.has_code("NoSuchEntity") => return Err(moved(arn, key)),
+            Err(e) => return Err(e.into()),
+        }
+        // 2. It must not carry another name's tag.
+        let live = self.tags_of(arn).await?;
+        if let Some(other) = live.get(tag::NAME).filter(|n| *n != key) {
+            return Err(PolicyWriteError::OtherName {
+                arn: arn.to_string(),
+                key: key.to_string(),
+                other: other.clone(),
+            });
+        }
+        let tags = sdk_tags(tags, "TagPolicy", |k, v| {
+            aws_sdk_iam::types::Tag::builder().key(k).value(v).build()
+        })?;
+        let request = self
+            .client
+            .tag_policy()
+            .policy_arn(arn)
+            .set_tags(Some(tags));
+        Ok(write("TagPolicy", request.send()).await?)
+    }
+
     async fn prune_version(
         &self,
         arn: &str,
@@ -375,5 +422,13 @@ impl PolicyWriter for SdkPolicyWriter {
         let request = self.client.delete_policy_version().policy_arn(arn);
         let request = request.version_id(version);
         Ok(write("DeletePolicyVersion", request.send()).await?)
+    }
+}
+
+/// The refusal to adopt a policy that is no longer at `arn`.
+fn moved(arn: &str, key: &str) -> PolicyWriteError {
+    PolicyWriteError::Moved {
+        arn: arn.to_string(),
+        key: key.to_string(),
     }
 }

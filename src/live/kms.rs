@@ -97,6 +97,20 @@ pub async fn read_region<K: KmsRead>(
     declared: &BTreeSet<String>,
     grants: bool,
 ) -> Result<RegionSnapshot, AwsCallError> {
+    read_region_adopting(kms, calls, declared, &BTreeSet::new(), grants).await
+}
+
+/// [`read_region`], where `adopting` names the declared keys with
+/// `adopt = true`: the key their alias points at is read in full whoever it
+/// belongs to, so the planner can tell whether c3 can adopt it. Every other
+/// key is read exactly as [`read_region`] reads it.
+pub async fn read_region_adopting<K: KmsRead>(
+    kms: &K,
+    calls: &Calls<'_>,
+    declared: &BTreeSet<String>,
+    adopting: &BTreeSet<String>,
+    grants: bool,
+) -> Result<RegionSnapshot, AwsCallError> {
     let (aliases, keys) = futures::try_join!(
         collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
         collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
@@ -107,7 +121,7 @@ pub async fn read_region<K: KmsRead>(
         .filter(|k| !aliases.aws_managed.contains(&k.key_id))
         .map(|k| (k.key_id.clone(), k))
         .collect();
-    let full_reads = FullReads::new(declared, &aliases.customer);
+    let full_reads = FullReads::new(declared, adopting, &aliases.customer);
 
     // Each key on its own: its tags, then (if it is to be read in full) its
     // details, so the reads of early keys (and the paced ListGrants) start
@@ -158,25 +172,39 @@ struct FullReads<'a> {
     declared: &'a BTreeSet<String>,
     /// The keys that the aliases of declared names point at.
     alias_targets: BTreeSet<&'a str>,
+    /// The keys that the aliases of declared `adopt = true` names point at.
+    adoptable: BTreeSet<&'a str>,
 }
 
 impl<'a> FullReads<'a> {
     /// For the keys `declared` for a target with these customer aliases.
-    fn new(declared: &'a BTreeSet<String>, aliases: &'a BTreeMap<String, LiveAlias>) -> Self {
-        let alias_targets = aliases
-            .values()
-            .filter(|a| a.key_name().is_some_and(|name| declared.contains(name)))
-            .filter_map(|a| a.target_key_id.as_deref())
-            .collect();
+    fn new(
+        declared: &'a BTreeSet<String>,
+        adopting: &BTreeSet<String>,
+        aliases: &'a BTreeMap<String, LiveAlias>,
+    ) -> Self {
+        let targets_of = |names: &BTreeSet<String>| -> BTreeSet<&'a str> {
+            aliases
+                .values()
+                .filter(|a| a.key_name().is_some_and(|name| names.contains(name)))
+                .filter_map(|a| a.target_key_id.as_deref())
+                .collect()
+        };
+        let adopting: BTreeSet<String> = adopting.intersection(declared).cloned().collect();
         Self {
             declared,
-            alias_targets,
+            alias_targets: targets_of(declared),
+            adoptable: targets_of(&adopting),
         }
     }
 
-    /// Whether a key is read in full: it is c3-managed, and either its
-    /// `c3:name` is declared for this target or a declared alias points at it.
+    /// Whether a key is read in full: a declared `adopt = true` alias points
+    /// at it, or it is c3-managed and either its `c3:name` is declared for
+    /// this target or a declared alias points at it.
     fn wants(&self, key_id: &str, tags: &BTreeMap<String, String>) -> bool {
+        if self.adoptable.contains(key_id) {
+            return true;
+        }
         if !tag::is_managed(tags) {
             return false;
         }
@@ -417,6 +445,15 @@ impl KmsRead for SdkKms {
             usage: meta
                 .key_usage()
                 .map_or_else(|| "ENCRYPT_DECRYPT".to_string(), |u| u.as_str().to_string()),
+            origin: meta
+                .origin()
+                .map(|o| o.as_str().to_string())
+                .unwrap_or_default(),
+            multi_region: meta.multi_region().unwrap_or(false),
+            custom_key_store_id: meta
+                .custom_key_store_id()
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
             creation_epoch: meta
                 .creation_date()
                 .map(aws_sdk_sts::primitives::DateTime::secs),

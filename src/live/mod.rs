@@ -129,8 +129,9 @@ async fn read_account(
             let calls = Calls::observed(gate, &account.name, region, progress).with_pacer(pacer);
             let client = kms::SdkKms::new(session.kms(region));
             let declared = declared_in_target(desired, &target);
+            let adopting = adopting_in_target(desired, &target);
             let grants = desired.settings.read_grants;
-            let snapshot = kms::read_region(&client, &calls, &declared, grants)
+            let snapshot = kms::read_region_adopting(&client, &calls, &declared, &adopting, grants)
                 .await
                 .map_err(|call| {
                     ReadError::new(account, ReadPart::Region(region.clone()), call).into()
@@ -176,6 +177,16 @@ pub fn declared_in_target(desired: &DesiredState, target: &Target) -> BTreeSet<S
         .keys
         .iter()
         .filter(|k| k.targets.contains(target))
+        .map(|k| k.name.clone())
+        .collect()
+}
+
+/// Names of the keys declared with `adopt = true` for a target.
+pub fn adopting_in_target(desired: &DesiredState, target: &Target) -> BTreeSet<String> {
+    desired
+        .keys
+        .iter()
+        .filter(|k| k.adopt && k.targets.contains(target))
         .map(|k| k.name.clone())
         .collect()
 }

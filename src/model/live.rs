@@ -84,6 +84,16 @@ pub struct KeyDetails {
     pub spec: String,
     /// `ENCRYPT_DECRYPT`, ... (AWS always reports it; missing is read as `ENCRYPT_DECRYPT`).
     pub usage: String,
+    /// Where the key material comes from: `AWS_KMS`, `EXTERNAL` (imported),
+    /// `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`; empty when not reported.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
+    /// Whether the key is a multi-Region key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multi_region: bool,
+    /// The custom key store the key lives in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_key_store_id: Option<String>,
     /// Creation time, seconds since the epoch (used only to order duplicates).
     pub creation_epoch: Option<i64>,
     /// Rotation status; `None` when it cannot be read (e.g. a PendingDeletion key).

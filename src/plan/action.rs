@@ -88,6 +88,26 @@ pub enum Operation {
         /// Tags to set.
         tags: BTreeMap<String, String>,
     },
+    /// TagResource with c3's four tags on a key that `adopt = true` takes
+    /// into c3's care; runs before any other step of the key.
+    AdoptKey {
+        /// The key id.
+        key_id: String,
+        /// c3's tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// TagPolicy with c3's two tags on a managed policy that `adopt = true`
+    /// takes into c3's care, once AWS confirms the policy is still at `arn`
+    /// and not tagged for another key name; runs before any other step of
+    /// the policy.
+    AdoptPolicy {
+        /// The policy ARN.
+        arn: String,
+        /// The policy name.
+        name: String,
+        /// c3's tags.
+        tags: BTreeMap<String, String>,
+    },
     /// UpdateKeyDescription.
     UpdateDescription {
         /// The key id.
@@ -130,21 +150,32 @@ pub enum Operation {
 
 impl Operation {
     /// The position of this step among the steps of one key name in one
-    /// target: restore, create (with rotation), rotation, key policy, tags,
-    /// description, then the alias, so a generation bump creates the new key
-    /// completely before the alias moves; managed policies last, once the
-    /// keys they name exist.
+    /// target: adoption, restore, create (with rotation), rotation, key
+    /// policy, tags, description, then the alias, so a generation bump
+    /// creates the new key completely before the alias moves; managed
+    /// policies last, once the keys they name exist (an adoption of a
+    /// policy before its update).
     pub fn step_order(&self) -> u8 {
         match self {
-            Self::Restore { .. } => 0,
-            Self::CreateKey { .. } => 1,
-            Self::EnableRotation { .. } => 2,
-            Self::PutKeyPolicy { .. } => 3,
-            Self::TagKey { .. } => 4,
-            Self::UpdateDescription { .. } => 5,
-            Self::CreateAlias { .. } | Self::UpdateAlias { .. } => 6,
-            Self::CreatePolicy { .. } | Self::UpdatePolicy { .. } => 7,
+            Self::AdoptKey { .. } => 0,
+            Self::Restore { .. } => 1,
+            Self::CreateKey { .. } => 2,
+            Self::EnableRotation { .. } => 3,
+            Self::PutKeyPolicy { .. } => 4,
+            Self::TagKey { .. } => 5,
+            Self::UpdateDescription { .. } => 6,
+            Self::CreateAlias { .. } | Self::UpdateAlias { .. } => 7,
+            Self::AdoptPolicy { .. } => 8,
+            Self::CreatePolicy { .. } | Self::UpdatePolicy { .. } => 9,
         }
+    }
+
+    /// Whether the step is an IAM (account-wide) one.
+    pub fn is_iam(&self) -> bool {
+        matches!(
+            self,
+            Self::AdoptPolicy { .. } | Self::CreatePolicy { .. } | Self::UpdatePolicy { .. }
+        )
     }
 
     /// The AWS API call the step makes (its first, for a restore).
@@ -154,7 +185,8 @@ impl Operation {
             Self::CreateKey { .. } => "CreateKey",
             Self::EnableRotation { .. } => "EnableKeyRotation",
             Self::PutKeyPolicy { .. } => "PutKeyPolicy",
-            Self::TagKey { .. } => "TagResource",
+            Self::TagKey { .. } | Self::AdoptKey { .. } => "TagResource",
+            Self::AdoptPolicy { .. } => "TagPolicy",
             Self::UpdateDescription { .. } => "UpdateKeyDescription",
             Self::CreateAlias { .. } => "CreateAlias",
             Self::UpdateAlias { .. } => "UpdateAlias",

@@ -10,6 +10,7 @@
 
 pub mod accept;
 pub mod action;
+mod adopt;
 mod change;
 pub mod desired;
 mod iam;
@@ -247,6 +248,9 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
     let mut errors = Vec::new();
     // Keys to be created, per (account, key name): regions and generations, for the IAM pass.
     let mut created = iam::KeysToCreate::new();
+    // What `adopt = true` takes into c3's care is c3's from here on.
+    let adopted = adopt::adopt(desired, live, &mut changes);
+    let live: &LiveState = &adopted;
 
     for target in desired.targets() {
         match live.regions.get(&target) {

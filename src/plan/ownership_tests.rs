@@ -69,7 +69,8 @@ fn a_foreign_policy_of_a_declared_name_is_a_conflict_and_never_written() {
         "attached to 3",
         "s3:GetObject",
         "rename the key",
-        "tag it c3:managed=true and c3:name=payments",
+        "set adopt = true on key payments",
+        "tags it c3:managed=true and c3:name=payments",
     ] {
         assert!(c.detail.contains(part), "{part:?} not in {}", c.detail);
     }
@@ -332,7 +333,7 @@ fn a_key_that_lost_c3_managed_is_a_conflict_that_says_so() {
         detail.contains("carries c3:name=payments but not c3:managed=true"),
         "{detail}"
     );
-    assert!(detail.contains("tag it c3:managed=true"), "{detail}");
+    assert!(detail.contains("set adopt = true"), "{detail}");
     // Nothing is created or written for the name while it lasts.
     assert!(!p.has_executable(), "{:#?}", p.changes);
     // The managed policies name the lost key: said with the reason, never

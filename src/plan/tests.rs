@@ -87,6 +87,9 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
             manager: "CUSTOMER".into(),
             spec: "SYMMETRIC_DEFAULT".into(),
             usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            custom_key_store_id: None,
             creation_epoch: Some(i64::from(generation)),
             rotation: Some(Rotation {
                 enabled: true,
@@ -879,6 +882,8 @@ fn no_operation_removes_anything() {
                 Operation::Restore { .. }
                 | Operation::EnableRotation { .. }
                 | Operation::TagKey { .. }
+                | Operation::AdoptKey { .. }
+                | Operation::AdoptPolicy { .. }
                 | Operation::CreateKey { .. }
                 | Operation::CreateAlias { .. }
                 | Operation::UpdateAlias { .. }

@@ -122,7 +122,8 @@ async fn a_foreign_policy_where_c3s_would_be_is_a_conflict_and_never_written() {
         "is not c3's: it has no tags",
         "s3:GetObject",
         "rename the key",
-        "tag it c3:managed=true and c3:name=other",
+        "set adopt = true on key other",
+        "tags it c3:managed=true and c3:name=other",
     ] {
         assert!(
             foreign.detail.contains(part),

@@ -23,6 +23,7 @@ pub(super) fn report_waiting(
 ) {
     let missing: Vec<String> = PolicyKind::ALL
         .iter()
+        .filter(|k| spec.keeps_policy(**k))
         .map(|k| k.policy_name(&spec.name))
         .filter(|n| snapshot.policy(n).is_none())
         .collect();
@@ -81,7 +82,13 @@ pub(super) fn report_clash(
 
 /// A foreign policy where c3's would be: a conflict that says what is there,
 /// why c3 leaves it alone and the ways out.
-pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, changes: &mut Changes) {
+pub(super) fn report_foreign(
+    p: &LiveManagedPolicy,
+    key: &str,
+    adopting: bool,
+    at: &At<'_>,
+    changes: &mut Changes,
+) {
     let what = Document::parse(&p.document, partition("")).map_or_else(
         |e| format!("its document cannot be read ({e})"),
         |d| {
@@ -108,18 +115,28 @@ pub(super) fn report_foreign(p: &LiveManagedPolicy, key: &str, at: &At<'_>, chan
         ),
         None => "its tags could not be read".to_string(),
     };
+    let way_out = if adopting {
+        format!(
+            "adopt = true does not take it: c3 adopts only a policy that carries no other key name's {} (and whose tags it could read). Rename the key in keys.toml, or fix the policy's tags once you have reviewed it",
+            tag::NAME
+        )
+    } else {
+        format!(
+            "Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, set adopt = true on key {key} in keys.toml, so that apply tags it {}=true and {}={key}",
+            tag::MANAGED,
+            tag::NAME
+        )
+    };
     policy_conflict(
         at,
         changes,
         &p.name,
         format!(
-            "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. Either rename the key in keys.toml, or, once you have reviewed the policy and want c3 to manage it, tag it {}=true and {}={key}",
+            "{} ({}{attached}) is not c3's: {tags}, not {}=true and {}={key}; {what}. c3 never writes to a policy it does not own, since every principal it is attached to would gain what c3 writes. {way_out}",
             p.name,
             p.arn,
             tag::MANAGED,
             tag::NAME,
-            tag::MANAGED,
-            tag::NAME
         ),
     );
 }
@@ -251,10 +268,21 @@ pub(super) fn report_orphans(
     let mut policies: Vec<&LiveManagedPolicy> = snapshot.policies.iter().collect();
     policies.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
     for p in policies {
-        let Some((_, key)) = PolicyKind::parse_name(&p.name) else {
+        let Some((kind, key)) = PolicyKind::parse_name(&p.name) else {
             continue;
         };
-        if declared.contains(key) || !desired.scope.key(key) {
+        if !desired.scope.key(key) {
+            continue;
+        }
+        // A declared key whose `managed_policies` leaves this kind out: its
+        // policy of that kind is c3's but no longer kept.
+        let unlisted = declared.contains(key)
+            && desired
+                .keys
+                .iter()
+                .filter(|k| k.name == key && k.targets.iter().any(|t| t.account == account))
+                .all(|k| !k.keeps_policy(kind));
+        if declared.contains(key) && !unlisted {
             continue;
         }
         // Only policies c3 tagged are c3's; untagged ones of the same shape are
@@ -272,10 +300,18 @@ pub(super) fn report_orphans(
                 &at,
                 Resource::IamPolicy,
                 Severity::Low,
-                format!(
-                "{} is no longer declared for this account in keys.toml; c3 never deletes policies",
-                p.name
-            ),
+                if unlisted {
+                    format!(
+                        "{} is c3's, but managed_policies of {key} does not list {}; c3 leaves it as it is and never deletes policies",
+                        p.name,
+                        kind.word()
+                    )
+                } else {
+                    format!(
+                        "{} is no longer declared for this account in keys.toml; c3 never deletes policies",
+                        p.name
+                    )
+                },
             )
             .about(p.name.as_str());
     }

@@ -60,7 +60,10 @@ pub(crate) fn plan_account(
             let path = &desired.settings.policy_path;
             findings::report_waiting(spec, &at, snapshot, path, changes);
         }
-        for kind in PolicyKind::ALL {
+        for kind in PolicyKind::ALL
+            .into_iter()
+            .filter(|k| spec.keeps_policy(*k))
+        {
             let Some(wanted) = WantedPolicy::new(kind, spec, &keys, &account.id, errors) else {
                 continue;
             };
@@ -75,6 +78,7 @@ pub(crate) fn plan_account(
                 snapshot,
                 path: &desired.settings.policy_path,
                 key: &spec.name,
+                adopt: spec.adopt,
                 keys: &keys,
                 live,
                 ignore_tags: &desired.settings.ignore_tags,
@@ -202,6 +206,8 @@ struct PolicyContext<'a> {
     snapshot: &'a AccountSnapshot,
     path: &'a str,
     key: &'a str,
+    /// `adopt = true` on the key.
+    adopt: bool,
     keys: &'a KeyArns,
     /// Everything read, to tell a key that no longer exists from one not seen.
     live: &'a LiveState,
@@ -218,7 +224,7 @@ fn plan_policy(ctx: &PolicyContext<'_>, at: &At<'_>, changes: &mut Changes) {
         return;
     };
     if !live.is_owned_by(ctx.key) {
-        findings::report_foreign(live, ctx.key, at, changes);
+        findings::report_foreign(live, ctx.key, ctx.adopt, at, changes);
         return;
     }
     findings::report_undeclared_tags(live, ctx.ignore_tags, at, changes);

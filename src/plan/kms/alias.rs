@@ -23,6 +23,13 @@ impl<'a> AliasPlan<'a> {
     fn decide(ctx: &KeyContext<'a>, view: &KeyView<'a>) -> Self {
         if view.alias.is_some() && view.alias_on_ours.is_none() {
             let what = match view.alias_target.and_then(|id| ctx.snapshot.key(id)) {
+                Some(k) if ctx.spec.adopt => match crate::plan::adopt::refusal(k, &ctx.spec.name) {
+                    Some(why) => format!(
+                        "{}; adopt = true, but c3 does not adopt it: {why}",
+                        not_ours(k, &ctx.spec.name)
+                    ),
+                    None => not_ours(k, &ctx.spec.name),
+                },
                 Some(k) => not_ours(k, &ctx.spec.name),
                 None => match view.alias_target {
                     Some(id) => format!("key {id}, which c3 cannot see"),
@@ -72,9 +79,13 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
                 Resource::Alias,
                 Severity::High,
                 format!(
-                    "{} points at {what}; c3 leaves the alias alone and creates nothing behind it: {}",
+                    "{} points at {what}; c3 leaves the alias alone and creates nothing behind it{}",
                     ctx.spec.alias(),
-                    ways_out(name)
+                    if ctx.spec.adopt {
+                        String::new()
+                    } else {
+                        format!(": {}", ways_out(name))
+                    }
                 ),
             )
             .about(ctx.spec.alias());
@@ -96,7 +107,7 @@ pub(super) fn plan(ctx: &KeyContext<'_>, view: &KeyView<'_>, changes: &mut Chang
 /// The ways out of a conflict, said the same way everywhere.
 fn ways_out(name: &str) -> String {
     format!(
-        "either rename the key in keys.toml, or, once you have reviewed what is there and want c3 to manage it, tag it {}=true and {}={name}",
+        "either rename the key in keys.toml, or, once you have reviewed what is there and want c3 to manage it, set adopt = true on key {name} in keys.toml, so that apply tags it {}=true and {}={name}",
         tag::MANAGED,
         tag::NAME
     )

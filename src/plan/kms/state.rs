@@ -111,9 +111,11 @@ pub(super) fn plan_description(
     }
 }
 
-/// Enables rotation with the declared period, or reports why not now.
+/// Enables rotation with the declared period, or reports why not now;
+/// nothing with `rotation = false` (rotation is then neither enabled nor
+/// compared).
 pub(super) fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes: &mut Changes) {
-    let Some(details) = &key.details else {
+    let Some(details) = key.details.as_ref().filter(|_| spec.rotation) else {
         return;
     };
     let want = spec.rotation_days;

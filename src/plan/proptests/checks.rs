@@ -41,6 +41,120 @@ fn region_of<'a>(live: &'a LiveState, c: &Change) -> Result<&'a RegionSnapshot, 
     }
 }
 
+/// The live state as the plan's adoptions leave it: c3's tags on each key
+/// and policy the plan adopts. Each adoption is checked first against
+/// design.md ("Import and adoption", "Ownership"), on what c3 read: only a
+/// key with `adopt = true`, the key behind its alias, of no other name, one
+/// c3 can keep (single-Region, symmetric, key material from KMS, not pending
+/// deletion); only a policy of its names at the policy path that carries no
+/// other name's tag. Only what is adopted so becomes c3's.
+pub(super) fn adopted(
+    d: &DesiredState,
+    live: &LiveState,
+    p: &Plan,
+) -> Result<LiveState, TestCaseError> {
+    let mut after = live.clone();
+    for c in p.executable() {
+        match c.operation() {
+            Some(Operation::AdoptKey { key_id, tags }) => {
+                let spec = spec_of(d, &c.key)?;
+                prop_assert!(
+                    spec.adopt,
+                    "AdoptKey for {} without adopt = true",
+                    spec.name
+                );
+                prop_assert_eq!(tags, &adopt_tags(spec));
+                let snap = region_of(live, c)?;
+                let behind = snap
+                    .alias(&spec.alias())
+                    .and_then(|a| a.target_key_id.as_deref());
+                prop_assert_eq!(
+                    behind,
+                    Some(key_id.as_str()),
+                    "AdoptKey of a key not behind the alias"
+                );
+                let key = snap
+                    .key(key_id)
+                    .ok_or_else(|| TestCaseError::fail("AdoptKey of a key not read"))?;
+                let owner = key.owner();
+                prop_assert!(
+                    owner == KeyOwner::Other || owner == KeyOwner::LostManaged { name: &spec.name },
+                    "AdoptKey of {} owned by {:?}",
+                    key_id,
+                    owner
+                );
+                let det = key
+                    .details
+                    .as_ref()
+                    .ok_or_else(|| TestCaseError::fail("AdoptKey of a key not read in full"))?;
+                prop_assert!(
+                    !det.multi_region
+                        && det.spec == "SYMMETRIC_DEFAULT"
+                        && det.origin == "AWS_KMS"
+                        && det.custom_key_store_id.is_none()
+                        && det.state != KeyState::PendingDeletion,
+                    "AdoptKey of a key c3 cannot keep: {:?}",
+                    det
+                );
+                let Some(Ok(snap)) = after.regions.get_mut(&Target::new(
+                    &c.account,
+                    c.region.as_deref().unwrap_or_default(),
+                )) else {
+                    return Err(TestCaseError::fail("no region"));
+                };
+                if let Some(k) = snap.keys.iter_mut().find(|k| &k.key_id == key_id) {
+                    k.tags.extend(tags.clone());
+                }
+            }
+            Some(Operation::AdoptPolicy { arn, name, tags }) => {
+                let spec = spec_of(d, &c.key)?;
+                prop_assert!(
+                    spec.adopt,
+                    "AdoptPolicy for {} without adopt = true",
+                    spec.name
+                );
+                let kind = PolicyKind::parse_name(name).filter(|(_, k)| *k == spec.name);
+                prop_assert!(
+                    kind.is_some_and(|(kind, _)| spec.keeps_policy(kind)),
+                    "AdoptPolicy of {}, not a listed policy of {}",
+                    name,
+                    spec.name
+                );
+                let acc = account_of(live, c)?;
+                let policy = acc.policies.iter().find(|p| &p.arn == arn);
+                prop_assert!(
+                    policy.is_some_and(|p| p.path == d.settings.policy_path
+                        && &p.name == name
+                        && p.tags
+                            .as_ref()
+                            .is_some_and(|t| !tag::owned_by(t, &spec.name)
+                                && t.get(tag::NAME).is_none_or(|n| *n == spec.name))),
+                    "AdoptPolicy of {:?}",
+                    policy
+                );
+                let Some(Ok(acc)) = after.accounts.get_mut(&c.account) else {
+                    return Err(TestCaseError::fail("no account"));
+                };
+                if let Some(p) = acc.policies.iter_mut().find(|p| &p.arn == arn) {
+                    p.tags
+                        .get_or_insert_with(Default::default)
+                        .extend(tags.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(after)
+}
+
+/// c3's four tags on a key adopted for `spec`.
+fn adopt_tags(spec: &KeySpec) -> std::collections::BTreeMap<String, String> {
+    spec.tags()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(tag::PREFIX))
+        .collect()
+}
+
 /// The c3 key of this change's name with this id.
 fn own_key<'a>(
     snap: &'a RegionSnapshot,
@@ -95,6 +209,8 @@ pub(super) fn check_additive(
     live: &LiveState,
     p: &Plan,
 ) -> Result<(), TestCaseError> {
+    let adopted = adopted(d, live, p)?;
+    let live = &adopted;
     for c in &p.changes {
         prop_assert_eq!(c.executable(), c.operation().is_some(), "{:?}", c);
         if !c.executable() {
@@ -115,6 +231,8 @@ pub(super) fn check_additive(
         };
         let spec = spec_of(d, &c.key)?;
         match op {
+            // Checked (and made c3's) by `adopted`.
+            Operation::AdoptKey { .. } | Operation::AdoptPolicy { .. } => {}
             Operation::CreateKey {
                 generation, tags, ..
             } => {
@@ -489,6 +607,10 @@ pub(super) fn check_ownership(
     live: &LiveState,
     p: &Plan,
 ) -> Result<(), TestCaseError> {
+    // What the plan adopts (each adoption checked) is c3's from then on;
+    // nothing else is.
+    let adopted = adopted(d, live, p)?;
+    let live = &adopted;
     for c in p
         .changes
         .iter()
@@ -507,6 +629,8 @@ pub(super) fn check_ownership(
         };
         let mine = KeyOwner::C3 { name: &c.key };
         match op {
+            // Checked (and made c3's) by `adopted`.
+            Operation::AdoptKey { .. } | Operation::AdoptPolicy { .. } => {}
             Operation::EnableRotation { key_id, .. }
             | Operation::PutKeyPolicy { key_id, .. }
             | Operation::TagKey { key_id, .. }
@@ -664,7 +788,10 @@ fn check_obstacles_are_conflicts(
             .iter()
             .filter(|k| k.targets.iter().any(|t| t.account == a.id))
         {
-            for kind in PolicyKind::ALL {
+            for kind in PolicyKind::ALL
+                .into_iter()
+                .filter(|k| spec.keeps_policy(*k))
+            {
                 let Some(policy) = acc.policy(&kind.policy_name(&spec.name)) else {
                     continue;
                 };

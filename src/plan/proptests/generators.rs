@@ -84,6 +84,7 @@ pub(super) fn mask<'a>(items: &[&'a str], bits: u8) -> Vec<&'a str> {
 // ------------------------------------------------------------ desired state
 
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)]
 pub(super) struct KeyGen {
     class: usize,
     rotation: u32,
@@ -98,6 +99,12 @@ pub(super) struct KeyGen {
     admins: u8,
     users: u8,
     statements: u8,
+    /// `adopt = true`.
+    adopt: bool,
+    /// `rotation = false` when false.
+    rotation_on: bool,
+    /// `managed_policies` as a mask of the three kinds (7: all, the default).
+    policies: u8,
     /// Whether the converged world also holds the older generations.
     pub(super) older: bool,
 }
@@ -122,6 +129,11 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
             any::<bool>(),
         ),
         (0u8..4, 0u8..8, 0u8..8),
+        (
+            prop::bool::weighted(0.4),
+            prop::bool::weighted(0.85),
+            prop_oneof![4 => Just(7u8), 1 => 0u8..7],
+        ),
     )
         .prop_map(
             |(
@@ -129,6 +141,7 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 (via, principals, tags),
                 (accounts, regions, description, older),
                 (admins, users, statements),
+                (adopt, rotation_on, policies),
             )| KeyGen {
                 class,
                 rotation,
@@ -143,6 +156,9 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 admins,
                 users,
                 statements,
+                adopt,
+                rotation_on,
+                policies,
                 older,
             },
         )
@@ -266,9 +282,14 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     })
                     .collect(),
                 targets: targets.into_iter().collect(),
-                adopt: false,
-                rotation: true,
-                managed_policies: PolicyKind::ALL.into_iter().collect(),
+                adopt: k.adopt,
+                rotation: k.rotation_on,
+                managed_policies: PolicyKind::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| k.policies & (1 << i) != 0)
+                    .map(|(_, kind)| kind)
+                    .collect(),
             }
         })
         .collect();

@@ -44,10 +44,16 @@ pub(super) enum Mutation {
         t: usize,
         a: usize,
     },
-    /// The alias points at a key c3 does not manage.
+    /// The alias points at a key c3 does not manage: one as the console or
+    /// the CDK construct makes it, or (by `kind`) one c3 cannot adopt or
+    /// that carries c3 tags.
     AliasToForeign {
         t: usize,
         a: usize,
+        kind: u8,
+        /// The c3 keys of the alias's name are gone too: the foreign key is
+        /// all there is of the name (a brownfield estate).
+        replace: bool,
     },
     /// The alias points at some other key of the region.
     AliasToKey {
@@ -235,6 +241,27 @@ pub(super) enum Mutation {
     },
 }
 
+/// What adoption meets: a foreign key behind a declared alias (of every
+/// kind), or a foreign policy where c3's would be; added to the drift of a
+/// case so that `adopt = true` entries often have something to adopt.
+pub(super) fn brownfield() -> impl Strategy<Value = Mutation> {
+    let i = || prop_oneof![2 => Just(0usize), 1 => 0usize..16];
+    prop_oneof![
+        (i(), i(), 0u8..10).prop_map(|(t, a, kind)| Mutation::AliasToForeign {
+            t,
+            a,
+            kind,
+            replace: true
+        }),
+        (i(), i(), 0usize..3, 0u8..7).prop_map(|(a, name, kind, how)| Mutation::ForeignPolicy {
+            a,
+            name,
+            kind,
+            how
+        }),
+    ]
+}
+
 pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
     // Biased to the first target and key, so that several kinds of drift
     // often hit the same key.
@@ -242,7 +269,12 @@ pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (i(), i()).prop_map(|(t, k)| Mutation::RemoveKey { t, k }),
         (i(), i()).prop_map(|(t, a)| Mutation::RemoveAlias { t, a }),
-        (i(), i()).prop_map(|(t, a)| Mutation::AliasToForeign { t, a }),
+        (i(), i(), 0u8..10).prop_map(|(t, a, kind)| Mutation::AliasToForeign {
+            t,
+            a,
+            kind,
+            replace: false
+        }),
         (i(), i(), i()).prop_map(|(t, a, k)| Mutation::AliasToKey { t, a, k }),
         (
             i(),
@@ -351,6 +383,9 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
             manager: "CUSTOMER".into(),
             spec: "SYMMETRIC_DEFAULT".into(),
             usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            custom_key_store_id: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: false,
@@ -362,6 +397,55 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
                 "Action": "kms:*", "Resource": "*"}]}))),
             grants: Some(Vec::new()),
         }),
+    }
+}
+
+/// Turns a foreign key into one of the kinds adoption must tell apart
+/// (`name`: the key name of the alias that will point at it).
+fn make_foreign_kind(key: &mut LiveKey, kind: u8, name: &str) {
+    let Some(det) = key.details.as_mut() else {
+        return;
+    };
+    match kind {
+        // As the CDK construct makes it: yearly rotation, root kms:*.
+        1 => {
+            det.rotation = Some(Rotation {
+                enabled: true,
+                period_days: Some(365),
+            });
+        }
+        2 => {
+            det.multi_region = true;
+            key.key_id = format!("mrk-{}", key.key_id);
+            key.arn = key.arn.replace(":key/", ":key/mrk-");
+        }
+        3 => {
+            det.spec = "RSA_2048".into();
+            det.rotation = None;
+        }
+        4 => {
+            det.spec = "HMAC_256".into();
+            det.usage = "GENERATE_VERIFY_MAC".into();
+            det.rotation = None;
+        }
+        5 => det.origin = "EXTERNAL".into(),
+        6 => {
+            det.origin = "AWS_CLOUDHSM".into();
+            det.custom_key_store_id = Some("cks-1234567890abcdef0".into());
+        }
+        7 => {
+            det.state = KeyState::PendingDeletion;
+        }
+        // Another name's c3 tags.
+        8 => {
+            key.tags.insert(tag::MANAGED.into(), "true".into());
+            key.tags.insert(tag::NAME.into(), format!("{name}-other"));
+        }
+        // This name's c3:name without c3:managed.
+        9 => {
+            key.tags.insert(tag::NAME.into(), name.to_string());
+        }
+        _ => {}
     }
 }
 
@@ -484,15 +568,25 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                 }
             }
         }
-        Mutation::AliasToForeign { t, a } => {
+        Mutation::AliasToForeign {
+            t,
+            a,
+            kind,
+            replace,
+        } => {
             let targets = w.targets();
             let Some(target) = pick(targets.len(), t).map(|i| targets[i].clone()) else {
                 return;
             };
-            let key = foreign_key(w, &target);
+            let mut key = foreign_key(w, &target);
             if let Some((_, snap)) = w.snap_mut(t) {
                 if let Some(i) = pick(snap.aliases.len(), a) {
+                    let name = snap.aliases[i].key_name().unwrap_or_default().to_string();
+                    make_foreign_kind(&mut key, kind, &name);
                     snap.aliases[i].target_key_id = Some(key.key_id.clone());
+                    if replace {
+                        snap.keys.retain(|k| k.c3_name() != Some(name.as_str()));
+                    }
                     snap.keys.push(key);
                 }
             }
@@ -1032,9 +1126,17 @@ pub(super) fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         (0u8..8, prop::bool::weighted(0.9)),
         prop::collection::vec(mutation(), 0..8),
+        prop::collection::vec(brownfield(), 0..3),
     )
         .prop_map(
-            |(desired, rotation_hidden_when_disabled, (ignore_tags, read_grants), mutations)| {
+            |(
+                desired,
+                rotation_hidden_when_disabled,
+                (ignore_tags, read_grants),
+                mut mutations,
+                brownfield,
+            )| {
+                mutations.extend(brownfield);
                 Case {
                     desired,
                     rotation_hidden_when_disabled,

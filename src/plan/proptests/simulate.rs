@@ -112,6 +112,9 @@ fn key_step(
                     manager: "CUSTOMER".into(),
                     spec: "SYMMETRIC_DEFAULT".into(),
                     usage: "ENCRYPT_DECRYPT".into(),
+                    origin: "AWS_KMS".into(),
+                    multi_region: false,
+                    custom_key_store_id: None,
                     creation_epoch: Some(epoch),
                     rotation: Some(Rotation {
                         enabled: true,
@@ -175,7 +178,7 @@ fn key_step(
             let i = key_index(snap, key_id)?;
             details(snap, i)?.policy = Some(policy.clone());
         }
-        Operation::TagKey { key_id, tags } => {
+        Operation::TagKey { key_id, tags } | Operation::AdoptKey { key_id, tags } => {
             let i = key_index(snap, key_id)?;
             snap.keys[i]
                 .tags
@@ -208,7 +211,9 @@ fn key_step(
                 det.state = KeyState::Enabled;
             }
         }
-        Operation::CreatePolicy { .. } | Operation::UpdatePolicy { .. } => {
+        Operation::CreatePolicy { .. }
+        | Operation::UpdatePolicy { .. }
+        | Operation::AdoptPolicy { .. } => {
             return Err("an IAM operation in a regional change".into());
         }
     }
@@ -270,6 +275,22 @@ fn iam_step(
                 tags: Some(tags.clone()),
                 attachments: None,
             });
+        }
+        Operation::AdoptPolicy { arn, tags, .. } => {
+            let p = acc
+                .policies
+                .iter_mut()
+                .find(|p| &p.arn == arn)
+                .ok_or_else(|| format!("NoSuchEntity: {arn}"))?;
+            let live = p.tags.get_or_insert_with(BTreeMap::new);
+            // apply's check before TagPolicy.
+            if live
+                .get(tag::NAME)
+                .is_some_and(|n| Some(n) != tags.get(tag::NAME))
+            {
+                return Err(format!("TagPolicy refused: {arn} is another name's"));
+            }
+            live.extend(tags.clone());
         }
         Operation::UpdatePolicy {
             arn,

@@ -156,6 +156,9 @@ pub(super) fn c3_world_key(
             manager: "CUSTOMER".into(),
             spec: "SYMMETRIC_DEFAULT".into(),
             usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            custom_key_store_id: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: true,
@@ -254,7 +257,10 @@ pub(super) fn converged(
             if arns.is_empty() {
                 continue;
             }
-            for kind in PolicyKind::ALL {
+            for kind in PolicyKind::ALL
+                .into_iter()
+                .filter(|k| spec.keeps_policy(*k))
+            {
                 acc.policies.push(managed_world_policy(
                     &a.id,
                     &d.settings.policy_path,
@@ -315,13 +321,28 @@ pub(super) fn observe(d: &DesiredState, w: &World) -> LiveState {
             })
             .filter_map(|a| a.target_key_id.as_deref())
             .collect();
+        // The keys behind the aliases of declared `adopt = true` names are
+        // read in full whoever they belong to.
+        let adoptable: BTreeSet<&str> = snap
+            .aliases
+            .iter()
+            .filter(|a| {
+                a.name.strip_prefix("alias/").is_some_and(|n| {
+                    d.keys
+                        .iter()
+                        .any(|k| k.adopt && k.name == n && k.targets.contains(t))
+                })
+            })
+            .filter_map(|a| a.target_key_id.as_deref())
+            .collect();
         let mut keys: Vec<LiveKey> = snap
             .keys
             .iter()
             .map(|k| {
-                let full = k.is_managed()
-                    && (k.tag(tag::NAME).is_some_and(|n| declared.contains(n))
-                        || alias_targets.contains(k.key_id.as_str()));
+                let full = adoptable.contains(k.key_id.as_str())
+                    || k.is_managed()
+                        && (k.tag(tag::NAME).is_some_and(|n| declared.contains(n))
+                            || alias_targets.contains(k.key_id.as_str()));
                 let details = k.details.clone().filter(|_| full).map(|mut det| {
                     let hidden = match det.state {
                         KeyState::PendingDeletion => true,
