@@ -45,17 +45,6 @@ pub fn account_name(id: &str) -> String {
     format!("acct-{id}")
 }
 
-/// What DescribeKey says beyond [`KeyDetails`]: what keeps a key out of c3.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyFacts {
-    /// A Multi-Region key.
-    pub multi_region: bool,
-    /// `AWS_KMS`, `EXTERNAL` (imported material), `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`.
-    pub origin: String,
-    /// The custom key store, if any.
-    pub custom_key_store: Option<String>,
-}
-
 /// A key that was read in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundKey {
@@ -72,8 +61,6 @@ pub struct FoundKey {
     pub tags: BTreeMap<String, String>,
     /// DescribeKey, rotation, key policy, grants.
     pub details: KeyDetails,
-    /// What else DescribeKey says.
-    pub facts: KeyFacts,
 }
 
 impl FoundKey {
@@ -83,7 +70,7 @@ impl FoundKey {
         if d.manager == "AWS" {
             return Some("an AWS-managed key".into());
         }
-        if self.facts.multi_region || self.key_id.starts_with("mrk-") {
+        if d.multi_region || self.key_id.starts_with("mrk-") {
             return Some("a Multi-Region key (c3 manages single-Region keys only)".into());
         }
         if d.spec != "SYMMETRIC_DEFAULT" || d.usage != "ENCRYPT_DECRYPT" {
@@ -92,14 +79,14 @@ impl FoundKey {
                 d.spec, d.usage
             ));
         }
-        if self.facts.origin == "EXTERNAL" {
+        if d.origin == "EXTERNAL" {
             return Some("imported key material (origin EXTERNAL)".into());
         }
-        if let Some(store) = &self.facts.custom_key_store {
+        if let Some(store) = &d.custom_key_store_id {
             return Some(format!("a key in the custom key store {store}"));
         }
-        if !self.facts.origin.is_empty() && self.facts.origin != "AWS_KMS" {
-            return Some(format!("origin {}", self.facts.origin));
+        if !d.origin.is_empty() && d.origin != "AWS_KMS" {
+            return Some(format!("origin {}", d.origin));
         }
         match d.state {
             KeyState::Enabled | KeyState::Disabled => None,

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::import::{FoundKey, ImportAccount, ImportInput, KeyFacts, Missing};
+use crate::import::{FoundKey, ImportAccount, ImportInput, Missing};
 use crate::model::{Date, KeyDetails, KeyState, KmsGrant, Rotation};
 
 const A: &str = "111111111111";
@@ -34,11 +34,9 @@ fn key(account: &str, id: &str, aliases: &[&str], policy: String) -> FoundKey {
             }),
             policy: Some(policy),
             grants: Some(Vec::new()),
-        },
-        facts: KeyFacts {
-            multi_region: false,
             origin: "AWS_KMS".into(),
-            custom_key_store: None,
+            multi_region: false,
+            custom_key_store_id: None,
         },
     }
 }
@@ -110,7 +108,7 @@ fn a_name_in_two_accounts_is_one_entry_and_what_one_has_alone_is_accepted() {
 #[test]
 fn keys_import_cannot_take_are_comments_and_a_second_alias_is_accepted() {
     let mut mrk = key(A, "mrk-1", &["global"], root_policy(A, ""));
-    mrk.facts.multi_region = true;
+    mrk.details.multi_region = true;
     let mut hmac = key(A, "h1", &["mac"], root_policy(A, ""));
     hmac.details.spec = "HMAC_256".into();
     hmac.details.usage = "GENERATE_VERIFY_MAC".into();

@@ -11,8 +11,8 @@ use futures::future::try_join_all;
 use super::kms::{KeyEntry, KmsRead, SdkKms, AWS_ALIAS_PREFIX};
 use super::{collect_pages, Calls};
 use crate::aws::AwsCallError;
-use crate::import::{FoundKey, KeyFacts};
-use crate::model::{KeyDetails, Target};
+use crate::import::FoundKey;
+use crate::model::Target;
 
 /// Reads every customer key of a region.
 pub async fn read_region(
@@ -44,7 +44,7 @@ pub async fn read_region(
             .map(|k| {
                 let mut names = by_key.get(&k.key_id).cloned().unwrap_or_default();
                 names.sort();
-                read_key(client, &kms, calls, k, names, target, grants)
+                read_key(&kms, calls, k, names, target, grants)
             }),
     )
     .await?;
@@ -53,7 +53,6 @@ pub async fn read_region(
 
 /// One key; `None` when it vanished while it was read.
 async fn read_key(
-    client: &Client,
     kms: &SdkKms,
     calls: &Calls<'_>,
     key: &KeyEntry,
@@ -62,8 +61,8 @@ async fn read_key(
     grants: bool,
 ) -> Result<Option<FoundKey>, AwsCallError> {
     let key_id = key.key_id.as_str();
-    let described = calls.run("DescribeKey", || describe(client, key_id)).await;
-    let (mut details, facts) = match described {
+    let described = calls.run("DescribeKey", || kms.describe(key_id)).await;
+    let mut details = match described {
         Ok(d) => d,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
@@ -123,52 +122,5 @@ async fn read_key(
         aliases,
         tags,
         details,
-        facts,
     }))
-}
-
-/// DescribeKey, with what keeps a key out of c3.
-async fn describe(client: &Client, key_id: &str) -> Result<(KeyDetails, KeyFacts), AwsCallError> {
-    let out = client
-        .describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .map_err(|e| AwsCallError::from_sdk("DescribeKey", &e))?;
-    let meta = out.key_metadata().ok_or_else(|| {
-        AwsCallError::protocol("DescribeKey", format!("no KeyMetadata for key {key_id}"))
-    })?;
-    let details = KeyDetails {
-        state: meta.key_state().map_or_else(
-            || crate::model::KeyState::Other("Unknown".to_string()),
-            |s| crate::model::KeyState::parse(s.as_str()),
-        ),
-        description: meta.description().unwrap_or_default().to_string(),
-        manager: meta
-            .key_manager()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_default(),
-        spec: meta.key_spec().map_or_else(
-            || "SYMMETRIC_DEFAULT".to_string(),
-            |s| s.as_str().to_string(),
-        ),
-        usage: meta
-            .key_usage()
-            .map_or_else(|| "ENCRYPT_DECRYPT".to_string(), |u| u.as_str().to_string()),
-        creation_epoch: meta
-            .creation_date()
-            .map(aws_sdk_sts::primitives::DateTime::secs),
-        rotation: None,
-        policy: None,
-        grants: None,
-    };
-    let facts = KeyFacts {
-        multi_region: meta.multi_region().unwrap_or(false),
-        origin: meta
-            .origin()
-            .map(|o| o.as_str().to_string())
-            .unwrap_or_default(),
-        custom_key_store: meta.custom_key_store_id().map(str::to_string),
-    };
-    Ok((details, facts))
 }

@@ -61,20 +61,32 @@ async fn round_trip(seed: &Seed, keys: &[(&str, &str)]) -> String {
     .await
     .expect("join");
     assert_eq!(plan_run.code, 0, "{plan_run:?}");
-    for c in &doc.changes {
-        if c.executable() {
-            assert_eq!(
-                c.action().to_string(),
-                "adopt",
-                "not an adoption: {c:?}\n{toml_text}"
-            );
-        } else {
-            assert!(
-                c.accepted.is_some(),
-                "a finding import did not accept: {c:?}\n{toml_text}"
-            );
-        }
-    }
+    let wrong: Vec<String> = doc
+        .changes
+        .iter()
+        .filter(|c| {
+            if c.executable() {
+                c.action().to_string() != "adopt"
+            } else {
+                c.accepted.is_none()
+            }
+        })
+        .map(|c| {
+            format!(
+                "{} {} {} {}: {}",
+                c.key,
+                c.resource,
+                c.action(),
+                c.subject,
+                c.detail
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the plan of the imported file has more than adoptions and accepted findings:\n{}\n{toml_text}",
+        wrong.join("\n")
+    );
     assert!(
         doc.changes.iter().any(c3::plan::Change::executable),
         "nothing to adopt:\n{plan_run:?}"
