@@ -318,6 +318,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
 mod tests;
 
 #[cfg(test)]
+mod adopt_tests;
+#[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
 mod policy_content_tests;

@@ -113,6 +113,21 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether this statement grants (or denies) exactly what `other` does:
+    /// the same effect, principals, actions, resources and conditions after
+    /// normalisation, whatever the Sids (design.md, "Key policy content": the
+    /// console's `Enable IAM User Permissions` is c3's `EnableRootAccess`).
+    pub fn grants_same(&self, other: &Statement) -> bool {
+        self.effect == other.effect
+            && self.principal == other.principal
+            && self.not_principal == other.not_principal
+            && self.action == other.action
+            && self.not_action == other.not_action
+            && self.resource == other.resource
+            && self.not_resource == other.not_resource
+            && self.condition == other.condition
+    }
+
     /// Whether this is a plain `Allow` of `Action` on `Resource` (no `Not*`).
     pub fn is_plain_allow(&self) -> bool {
         self.effect == "Allow"

@@ -155,6 +155,7 @@ pub(super) fn report_orphans(
             .as_deref()
             .and_then(|id| snapshot.key(id));
         let Some(key) = key.filter(|k| k.c3_name() == Some(name)) else {
+            second_alias(&names, desired, target, alias, key, changes);
             continue;
         };
         changes
@@ -169,4 +170,35 @@ pub(super) fn report_orphans(
             )
             .about(alias.name.as_str());
     }
+}
+
+/// A second alias of a c3 key (adopted ones included): an alias whose name
+/// is no key declared here, pointing at a c3 key of a declared name. A
+/// finding (low, its subject the alias), never touched: c3 manages only
+/// `alias/<name>`.
+fn second_alias(
+    names: &BTreeSet<&str>,
+    desired: &DesiredState,
+    target: &Target,
+    alias: &crate::model::LiveAlias,
+    key: Option<&LiveKey>,
+    changes: &mut Changes,
+) {
+    let Some((key, owner)) = key.and_then(|k| k.c3_name().map(|n| (k, n))) else {
+        return;
+    };
+    if !names.contains(owner) || !desired.scope.key(owner) {
+        return;
+    }
+    changes
+        .report(
+            &At::of(target, owner),
+            Resource::Alias,
+            Severity::Low,
+            format!(
+                "{} also points at key {} ({owner}'s key, behind alias/{owner}): a second alias, which c3 leaves as it is (c3 keeps only alias/{owner}; import takes a key under one name)",
+                alias.name, key.key_id
+            ),
+        )
+        .about(alias.name.as_str());
 }

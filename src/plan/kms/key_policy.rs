@@ -99,12 +99,37 @@ pub(super) fn plan(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
     report_public_c3_statements(ctx, &live, &still_public, changes);
 }
 
+/// Whether a live statement of another Sid grants exactly what `want`
+/// does, while no live statement has `want`'s Sid: then `want` is satisfied
+/// as it is (design.md, "Key policy content").
+fn satisfied_elsewhere(live: &Document, want: &policy::Statement) -> bool {
+    live.statements
+        .iter()
+        .any(|s| s.sid != want.sid && s.grants_same(want))
+}
+
+/// Whether a live statement stands for a wanted one whose Sid the live
+/// policy lacks: it grants exactly the same, so it is c3's statement under
+/// another Sid, neither re-added nor reported.
+fn stands_for_wanted(ctx: &KeyContext<'_>, live: &Document, s: &policy::Statement) -> bool {
+    ctx.wanted.statements.iter().any(|(_, want)| {
+        s.grants_same(want)
+            && !live
+                .statements
+                .iter()
+                .any(|l| l.sid.is_some() && l.sid == want.sid)
+    })
+}
+
 /// Reports every live statement keys.toml does not declare (kept).
 fn report_undeclared(ctx: &KeyContext<'_>, live: &Document, changes: &mut Changes) {
     for s in &live.statements {
         if s.sid.as_ref().is_some_and(|sid| ctx.wanted.declares(sid)) {
             // c3's own statements altered so that the key is public are
             // judged with the merge: its repair, or a finding.
+            continue;
+        }
+        if stands_for_wanted(ctx, live, s) {
             continue;
         }
         let assessment = risk::assess_statement(s, &ctx.target.account);
@@ -154,6 +179,10 @@ impl Merge {
                 .iter()
                 .position(|s| s.sid.as_deref() == Some(sid.as_str()))
             else {
+                if satisfied_elsewhere(live, want) {
+                    // A live statement grants exactly this under another Sid.
+                    continue;
+                }
                 if want.effect == "Allow" {
                     merge.updates.push(format!("add statement {sid}"));
                     append_statement(&mut merge.merged, raw.clone());
