@@ -87,6 +87,8 @@ async fn round_trip(seed: &Seed, keys: &[(&str, &str)]) -> String {
         "the plan of the imported file has more than adoptions and accepted findings:\n{}\n{toml_text}",
         wrong.join("\n")
     );
+    // Every [[accept]] entry import wrote accepts something (else the plan warns of it).
+    assert!(doc.warnings.is_empty(), "{:?}\n{toml_text}", doc.warnings);
     assert!(
         doc.changes.iter().any(c3::plan::Change::executable),
         "nothing to adopt:\n{plan_run:?}"
