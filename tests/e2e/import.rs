@@ -32,11 +32,17 @@ fn import(account: &str, regions: &[&str], args: &[&str]) -> Run {
 /// every finding accepted), applies, plans again (clean), and checks that
 /// the keys and policies are as they were. Returns the imported TOML.
 async fn round_trip(seed: &Seed, keys: &[(&str, &str)]) -> String {
+    let keys: Vec<(&Seed, &str, &str)> = keys.iter().map(|(id, name)| (seed, *id, *name)).collect();
+    round_trip_in(&seed.account, &[&seed.region], &keys).await
+}
+
+/// [`round_trip`] of keys in several regions of one account.
+async fn round_trip_in(account: &str, regions: &[&str], keys: &[(&Seed, &str, &str)]) -> String {
     let mut before: Vec<Held> = Vec::new();
-    for (id, name) in keys {
+    for (seed, id, name) in keys {
         before.push(held(seed, id, name).await);
     }
-    let run = import(&seed.account, &[&seed.region], &[]);
+    let run = import(account, regions, &[]);
     assert_eq!(run.code, 0, "import failed:\n{run:?}");
     let toml_text = run.stdout.clone();
     let config = Config::new(&toml_text);
@@ -116,7 +122,7 @@ async fn round_trip(seed: &Seed, keys: &[(&str, &str)]) -> String {
         again.code, 0,
         "the plan after apply is not clean:\n{again:?}\n{toml_text}"
     );
-    for ((id, name), was) in keys.iter().zip(&before) {
+    for ((seed, id, name), was) in keys.iter().zip(&before) {
         let now = held(seed, id, name).await;
         assert_eq!(&now, was, "{name} changed beyond c3's tags");
     }
@@ -257,6 +263,42 @@ async fn odd_keys_are_imported_listed_or_accepted() {
         text.contains("expires  = 2027-02-28"),
         "90 days after {TODAY}: {text}"
     );
+}
+
+#[tokio::test]
+async fn one_name_in_two_regions_with_different_settings_round_trips() {
+    let account = fresh_account();
+    let (west, central) = (Seed::new(&account, R1).await, Seed::new(&account, R2).await);
+    let a = estates::console_key(&west, "reports", 365).await;
+    let mut policy: serde_json::Value =
+        serde_json::from_str(estates::CONSOLE_KEY_POLICY).expect("JSON");
+    policy["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(serde_json::json!({
+            "Sid": "Analytics read",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/analytics"},
+            "Action": "kms:Decrypt",
+            "Resource": "*"
+        }));
+    let (b, _) = central
+        .key("reports", &policy.to_string(), &[("owner", "ops")], false)
+        .await;
+    central.rotate(&b, 365).await;
+    central.alias("reports", &b).await;
+    let text = round_trip_in(
+        &account,
+        &[R1, R2],
+        &[(&west, &a, "reports"), (&central, &b, "reports")],
+    )
+    .await;
+    let key = key_entry(&text, "reports");
+    assert_eq!(key["regions"].as_array().map(Vec::len), Some(2), "{text}");
+    assert!(!key.contains_key("statements"), "{text}");
+    assert!(!key.contains_key("tags"), "the tags differ: {text}");
+    assert!(text.contains("subject  = \"Analytics read\""), "{text}");
+    assert_eq!(text.matches("resource = \"tags\"").count(), 2, "{text}");
 }
 
 #[tokio::test]
