@@ -161,6 +161,7 @@ async fn read_account(
             out.missing.push(Missing {
                 account: account.id.clone(),
                 region: None,
+                iam_only: false,
                 message: ReadError::new(account, ReadPart::Account, call).to_string(),
             });
             return out;
@@ -205,6 +206,7 @@ async fn read_account(
         Err(call) => out.missing.push(Missing {
             account: account.id.clone(),
             region: None,
+            iam_only: true,
             message: ReadError::new(account, ReadPart::Iam, call).to_string(),
         }),
     }
@@ -214,6 +216,7 @@ async fn read_account(
             Err(call) => out.missing.push(Missing {
                 account: account.id.clone(),
                 region: Some(region.clone()),
+                iam_only: false,
                 message: ReadError::new(account, ReadPart::Region(region.clone()), call)
                     .to_string(),
             }),

@@ -100,8 +100,10 @@ impl FoundKey {
 pub struct Missing {
     /// The account id.
     pub account: String,
-    /// The region; `None` for the account's IAM (or all of it).
+    /// The region; `None` for the account's IAM, or all of it.
     pub region: Option<String>,
+    /// With no region: only IAM failed (the keys were read).
+    pub iam_only: bool,
     /// Why.
     pub message: String,
 }

@@ -184,11 +184,15 @@ fn header(input: &ImportInput) -> String {
          version = 1\n",
     );
     for m in &input.missing {
+        let what = match (&m.region, m.iam_only) {
+            (Some(region), _) => format!("{region} could not be read, none of its keys is below"),
+            (None, true) => "IAM could not be read: its keys are below, but with managed_policies = false, as their policies are unknown".into(),
+            (None, false) => "could not be read, none of its keys is below".into(),
+        };
         let _ = writeln!(
             out,
-            "# MISSING: account {} {} could not be read, nothing of it is below: {}",
+            "# MISSING: account {} {what}: {}",
             m.account,
-            m.region.as_deref().unwrap_or("(IAM, every region)"),
             m.message.replace('\n', " ")
         );
     }

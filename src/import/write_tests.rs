@@ -128,6 +128,7 @@ fn keys_import_cannot_take_are_comments_and_a_second_alias_is_accepted() {
     inp.missing.push(Missing {
         account: B.into(),
         region: Some(R.into()),
+        iam_only: false,
         message: "ListKeys: AccessDeniedException".into(),
     });
     let text = write(&inp);
