@@ -134,7 +134,7 @@ fn accounts(
 struct AccountImport {
     account: String,
     keys: Vec<import::FoundKey>,
-    policies: Option<BTreeSet<String>>,
+    policies: Option<BTreeMap<String, String>>,
     missing: Vec<Missing>,
 }
 
@@ -197,9 +197,9 @@ async fn read_account(
             out.policies = Some(
                 snapshot
                     .policies
-                    .iter()
+                    .into_iter()
                     .filter(|p| PolicyKind::parse_name(&p.name).is_some())
-                    .map(|p| p.name.clone())
+                    .map(|p| (p.name, p.document))
                     .collect(),
             );
         }

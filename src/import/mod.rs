@@ -16,6 +16,7 @@
 //! - what keys.toml cannot say becomes `[[accept]]` with reason `imported as
 //!   is: …` and an expiry 90 days after today.
 
+mod policies;
 pub mod recognise;
 mod write;
 
@@ -117,8 +118,9 @@ pub struct ImportInput {
     pub policy_path: String,
     /// Every key read, aliased or not.
     pub keys: Vec<FoundKey>,
-    /// The managed policies named like c3's at `policy_path`, by account id.
-    pub policies: BTreeMap<String, BTreeSet<String>>,
+    /// The managed policies named like c3's at `policy_path` (name →
+    /// default document), by account id.
+    pub policies: BTreeMap<String, BTreeMap<String, String>>,
     /// What could not be read.
     pub missing: Vec<Missing>,
     /// Key names the input file already declares (not imported again).

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::recognise::{recognise, Recognised};
 use super::{FoundKey, ImportInput, ACCEPT_DAYS, REASON_PREFIX};
-use crate::model::{tag, KeyState, Target};
+use crate::model::{key_arn, partition, tag, KeyState, PolicyKind, Target};
 use crate::policy::risk;
 
 /// One target of a key name, in keys.toml's words.
@@ -20,8 +20,11 @@ struct View<'a> {
     /// Tags keys.toml cannot declare.
     bad_tags: Vec<String>,
     rec: Recognised,
-    /// Kinds (`encrypt`, …) whose managed policy exists at the policy path.
+    /// Kinds (`encrypt`, …) whose managed policy exists at the policy path
+    /// and grants at least what c3 writes.
     policies: BTreeSet<&'static str>,
+    /// Comments about this target.
+    notes: Vec<String>,
 }
 
 /// An `[[accept]]` entry to write: selectors and why.
@@ -237,12 +240,32 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         .filter(|(k, _)| !tag::is_aws(k) && !k.to_ascii_lowercase().starts_with("c3:"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .partition(|(k, v)| writable_tag(k, v));
-    let existing = input.policies.get(&key.account);
     let name = key.aliases.first().map_or("", String::as_str);
-    let policies = ["encrypt", "decrypt", "crypto"]
-        .into_iter()
-        .filter(|kind| existing.is_some_and(|set| set.contains(&format!("allow-{kind}-{name}"))))
+    let arns: BTreeSet<String> = input
+        .keys
+        .iter()
+        .filter(|k| k.account == key.account && k.aliases.first().map(String::as_str) == Some(name))
+        .map(|k| key_arn(&Target::new(&k.account, &k.region), &k.key_id))
         .collect();
+    let mut policies = BTreeSet::new();
+    let mut notes = Vec::new();
+    for kind in PolicyKind::ALL {
+        let policy = format!("allow-{}-{name}", kind.word());
+        let Some(document) = input
+            .policies
+            .get(&key.account)
+            .and_then(|p| p.get(&policy))
+        else {
+            continue;
+        };
+        if super::policies::covers(document, kind, &arns, partition(&key.region)) {
+            policies.insert(kind.word());
+        } else {
+            notes.push(format!(
+                "{policy} in {account} grants less than c3 writes for this key: left out of managed_policies, so c3 leaves it as it is"
+            ));
+        }
+    }
     View {
         key,
         account,
@@ -251,6 +274,7 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         bad_tags: bad_tags.into_keys().collect(),
         rec,
         policies,
+        notes,
     }
 }
 
@@ -335,6 +359,7 @@ impl<'a> Entry<'a> {
             comments,
         };
         for v in views {
+            entry.comments.extend(v.notes.iter().cloned());
             entry.differences(v, accepts);
             if !v.rec.root {
                 entry.comments.push(format!(

@@ -55,7 +55,10 @@ fn input(keys: Vec<FoundKey>) -> ImportInput {
         keys,
         policies: BTreeMap::from([(
             A.to_string(),
-            BTreeSet::from(["allow-decrypt-payments".to_string()]),
+            BTreeMap::from([(
+                "allow-decrypt-payments".to_string(),
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#.to_string(),
+            )]),
         )]),
         missing: Vec::new(),
         declared: BTreeSet::new(),
@@ -164,4 +167,28 @@ fn class_names_say_rotation_and_services() {
         class_name(None, &BTreeSet::new(), &BTreeSet::new()),
         "imported-norotation"
     );
+}
+
+#[test]
+fn a_managed_policy_that_grants_less_than_c3s_is_left_out() {
+    let mut inp = input(vec![key(A, "k1", &["payments"], root_policy(A, ""))]);
+    let narrow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let arn = "arn:aws:kms:eu-west-1:111111111111:key/k1";
+    let full = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:DescribeKey","kms:Encrypt","kms:GenerateDataKey*","kms:ReEncryptTo"],"Resource":"{arn}"}}]}}"#
+    );
+    inp.policies = BTreeMap::from([(
+        A.to_string(),
+        BTreeMap::from([
+            ("allow-decrypt-payments".to_string(), narrow.to_string()),
+            ("allow-encrypt-payments".to_string(), full),
+        ]),
+    )]);
+    let text = write(&inp);
+    assert!(text.contains("managed_policies = [\"encrypt\"]"), "{text}");
+    assert!(
+        text.contains("# allow-decrypt-payments in acct-111111111111 grants less than c3 writes"),
+        "{text}"
+    );
+    parse(&text);
 }
