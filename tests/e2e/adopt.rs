@@ -327,3 +327,78 @@ async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
     let ops = operations(&account);
     assert_eq!(ops.get("TagPolicy"), Some(&3), "{ops:?}");
 }
+
+/// Apply's own check before an adopting TagPolicy, against the emulator:
+/// a policy tagged for another key name, or gone from the ARN the plan saw,
+/// is refused without a write.
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_policy_is_refused_for_another_name_or_a_policy_that_is_gone() {
+    use c3::apply::writer::{PolicyWriter, SdkPolicyWriter};
+    use c3::apply::PolicyWriteError;
+
+    let account = fresh_account();
+    let iam = iam(&account).await;
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let theirs = iam
+        .create_policy()
+        .policy_name("allow-decrypt-legacy")
+        .path("/")
+        .policy_document(document)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("c3:name")
+                .value("other")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("CreatePolicy")
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("arn")
+        .to_string();
+    let writer = SdkPolicyWriter::new(iam.clone());
+    let tags = BTreeMap::from([
+        ("c3:managed".to_string(), "true".to_string()),
+        ("c3:name".to_string(), "legacy".to_string()),
+    ]);
+    let seeded = emulator().requests(&account).len();
+    let refused = writer.adopt_policy(&theirs, "legacy", &tags).await;
+    assert!(
+        matches!(&refused, Err(PolicyWriteError::OtherName { other, .. }) if other == "other"),
+        "{refused:?}"
+    );
+    let gone = format!("arn:aws:iam::{account}:policy/allow-encrypt-legacy");
+    let refused = writer.adopt_policy(&gone, "legacy", &tags).await;
+    assert!(
+        matches!(&refused, Err(PolicyWriteError::Moved { .. })),
+        "{refused:?}"
+    );
+    let tag_policies: Vec<String> = emulator()
+        .requests(&account)
+        .into_iter()
+        .skip(seeded)
+        .map(|r| r.operation)
+        .filter(|op| op == "TagPolicy")
+        .collect();
+    assert!(tag_policies.is_empty(), "{tag_policies:?}");
+    // The same policy without another name's tag is adopted.
+    let ours = iam
+        .create_policy()
+        .policy_name("allow-crypto-legacy")
+        .path("/")
+        .policy_document(document)
+        .send()
+        .await
+        .expect("CreatePolicy")
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("arn")
+        .to_string();
+    writer
+        .adopt_policy(&ours, "legacy", &tags)
+        .await
+        .expect("adopted");
+    assert_eq!(policy_state(&iam, &ours).await.2, tags);
+}
