@@ -342,6 +342,41 @@ async fn example_policies_allow_exactly_what_c3_calls() {
     plan_calls.extend(p2);
     apply_calls.extend(ap);
 
+    // 5. a brownfield key and one of its managed policies, made by hand
+    //    without c3's tags, which the file adopts (TagResource, GetPolicy,
+    //    TagPolicy), then updates.
+    let made = kms
+        .create_key()
+        .description("Legacy")
+        .send()
+        .await
+        .expect("CreateKey");
+    let legacy = made.key_metadata().expect("metadata").key_id().to_string();
+    kms.create_alias()
+        .alias_name("alias/legacy")
+        .target_key_id(&legacy)
+        .send()
+        .await
+        .expect("CreateAlias");
+    iam.create_policy()
+        .policy_name("allow-decrypt-legacy")
+        .path(POLICY_PATH)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("CreatePolicy");
+    let mut text = config_text(&account, &[("data", 2, "Data, described")]);
+    text.push_str(
+        "[[keys]]\nname = \"legacy\"\nclassification = \"confidential\"\ndescription = \"Legacy\"\nadopt = true\n",
+    );
+    config.rewrite(&text);
+    let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
+    plan_calls.extend(p);
+    plan_calls.extend(p2);
+    apply_calls.extend(ap);
+
     let plan_actions: BTreeSet<String> = plan_calls.iter().map(action).collect();
     let apply_actions: BTreeSet<String> = apply_calls.iter().map(action).collect();
     // CreateKey and CreatePolicy are called with tags: they need these too.
@@ -383,7 +418,13 @@ async fn example_policies_allow_exactly_what_c3_calls() {
     assert_eq!(
         written,
         BTreeSet::from(
-            ["CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion"].map(String::from)
+            [
+                "CreatePolicy",
+                "CreatePolicyVersion",
+                "DeletePolicyVersion",
+                "TagPolicy"
+            ]
+            .map(String::from)
         ),
         "the run goes through every kind of IAM write: {writes:#?}"
     );

@@ -221,7 +221,7 @@ fn adopt_policies(
                 ActionKind::Adopt,
                 Severity::Info,
                 format!(
-                    "adopt {path}{name} ({}) (adopt = true): add c3's tags {}=true, {}={}; its document changes only if a row below says so",
+                    "adopt {path}{name} ({}) (adopt = true): add c3's tags {}=true, {}={}; its document changes only where another row of this plan says so",
                     policy.arn,
                     tag::MANAGED,
                     tag::NAME,

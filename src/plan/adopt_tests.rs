@@ -499,3 +499,28 @@ fn a_second_alias_of_a_c3_or_adopted_key_is_a_low_finding() {
         assert!(!p.executable().any(|c| c.detail.contains("payments-legacy")));
     }
 }
+
+#[test]
+fn a_foreign_key_is_not_adopted_while_c3s_own_key_of_the_name_is_there() {
+    let d = desired(vec![plain("payments", true)]);
+    let mut live = converged(&d);
+    let t = Target::new(A, R1);
+    let mut foreign = c3_key(&d.keys[0], &t, 1);
+    foreign.key_id = "foreign".into();
+    foreign.arn = arn(&t, "foreign");
+    foreign.tags.clear();
+    let snap = region_mut(&mut live, A, R1);
+    snap.aliases[0].target_key_id = Some("foreign".into());
+    snap.keys.push(foreign);
+    let p = plan(&d, &live);
+    assert!(
+        !p.executable()
+            .any(|c| matches!(c.operation(), Some(Operation::AdoptKey { .. }))),
+        "{:#?}",
+        p.changes
+    );
+    assert!(p
+        .changes
+        .iter()
+        .any(|c| c.action() == ActionKind::Conflict && c.detail.contains("while c3's own key")));
+}

@@ -10,6 +10,7 @@ use c3::render::json::PlanDocument;
 
 use crate::support::{self, emulator};
 
+pub mod adopt;
 pub mod apply;
 pub mod crash;
 pub mod drift_job;

@@ -396,10 +396,12 @@ async fn a_public_statement_is_critical_named_and_never_kept_public_by_c3() {
     let id = key_behind(&kms, "alias/payments").await;
     let mut policy = key_policy(&kms, &id).await;
     let statements = policy["Statement"].as_array_mut().expect("statements");
-    // c3's root statement lost, a public statement and a deleted principal added.
+    // c3's root statement lost (the root keeps kms:* through a statement
+    // that grants a little more, so it does not stand for c3's), a public
+    // statement and a deleted principal added.
     statements.retain(|s| s["Sid"] != "EnableRootAccess");
     statements.push(serde_json::json!({"Sid": "EnableRootAccess2", "Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "kms:*", "Resource": "*"}));
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": ["kms:*", "iam:PassRole"], "Resource": "*"}));
     statements.push(
         serde_json::json!({"Sid": "Open", "Effect": "Allow", "Principal": "*",
         "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}),

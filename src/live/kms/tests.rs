@@ -411,6 +411,36 @@ async fn list_grants_is_paced_per_account_and_region() {
 }
 
 #[tokio::test]
+async fn the_key_behind_an_adopt_alias_is_read_in_full_and_no_other() {
+    let mut kms = FakeKms::new(100);
+    kms.key("cdk", &[("aws:cloudformation:stack-name", "keys")])
+        .key("console", &[])
+        .key("loose", &[])
+        .alias("alias/legacy", Some("cdk"))
+        .alias("alias/payments", Some("console"));
+    let gate = Semaphore::new(4);
+    let calls = Calls::new(&gate, "prod", "eu-west-1");
+    let declared = names(&["legacy", "payments"]);
+    let snap = read_region_adopting(&kms, &calls, &declared, &names(&["legacy"]), true)
+        .await
+        .unwrap();
+    // legacy says adopt = true: its alias's key is read in full, with five calls.
+    assert!(snap.key("cdk").unwrap().details.is_some());
+    let per_key = |id: &str| kms.log.all().into_iter().filter(|(_, w)| w == id).count();
+    assert_eq!(per_key("cdk"), 5);
+    // payments does not: its foreign key is read by tag only, as before; so
+    // is a key no alias of a declared name points at.
+    assert!(snap.key("console").unwrap().details.is_none());
+    assert_eq!(per_key("console"), 1);
+    assert_eq!(per_key("loose"), 1);
+    // An adopt name not declared for this target reads nothing more.
+    let snap = read_region_adopting(&kms, &calls, &names(&[]), &names(&["legacy"]), true)
+        .await
+        .unwrap();
+    assert!(snap.key("cdk").unwrap().details.is_none());
+}
+
+#[tokio::test]
 async fn at_most_five_calls_per_c3_key() {
     let mut kms = FakeKms::new(100);
     kms.c3_key("k", "payments")

@@ -28,7 +28,16 @@ impl<'a> AliasPlan<'a> {
                         "{}; adopt = true, but c3 does not adopt it: {why}",
                         not_ours(k, &ctx.spec.name)
                     ),
-                    None => not_ours(k, &ctx.spec.name),
+                    None => match view.ours.first() {
+                        Some(own) => format!(
+                            "{}; adopt = true, but c3 does not adopt it while c3's own key {} of {} is here: point {} at that key, or rename the key in keys.toml",
+                            not_ours(k, &ctx.spec.name),
+                            own.key_id,
+                            ctx.spec.name,
+                            ctx.spec.alias()
+                        ),
+                        None => not_ours(k, &ctx.spec.name),
+                    },
                 },
                 Some(k) => not_ours(k, &ctx.spec.name),
                 None => match view.alias_target {
