@@ -18,6 +18,7 @@
 
 mod policies;
 pub mod recognise;
+mod text;
 mod write;
 
 use std::collections::{BTreeMap, BTreeSet};

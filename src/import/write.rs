@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::recognise::{recognise, Recognised};
+use super::text::{inline, key, list, quote};
 use super::{FoundKey, ImportInput, ACCEPT_DAYS, REASON_PREFIX};
 use crate::model::{key_arn, partition, tag, KeyState, PolicyKind, Target};
 use crate::policy::risk;
@@ -175,6 +176,15 @@ fn group(input: &ImportInput) -> (BTreeMap<&str, Vec<View<'_>>>, Vec<String>) {
             key,
             account_name(&key.account),
         ));
+    }
+    for views in by_name.values_mut() {
+        views.sort_by(|a, b| {
+            (&a.key.account, &a.key.region, &a.key.key_id).cmp(&(
+                &b.key.account,
+                &b.key.region,
+                &b.key.key_id,
+            ))
+        });
     }
     (by_name, notes)
 }
@@ -359,6 +369,12 @@ impl<'a> Entry<'a> {
             comments,
         };
         for v in views {
+            if v.key.details.description != entry.description {
+                entry.comments.push(format!(
+                    "REVIEW: the description in {} {} is {:?}: keys.toml has one description per key, so the plan updates it there",
+                    v.account, v.key.region, v.key.details.description
+                ));
+            }
             entry.comments.extend(v.notes.iter().cloned());
             entry.differences(v, accepts);
             if !v.rec.root {
@@ -532,63 +548,6 @@ pub fn class_name(
         }
     }
     name
-}
-
-/// A TOML basic string.
-pub fn quote(value: &str) -> String {
-    let mut out = String::from('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A TOML key: bare when it may be, else quoted.
-fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        quote(k)
-    }
-}
-
-fn list(items: &BTreeSet<String>) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
-    format!("[{}]", quoted.join(", "))
-}
-
-/// A JSON value as a TOML inline value.
-fn inline(v: &Value) -> String {
-    match v {
-        Value::String(s) => quote(s),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Null => quote(""),
-        Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(inline).collect();
-            format!("[{}]", parts.join(", "))
-        }
-        Value::Object(m) => {
-            let parts: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{} = {}", key(k), inline(v)))
-                .collect();
-            format!("{{ {} }}", parts.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]
