@@ -357,3 +357,31 @@ async fn an_unreadable_account_is_an_error_for_it_alone() {
     assert!(!run.stdout.contains("hidden"), "{run:?}");
     assert!(run.stdout.contains("[accounts.good]") && run.stdout.contains("[accounts.bad]"));
 }
+
+#[test]
+fn ambient_credentials_need_no_role_and_a_bad_id_is_refused() {
+    let run = harness::run(harness::c3_command().args([
+        "import",
+        "--account",
+        harness::DEFAULT_ACCOUNT,
+        "--regions",
+        R1,
+    ]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "[accounts.acct-{0}]\nid = \"{0}\"\nregions = [\"{R1}\"]",
+            harness::DEFAULT_ACCOUNT
+        )),
+        "{run:?}"
+    );
+    let run =
+        harness::run(harness::c3_command().args(["import", "--account", "12345", "--regions", R1]));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("not a 12-digit account id"), "{run:?}");
+    let run = harness::run(harness::c3_command().args(["import", "--account", "123456789012"]));
+    assert_eq!(
+        run.code, 1,
+        "--account without --regions is a usage error: {run:?}"
+    );
+}
