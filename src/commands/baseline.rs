@@ -149,6 +149,7 @@ mod tests {
             kind: ChangeKind::Finding(Finding::Report),
             subject: subject.into(),
             accepted: None,
+            fingerprint: String::new(),
         }
     }
 

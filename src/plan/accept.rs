@@ -153,6 +153,7 @@ mod tests {
             kind: ChangeKind::Finding(Finding::Report),
             subject: subject.into(),
             accepted: None,
+            fingerprint: String::new(),
         }
     }
 

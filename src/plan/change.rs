@@ -199,6 +199,9 @@ pub struct Change {
     pub subject: String,
     /// The `[[accept]]` entry that accepts this finding, if one does.
     pub accepted: Option<Accepted>,
+    /// A stable id of the change: the same from plan to plan while the
+    /// change is about the same thing (see [`super::fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// Why a finding is accepted: the `[[accept]]` entry that accepts it.
@@ -286,6 +289,8 @@ struct ChangeRecord {
     subject: String,
     #[serde(default)]
     accepted: Option<Accepted>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     diff: Option<PolicyDiff>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,6 +315,7 @@ impl From<Change> for ChangeRecord {
             detail: c.detail,
             subject: c.subject,
             accepted: c.accepted,
+            fingerprint: c.fingerprint,
             diff: c.diff,
             operation,
         }
@@ -355,6 +361,7 @@ impl TryFrom<ChangeRecord> for Change {
             kind,
             subject: r.subject,
             accepted: r.accepted,
+            fingerprint: r.fingerprint,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod action;
 mod adopt;
 mod change;
 pub mod desired;
+pub mod fingerprint;
 mod iam;
 mod kms;
 mod scope;
@@ -198,6 +199,7 @@ impl Changes {
             kind,
             subject: at.key.to_string(),
             accepted: None,
+            fingerprint: String::new(),
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -311,6 +313,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         warnings: Vec::new(),
     };
     plan.sort();
+    fingerprint::assign(&mut plan.changes);
     plan
 }
 

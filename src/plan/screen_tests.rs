@@ -15,7 +15,7 @@ use crate::options::Style;
 /// statement, an undeclared tag and a grant to another account on one key;
 /// the other account's `payments` key is gone (created again, its policies
 /// name the new key).
-fn drifted() -> (DesiredState, LiveState) {
+pub(super) fn drifted() -> (DesiredState, LiveState) {
     let d = desired(vec![
         spec("payments", &[(A, R1), (B, R1)]),
         spec("logs", &[(A, R2)]),

@@ -149,6 +149,7 @@ mod tests {
             },
             subject: "payments".into(),
             accepted: None,
+            fingerprint: String::new(),
         }
     }
 
