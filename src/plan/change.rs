@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::Operation;
 use crate::model::{Date, ReadFailure};
 
-/// The format version of the JSON plan document.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version of the JSON plan document c3 writes.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format versions c3 reads (format 2 is a superset of format 1).
+pub const READ_FORMAT_VERSIONS: std::ops::RangeInclusive<u32> = 1..=FORMAT_VERSION;
 
 /// What a change is about (the `resource` field of the JSON document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
