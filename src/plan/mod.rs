@@ -15,6 +15,7 @@ mod change;
 pub mod desired;
 pub mod fingerprint;
 mod iam;
+mod key_ids;
 mod kms;
 pub mod meta;
 mod scope;
@@ -207,6 +208,8 @@ impl Changes {
             subject: at.key.to_string(),
             accepted: None,
             fingerprint: String::new(),
+            key_id: None,
+            key_arn: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -322,6 +325,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);
+    key_ids::assign(&mut plan.changes, live);
     plan
 }
 
