@@ -45,7 +45,9 @@ pub struct PlanDocument {
 }
 
 impl PlanDocument {
-    /// The document of a plan.
+    /// The document of a plan: format 2 with its metadata; a plan without
+    /// metadata (made by the planner alone, or merged from format 1 plans)
+    /// is written as format 1, which says it records neither.
     pub fn of(plan: &Plan) -> Self {
         let meta = plan.meta.clone();
         let (c3_version, created_at, config, selection) = match meta {
@@ -58,7 +60,7 @@ impl PlanDocument {
             None => (None, None, None, None),
         };
         Self {
-            format_version: FORMAT_VERSION,
+            format_version: if config.is_some() { FORMAT_VERSION } else { 1 },
             c3_version,
             created_at,
             config,
