@@ -615,8 +615,8 @@ pub fn run(command: &mut Command) -> crate::e2e::Run {
     r
 }
 
-/// Checks the plan documents a finished c3 command emitted against the schema: its stdout when it
-/// is one (a JSON object with `format_version`), and the file of `--out FILE`.
+/// Checks the plan documents a finished c3 command emitted against the schema: its stdout and the
+/// file of `--out FILE`, when they are one (a JSON object with `format_version`).
 pub fn validate_emitted_plans(command: &Command, stdout: &str) {
     let args: Vec<String> = command
         .get_args()
@@ -634,15 +634,23 @@ pub fn validate_emitted_plans(command: &Command, stdout: &str) {
                 Some(dir) => dir.join(&out),
                 None => PathBuf::from(&out),
             };
-            if let Ok(text) = fs::read_to_string(&path) {
-                validate_plan(&text, &format!("--out {out}"));
+            match fs::read_to_string(&path) {
+                Ok(text) if is_plan_document(&text) => {
+                    validate_plan(&text, &format!("--out {out}"));
+                }
+                _ => {}
             }
         }
     }
-    let trimmed = stdout.trim_start();
-    if trimmed.starts_with('{') && trimmed.contains("\"format_version\"") {
+    if is_plan_document(stdout) {
         validate_plan(stdout, &format!("the stdout of c3 {}", args.join(" ")));
     }
+}
+
+/// Whether a text is a plan document (not keys.toml of `import --out`, not a table): a JSON
+/// object with `format_version`.
+fn is_plan_document(text: &str) -> bool {
+    text.trim_start().starts_with('{') && text.contains("\"format_version\"")
 }
 
 /// Validates one plan document against schema/plan.schema.json with the venv's
