@@ -265,7 +265,7 @@ pub struct ApplyArgs {
     /// Apply without asking. Required when stdin is not a terminal.
     #[arg(long)]
     pub auto_approve: bool,
-    /// A plan saved with `c3 plan --out FILE`: applied only if a fresh plan still equals it.
+    /// A plan saved with `c3 plan --out FILE`: planned again within its selection, applied only if the fresh plan still equals it and keys.toml is the file it was made from.
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
     /// Concurrent API calls at most (overrides [settings] parallelism).

@@ -376,7 +376,7 @@ fn plan_json_prints_only_the_document_even_when_verbose() {
         let doc: PlanDocument = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
             panic!("c3 {args:?}: stdout is not one JSON document ({e}): {r:?}")
         });
-        assert_eq!(doc.format_version, 1);
+        assert_eq!(doc.format_version, 2);
         assert!(doc.errors.is_empty(), "c3 {args:?}: {:?}", doc.errors);
         assert!(!doc.changes.is_empty(), "c3 {args:?}: nothing to create?");
         assert!(doc.changes.iter().all(|c| c.account == account));

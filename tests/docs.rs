@@ -603,6 +603,40 @@ fn selection_flags_work_for_plan_and_apply() {
 
 // ---------------------------------------------------------------- exit codes
 
+/// docs/output-json.md's example and every plan document among the insta
+/// snapshots conform to schema/plan.schema.json (the plans c3 prints in the
+/// tests are checked as they are made, by `support::run`).
+#[test]
+fn documented_and_snapshot_plans_conform_to_the_schema() {
+    support::validate_plan(
+        &documented_plan().to_string(),
+        "docs/output-json.md's example",
+    );
+    let mut checked = 0;
+    for dir in [
+        "src/plan/snapshots",
+        "src/render/snapshots",
+        "tests/snapshots",
+    ] {
+        let Ok(entries) = fs::read_dir(repo().join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            // An insta snapshot: a `---` header, then the value.
+            let body = text.splitn(3, "---\n").nth(2).unwrap_or_default();
+            if body.trim_start().starts_with('{') && body.contains("\"format_version\"") {
+                support::validate_plan(body, &path.display().to_string());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "no plan document among the snapshots");
+    let schema = read("docs/output-json.md");
+    assert!(schema.contains("schema/plan.schema.json"));
+}
+
 /// The plan document of docs/output-json.md, as JSON.
 fn documented_plan() -> Value {
     let docs = read("docs/output-json.md");
@@ -791,14 +825,28 @@ fn merge_refuses_overlapping_plans_as_documented() {
     assert!(scale.contains("It makes no AWS call and needs no keys.toml"));
     let mut plan = documented_plan();
     plan["errors"] = Value::Array(Vec::new());
-    let r = merge(&[], &[&plan, &plan]);
+    // Two selections that overlap (an account, and a region of it).
+    let mut by_account = plan.clone();
+    by_account["selection"]["accounts"] = serde_json::json!(["111111111111"]);
+    let mut by_region = plan.clone();
+    by_region["selection"]["regions"] = serde_json::json!(["eu-west-1"]);
+    let r = merge(&[], &[&by_account, &by_region]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr.contains("both cover account 111111111111"),
         "{r:?}"
     );
+    // The same plan twice.
+    let r = merge(&[], &[&plan, &plan]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("are both the plan of everything"),
+        "{r:?}"
+    );
 
+    let plan = by_account;
     let mut other = plan.clone();
+    other["selection"]["accounts"] = serde_json::json!(["222222222222"]);
     for c in other["changes"].as_array_mut().unwrap() {
         c["account"] = Value::from("222222222222");
     }

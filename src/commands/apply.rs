@@ -17,17 +17,35 @@ pub(crate) async fn run(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let saved = match &args.plan_file {
+        Some(path) => match read_saved(cli, path)? {
+            Ok(saved) => Some(saved),
+            Err(refusal) => {
+                printer.error(&refusal);
+                return Ok(ExitStatus::Failure);
+            }
+        },
+        None => None,
+    };
+    // A saved plan is applied within its own selection, unless the command
+    // line gives one (which must then be the same).
+    let saved_scope = saved
+        .as_ref()
+        .and_then(|s| s.plan.meta.as_ref())
+        .filter(|_| is_everything(&args.scope))
+        .map(|m| scope_args(&m.selection));
+    let scope = saved_scope.as_ref().unwrap_or(&args.scope);
     let Some(super::Planned {
         desired,
         base,
         plan,
         today,
-    }) = super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+    }) = super::load_and_plan(cli, args.parallelism, scope, printer).await
     else {
         return Ok(ExitStatus::Failure);
     };
-    if let Some(path) = &args.plan_file {
-        if let Some(refusal) = saved_plan_refusal(path, &plan)? {
+    if let Some(saved) = &saved {
+        if let Some(refusal) = saved_plan_refusal(saved, &plan) {
             printer.error(&refusal);
             return Ok(ExitStatus::Failure);
         }
@@ -92,21 +110,83 @@ fn converged_except(after: &Plan) -> String {
     }
 }
 
-/// Why a saved plan may not be applied: it cannot be read, or a fresh plan
-/// differs from it (one line, see [`outcome::stale_plan`]). `None`: it holds.
-fn saved_plan_refusal(path: &std::path::Path, fresh: &Plan) -> anyhow::Result<Option<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the saved plan {}", path.display()))?;
-    let saved: PlanDocument = match serde_json::from_str(&text) {
+/// A plan saved with `c3 plan --out`, and the name it was given by.
+struct Saved {
+    /// The file name, for messages.
+    name: String,
+    /// The plan it holds.
+    plan: Plan,
+}
+
+/// Reads a saved plan: `Err` (one line) when it is not a plan document or
+/// was made from another keys.toml than the one this run reads.
+fn read_saved(cli: &Cli, path: &std::path::Path) -> anyhow::Result<Result<Saved, String>> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading the saved plan {name}"))?;
+    let doc: PlanDocument = match serde_json::from_str(&text) {
         Ok(doc) => doc,
         Err(e) => {
-            return Ok(Some(format!(
-                "{} is not a plan written by `c3 plan --out` (format_version {}): {e}; nothing was changed",
-                path.display(),
+            return Ok(Err(format!(
+                "{name} is not a plan written by `c3 plan --out` (format_version {}): {e}; nothing was changed",
                 crate::plan::FORMAT_VERSION
             )))
         }
     };
+    if !crate::plan::READ_FORMAT_VERSIONS.contains(&doc.format_version) {
+        return Ok(Err(format!(
+            "{name} has format_version {}; this c3 reads 1 to {}: nothing was changed. Make the plan again with this c3 (`c3 plan --out {name}`).",
+            doc.format_version,
+            crate::plan::FORMAT_VERSION
+        )));
+    }
+    let plan = doc.into_plan();
+    if let (Some(meta), Ok(bytes)) = (&plan.meta, std::fs::read(&cli.global.config)) {
+        let now = crate::plan::meta::sha256_hex(&bytes);
+        if now != meta.config.sha256 {
+            return Ok(Err(format!(
+                "the saved plan {name} was made from {} (sha256 {}) but {} has sha256 {}: nothing was changed. Plan again from this file (`c3 plan --out {name}`) and review it, or apply with the keys.toml the plan was made from (-c).",
+                meta.config.path,
+                crate::plan::meta::short(&meta.config.sha256),
+                cli.global.config.display(),
+                crate::plan::meta::short(&now)
+            )));
+        }
+    }
+    Ok(Ok(Saved { name, plan }))
+}
+
+/// Whether no selection flag was given.
+fn is_everything(scope: &crate::cli::ScopeArgs) -> bool {
+    scope.accounts.is_empty()
+        && scope.regions.is_empty()
+        && scope.keys.is_empty()
+        && scope.shard.is_none()
+}
+
+/// The selection flags of a recorded selection.
+fn scope_args(selection: &crate::plan::Selection) -> crate::cli::ScopeArgs {
+    crate::cli::ScopeArgs {
+        accounts: selection.accounts.clone(),
+        regions: selection.regions.clone(),
+        keys: selection.keys.clone(),
+        shard: selection.shard.map(|s| (s.index, s.count)),
+    }
+}
+
+/// Why a saved plan may not be applied: it was made for another selection
+/// than this run's, or a fresh plan of its selection differs from it (one
+/// line, see [`outcome::stale_plan`]). `None`: it holds.
+fn saved_plan_refusal(saved: &Saved, fresh: &Plan) -> Option<String> {
+    let name = &saved.name;
+    if let (Some(was), Some(now)) = (&saved.plan.meta, &fresh.meta) {
+        if was.selection != now.selection {
+            return Some(format!(
+                "the saved plan {name} covers {} but this command selects {}: nothing was changed. Run `c3 apply {name}` without selection flags, or plan this selection with `c3 plan --out`.",
+                was.selection, now.selection
+            ));
+        }
+    }
     // What `[[accept]]` says (and the day it is judged on) changes nothing
     // apply does: a plan holds whatever its findings' acceptance.
     let unaccepted = |changes: &[crate::plan::Change]| -> Vec<crate::plan::Change> {
@@ -119,8 +199,8 @@ fn saved_plan_refusal(path: &std::path::Path, fresh: &Plan) -> anyhow::Result<Op
             })
             .collect()
     };
-    let (saved, fresh) = (unaccepted(&saved.changes), unaccepted(&fresh.changes));
-    Ok((saved != fresh).then(|| outcome::stale_plan(&path.display().to_string(), &saved, &fresh)))
+    let (was, now) = (unaccepted(&saved.plan.changes), unaccepted(&fresh.changes));
+    (was != now).then(|| outcome::stale_plan(name, &was, &now))
 }
 
 /// `--auto-approve`, or a `y` on a terminal; without a terminal and the flag, a refusal.

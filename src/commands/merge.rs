@@ -4,27 +4,46 @@ use anyhow::Context;
 
 use crate::cli::{MergeArgs, OutputFormat};
 use crate::exit::ExitStatus;
+use crate::plan::meta::{merge_meta, MergeInput};
 use crate::plan::Plan;
 use crate::render::{self, json::PlanDocument, Printer};
 
 pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let mut plans = Vec::new();
+    let mut names = Vec::new();
     for path in &args.plans {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the plan {}", path.display()))?;
         let doc: PlanDocument = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a c3 plan document", path.display()))?;
-        if doc.format_version != crate::plan::FORMAT_VERSION {
+        if !crate::plan::READ_FORMAT_VERSIONS.contains(&doc.format_version) {
             anyhow::bail!(
-                "{} has format_version {}; this c3 reads {}",
+                "{} has format_version {}; this c3 reads 1 to {}",
                 path.display(),
                 doc.format_version,
                 crate::plan::FORMAT_VERSION
             );
         }
         plans.push(doc.into_plan());
+        names.push(path.display().to_string());
     }
-    let plan = match Plan::merge(plans) {
+    let inputs: Vec<MergeInput<'_>> = names
+        .iter()
+        .zip(&plans)
+        .map(|(name, p)| MergeInput {
+            name,
+            meta: p.meta.as_ref(),
+        })
+        .collect();
+    let meta = merge_meta(&inputs);
+    drop(inputs);
+    let merged = meta.and_then(|meta| {
+        Plan::merge(plans).map(|mut plan| {
+            plan.meta = meta;
+            plan
+        })
+    });
+    let plan = match merged {
         Ok(plan) => plan,
         Err(e) => {
             printer.error(&e);

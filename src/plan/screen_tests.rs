@@ -68,7 +68,17 @@ fn the_plan_table() {
 #[test]
 fn the_json_plan() {
     let (d, live) = drifted();
-    insta::assert_snapshot!(crate::render::json::to_string(&plan(&d, &live)));
+    let mut p = plan(&d, &live);
+    p.meta = Some(crate::plan::PlanMeta {
+        c3_version: "0.1.0".to_string(),
+        created_at: "2026-11-30T12:00:00Z".to_string(),
+        config: crate::plan::ConfigRef::of("keys.toml", b"version = 1\n"),
+        selection: crate::plan::Selection {
+            shard: Some(crate::plan::Shard { index: 1, count: 3 }),
+            ..crate::plan::Selection::default()
+        },
+    });
+    insta::assert_snapshot!(crate::render::json::to_string(&p));
 }
 
 #[test]

@@ -5,14 +5,21 @@ use similar::{ChangeTag, TextDiff};
 use crate::options::Style;
 use crate::plan::Change;
 
-/// The diff of one change, headed by its place (empty when it has none).
+/// The diff of one change, headed by its place, and for a managed policy
+/// its name (empty when it has none).
 pub fn render(change: &Change, style: &Style) -> String {
     let Some(d) = &change.diff else {
         return String::new();
     };
     let region = change.region.as_deref().unwrap_or("(global)");
+    // A key has several managed policies: the header names the one it is.
+    let policy = if change.resource == crate::plan::Resource::IamPolicy {
+        format!(" {}", change.subject)
+    } else {
+        String::new()
+    };
     let mut out = style.paint_bold(&format!(
-        "{} {} {} {} ({}):",
+        "{} {} {} {}{policy} ({}):",
         change.account,
         region,
         change.key,

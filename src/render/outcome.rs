@@ -7,7 +7,9 @@ use crate::apply::{Outcome, Status};
 use crate::options::Style;
 use crate::plan::Change;
 
-/// The outcome table: one row per executable change, in plan order.
+/// The outcome table: one row per executable change, in plan order; a
+/// managed policy's row names it, and rows that would read the same are one
+/// with their count (`done (2 changes)`).
 pub fn table(outcomes: &[Outcome], style: &Style) -> String {
     let mut table = Table::new();
     if style.terminal {
@@ -28,6 +30,9 @@ pub fn table(outcomes: &[Outcome], style: &Style) -> String {
     ]);
     let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| order(&a.change).cmp(&order(&b.change)));
+    // Rows that read the same (one key's changes of a resource) are one row
+    // with their count.
+    let mut rows: Vec<([String; 6], usize)> = Vec::new();
     for o in sorted {
         let c = &o.change;
         let outcome = match &o.status {
@@ -35,25 +40,50 @@ pub fn table(outcomes: &[Outcome], style: &Style) -> String {
             Status::Failed(why) => format!("failed: {why}"),
             Status::NotAttempted(why) => format!("not attempted: {why}"),
         };
-        table.add_row(vec![
-            Cell::new(&c.account),
-            Cell::new(c.region.as_deref().unwrap_or("(global)")),
-            Cell::new(&c.key),
-            Cell::new(c.resource.as_str()),
-            Cell::new(c.action().as_str()),
-            Cell::new(outcome),
-        ]);
+        let row = [
+            c.account.clone(),
+            c.region.as_deref().unwrap_or("(global)").to_string(),
+            c.key.clone(),
+            resource(c),
+            c.action().as_str().to_string(),
+            outcome,
+        ];
+        match rows.last_mut() {
+            Some((last, n)) if *last == row => *n += 1,
+            _ => rows.push((row, 1)),
+        }
+    }
+    for (mut row, n) in rows {
+        if n > 1 {
+            row[5] = format!("{} ({n} changes)", row[5]);
+        }
+        table.add_row(row.into_iter().map(Cell::new).collect::<Vec<_>>());
     }
     table.to_string()
 }
 
-fn order(c: &Change) -> (&str, bool, Option<&str>, &str, crate::plan::Resource) {
+/// The resource of a row: a managed policy with its name
+/// (`iam_policy allow-decrypt-payments`), since a key has several.
+fn resource(c: &Change) -> String {
+    if c.resource == crate::plan::Resource::IamPolicy {
+        format!("{} {}", c.resource, c.subject)
+    } else {
+        c.resource.as_str().to_string()
+    }
+}
+
+fn order(c: &Change) -> (&str, bool, Option<&str>, &str, crate::plan::Resource, &str) {
     (
         c.account.as_str(),
         c.region.is_none(),
         c.region.as_deref(),
         c.key.as_str(),
         c.resource,
+        if c.resource == crate::plan::Resource::IamPolicy {
+            c.subject.as_str()
+        } else {
+            ""
+        },
     )
 }
 
@@ -75,7 +105,7 @@ fn row(c: &Change) -> String {
         c.account,
         c.region.as_deref().unwrap_or("(global)"),
         c.key,
-        c.resource,
+        resource(c),
         c.action()
     )
 }
@@ -150,6 +180,8 @@ mod tests {
             subject: "payments".into(),
             accepted: None,
             fingerprint: String::new(),
+            key_id: None,
+            key_arn: None,
         }
     }
 
@@ -166,5 +198,36 @@ mod tests {
         edited.severity = Severity::Info;
         let line = stale_plan("p.json", &[edited], &saved);
         assert!(line.contains("it was modified after c3 wrote it"), "{line}");
+    }
+
+    #[test]
+    fn the_outcome_table_names_each_policy_and_counts_rows_that_read_the_same() {
+        let policy = |name: &str| {
+            let mut c = change("create");
+            c.region = None;
+            c.resource = Resource::IamPolicy;
+            c.subject = name.into();
+            Outcome {
+                change: c,
+                status: Status::Done,
+            }
+        };
+        let rotation = || Outcome {
+            change: change("rotation is off"),
+            status: Status::Done,
+        };
+        let outcomes = [
+            policy("allow-encrypt-payments"),
+            policy("allow-decrypt-payments"),
+            rotation(),
+            rotation(),
+        ];
+        let text = table(&outcomes, &Style::plain());
+        for name in ["allow-encrypt-payments", "allow-decrypt-payments"] {
+            let line = format!("iam_policy {name} | update | done ");
+            assert_eq!(text.matches(&line).count(), 1, "{text}");
+        }
+        assert_eq!(text.matches("| rotation").count(), 1, "{text}");
+        assert!(text.contains("done (2 changes)"), "{text}");
     }
 }

@@ -285,3 +285,95 @@ fn a_saved_plan_is_applied_only_while_it_still_holds() {
     let ok = c3(&config.path, &["apply", "--auto-approve", &saved_arg]);
     assert_eq!(ok.code, 0, "{ok:?}");
 }
+
+/// Two accounts, one key each, sorted by id so `--shard 1/2` is the first.
+fn two_accounts() -> (Config, String, String, String) {
+    let mut ids = [fresh_account(), fresh_account()];
+    ids.sort();
+    let mut text = String::from("version = 1\n\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&account_block(&format!("a{i}"), id, &[R1]));
+    }
+    text.push_str(
+        "[classifications.internal]\n\n[[keys]]\nname = \"data\"\nclassification = \"internal\"\n",
+    );
+    let config = Config::new(&text);
+    let [first, second] = ids;
+    (config, text, first, second)
+}
+
+/// `apply PLAN.json` of a shard's plan applies within that shard: the fresh
+/// plan is made of the plan's own selection, and the other shard's account
+/// is not touched.
+#[test]
+fn a_shard_plan_applies_within_its_selection() {
+    let (config, _, first, second) = two_accounts();
+    let saved = config.sibling("shard-1.json");
+    let saved_arg = saved.to_string_lossy().to_string();
+    let run = c3(
+        &config.path,
+        &["plan", "--shard", "1/2", "--out", &saved_arg],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("plan")).expect("JSON");
+    assert_eq!(
+        doc["selection"]["shard"],
+        serde_json::json!({"index": 1, "count": 2})
+    );
+    assert!(doc["changes"].as_array().is_some_and(|c| !c.is_empty()));
+    // Another selection on the command line than the plan's: refused.
+    let other = c3(
+        &config.path,
+        &["apply", "--auto-approve", "--shard", "2/2", &saved_arg],
+    );
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stdout.is_empty(), "{other:?}");
+    assert_eq!(other.stderr.lines().count(), 1, "{other:?}");
+    assert!(
+        other.stderr.starts_with(&format!(
+            "error: the saved plan {saved_arg} covers --shard 1/2 but this command selects --shard 2/2"
+        )),
+        "{other:?}"
+    );
+    let ok = c3(&config.path, &["apply", "--auto-approve", &saved_arg]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(operations(&first).contains_key("CreateKey"));
+    assert!(!operations(&second)
+        .keys()
+        .any(|op| op.starts_with("Create")));
+}
+
+/// A plan made from another keys.toml (its bytes differ) is refused in one
+/// line that names both files and their hashes, before any AWS call.
+#[test]
+fn a_plan_of_another_keys_toml_is_refused() {
+    let (config, text, first, _) = two_accounts();
+    let saved = config.sibling("plan.json");
+    let saved_arg = saved.to_string_lossy().to_string();
+    let run = c3(&config.path, &["plan", "--out", &saved_arg]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let before = operations(&first).values().sum::<usize>();
+    config.rewrite(&format!("{text}\n# reviewed\n"));
+    let r = c3(&config.path, &["apply", "--auto-approve", &saved_arg]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.is_empty(), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    let path = config.path.display().to_string();
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error: the saved plan {saved_arg} was made from {path} (sha256 "
+        )),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains(&format!("but {path} has sha256 ")),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("c3 plan --out"), "{r:?}");
+    assert_eq!(
+        operations(&first).values().sum::<usize>(),
+        before,
+        "an AWS call"
+    );
+}

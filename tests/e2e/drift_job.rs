@@ -25,15 +25,16 @@ fn config_text(account: &str, names: &[&str]) -> String {
 
 /// c3 with `args` then `-c <config>`, on the day `today` (`C3_TODAY`).
 fn c3_on(today: &str, config: &Path, args: &[&str]) -> Run {
-    let out = crate::support::c3_command_at(&emulator().endpoint())
+    let mut command = crate::support::c3_command_at(&emulator().endpoint());
+    command
         .env("C3_TODAY", today)
         .args(args)
         .arg("-c")
         .arg(config)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run c3");
-    finish(out)
+        .stdin(std::process::Stdio::null());
+    let r = finish(command.output().expect("run c3"));
+    crate::support::validate_emitted_plans(&command, &r.stdout);
+    r
 }
 
 fn plan_doc(run: &Run) -> PlanDocument {

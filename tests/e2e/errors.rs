@@ -25,7 +25,9 @@ fn three_accounts() -> (Config, Vec<String>) {
 }
 
 fn run(mut command: std::process::Command) -> Run {
-    finish(command.stdin(Stdio::null()).output().expect("run c3"))
+    let r = finish(command.stdin(Stdio::null()).output().expect("run c3"));
+    crate::support::validate_emitted_plans(&command, &r.stdout);
+    r
 }
 
 #[test]

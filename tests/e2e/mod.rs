@@ -80,14 +80,15 @@ pub fn c3(config: &Path, args: &[&str]) -> Run {
 
 /// Runs c3 against the emulator at `endpoint` (such as a test's own) with `args` then `-c <config>`.
 pub fn c3_at(endpoint: &str, config: &Path, args: &[&str]) -> Run {
-    let out = support::c3_command_at(endpoint)
+    let mut command = support::c3_command_at(endpoint);
+    command
         .args(args)
         .arg("-c")
         .arg(config)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run c3");
-    finish(out)
+        .stdin(std::process::Stdio::null());
+    let r = finish(command.output().expect("run c3"));
+    support::validate_emitted_plans(&command, &r.stdout);
+    r
 }
 
 /// `c3 plan --output json`, parsed into the typed document.

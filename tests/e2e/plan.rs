@@ -30,7 +30,7 @@ fn example_on_empty_accounts_lists_every_create() {
     let (run, doc) = plan_json(&config.path);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(doc.errors.is_empty(), "{:?}", doc.errors);
-    assert_eq!(doc.format_version, 1);
+    assert_eq!(doc.format_version, 2);
     // 17 (key, account, region) targets: a key and an alias each; 11 (key, account) pairs: 3 policies each.
     assert_eq!(doc.summary.create, 17 * 2 + 11 * 3, "{:#?}", doc.summary);
     assert!(doc
@@ -591,19 +591,44 @@ fn shards_merged_equal_the_whole_plan() {
         assert_eq!(run.code, 0, "{run:?}");
         files.push(out_arg);
     }
-    let merged = crate::support::c3_command()
-        .arg("merge")
-        .args(&files)
-        .output()
-        .expect("c3 merge");
-    assert!(merged.status.success(), "{merged:?}");
-    let merged: PlanDocument = serde_json::from_slice(&merged.stdout).expect("merged plan");
+    let merged = crate::support::run(crate::support::c3_command().arg("merge").args(&files));
+    assert_eq!(merged.code, 0, "{merged:?}");
+    let merged: PlanDocument = serde_json::from_str(&merged.stdout).expect("merged plan");
     assert_eq!(merged, whole);
-    // The same shard twice is refused.
-    let twice = crate::support::c3_command()
-        .arg("merge")
-        .args([&files[0], &files[0]])
-        .output()
-        .expect("c3 merge");
-    assert_eq!(twice.status.code(), Some(1));
+    // Each refusal: exit 1, one line on stderr, nothing on stdout.
+    let refused = |files: &[&String], says: &str| {
+        let r = crate::support::run(crate::support::c3_command().arg("merge").args(files));
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.is_empty(), "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(r.stderr.starts_with(&format!("error: {says}")), "{r:?}");
+    };
+    // The same shard twice.
+    refused(
+        &[&files[0], &files[0], &files[1]],
+        &format!(
+            "{} and {} are both shard 1/2: give each shard's plan once",
+            files[0], files[0]
+        ),
+    );
+    // A shard missing.
+    refused(
+        &[&files[0]],
+        "shard 2/2 of --shard I/2 is missing: merge the plans of all 2 shards",
+    );
+    // Shards of another keys.toml.
+    let other = Config::new(&format!("{text}\n# another file\n"));
+    let other_out = other.sibling("shard-2.json").to_string_lossy().to_string();
+    let run = c3(
+        &other.path,
+        &["plan", "--shard", "2/2", "--out", &other_out],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    refused(
+        &[&files[0], &other_out],
+        &format!(
+            "{} and {other_out} were made from different keys.toml files (",
+            files[0]
+        ),
+    );
 }

@@ -564,7 +564,7 @@ pub fn c3_command() -> Command {
 }
 
 /// The `c3` binary pointed at `endpoint`, hermetic: every `AWS_*` and `C3_*` variable of the test
-/// process is removed; dummy credentials (account [`DEFAULT_ACCOUNT`]), region us-east-1, no
+/// process is removed; plans made at [`TEST_NOW`]; dummy credentials (account [`DEFAULT_ACCOUNT`]), region us-east-1, no
 /// colour, no instance metadata, and a `HOME` of its own (so no `~/.aws` is read).
 pub fn c3_command_at(endpoint: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_c3"));
@@ -581,9 +581,13 @@ pub fn c3_command_at(endpoint: &str) -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
+        .env("C3_NOW", TEST_NOW)
         .env("HOME", test_home());
     command
 }
+
+/// The `created_at` of every plan the tests make (`C3_NOW`).
+pub const TEST_NOW: &str = "2026-11-30T12:00:00Z";
 
 /// `http://127.0.0.1:<port>` where nothing listens (a port that was free a moment ago).
 pub fn closed_endpoint() -> String {
@@ -598,14 +602,85 @@ pub fn offline() -> Command {
     c3_command_at(&closed_endpoint())
 }
 
-/// Runs a c3 command with no stdin and collects what it printed.
+/// Runs a c3 command with no stdin and collects what it printed. Every plan document it emitted
+/// (on stdout, or written with `--out FILE`) is checked against schema/plan.schema.json.
 pub fn run(command: &mut Command) -> crate::e2e::Run {
-    crate::e2e::finish(
+    let r = crate::e2e::finish(
         command
             .stdin(Stdio::null())
             .output()
             .expect("run the c3 binary"),
-    )
+    );
+    validate_emitted_plans(command, &r.stdout);
+    r
+}
+
+/// Checks the plan documents a finished c3 command emitted against the schema: its stdout and the
+/// file of `--out FILE`, when they are one (a JSON object with `format_version`).
+pub fn validate_emitted_plans(command: &Command, stdout: &str) {
+    let args: Vec<String> = command
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cwd = command.get_current_dir().map(Path::to_path_buf);
+    for (i, arg) in args.iter().enumerate() {
+        let out = match arg.strip_prefix("--out=") {
+            Some(path) => Some(path.to_string()),
+            None if arg == "--out" => args.get(i + 1).cloned(),
+            None => None,
+        };
+        if let Some(out) = out {
+            let path = match &cwd {
+                Some(dir) => dir.join(&out),
+                None => PathBuf::from(&out),
+            };
+            match fs::read_to_string(&path) {
+                Ok(text) if is_plan_document(&text) => {
+                    validate_plan(&text, &format!("--out {out}"));
+                }
+                _ => {}
+            }
+        }
+    }
+    if is_plan_document(stdout) {
+        validate_plan(stdout, &format!("the stdout of c3 {}", args.join(" ")));
+    }
+}
+
+/// Whether a text is a plan document (not keys.toml of `import --out`, not a table): a JSON
+/// object with `format_version`.
+fn is_plan_document(text: &str) -> bool {
+    text.trim_start().starts_with('{') && text.contains("\"format_version\"")
+}
+
+/// Validates one plan document against schema/plan.schema.json with the venv's
+/// `check-jsonschema`; panics with its report when the document does not conform.
+pub fn validate_plan(text: &str, what: &str) {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = Path::new(SCRATCH).join("plan-documents");
+    fs::create_dir_all(&dir).expect("a directory for plan documents");
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let file = dir.join(format!("plan-{}-{n}.json", std::process::id()));
+    fs::write(&file, text).expect("write the plan document");
+    let checker = Path::new(REPO).join(".venv/bin/check-jsonschema");
+    let out = Command::new(&checker)
+        .arg("--schemafile")
+        .arg(Path::new(REPO).join("schema/plan.schema.json"))
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} cannot run ({e}): run scripts/emulator-venv.sh",
+                checker.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{what} is not valid against schema/plan.schema.json:\n{}{}\n--- document\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = fs::remove_file(&file);
 }
 
 /// An empty directory used as `HOME` by [`c3_command_at`].

@@ -272,6 +272,7 @@ fn create_policy(ctx: &PolicyContext<'_>, at: &At<'_>, changes: &mut Changes) {
         detail,
         operation,
     );
+    create.about(ctx.wanted.name.as_str());
     create.diff = Some(PolicyDiff {
         before: String::new(),
         after: ctx.wanted.doc.normalized_text(),

@@ -68,6 +68,7 @@ pub(super) fn plan(
         detail,
         operation,
     );
+    update.about(name.as_str());
     update.diff = Some(PolicyDiff {
         before: live_doc.normalized_text(),
         after,
