@@ -27,7 +27,7 @@ fn report_uri(config: &Path) -> String {
 pub(crate) fn context(config: &Path, selection: String) -> ReportContext {
     let uri = report_uri(config);
     let locations = match std::fs::read_to_string(config) {
-        Ok(source) => Locations::scan(&uri, &source),
+        Ok(source) => Locations::of(&uri, crate::config::declaration_lines(&source)),
         Err(_) => Locations::at_start(&uri),
     };
     ReportContext {

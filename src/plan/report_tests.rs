@@ -10,7 +10,8 @@ use super::*;
 use crate::options::Style;
 use crate::render::report::{Locations, ReportContext, RULES};
 
-/// The keys.toml the locations are read from.
+/// The keys.toml the locations are read from (not a valid file: only
+/// where it declares keys and accounts matters here).
 const KEYS_TOML: &str = r#"[accounts.prod]
 id = "111111111111"
 
@@ -68,7 +69,7 @@ pub(super) fn report_plan() -> Plan {
 
 fn ctx() -> ReportContext {
     ReportContext {
-        locations: Locations::scan("keys.toml", KEYS_TOML),
+        locations: Locations::of("keys.toml", crate::config::declaration_lines(KEYS_TOML)),
         selection: "all".into(),
     }
 }
@@ -109,7 +110,7 @@ fn the_report_junit() {
 
 #[test]
 fn locations_are_the_lines_that_declare_keys_and_accounts() {
-    let loc = Locations::scan("keys.toml", KEYS_TOML);
+    let loc = Locations::of("keys.toml", crate::config::declaration_lines(KEYS_TOML));
     assert_eq!(loc.keys.get("payments"), Some(&7));
     assert_eq!(loc.keys.get("logs"), Some(&11));
     assert_eq!(loc.accounts.get(A), Some(&1));

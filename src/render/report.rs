@@ -27,49 +27,14 @@ impl Locations {
         }
     }
 
-    /// Scans keys.toml text for the lines that open a `[[keys]]` entry (with
-    /// its `name`) and an `[accounts.X]` table (with its `id`).
-    pub fn scan(uri: &str, source: &str) -> Self {
-        let mut loc = Self::at_start(uri);
-        let mut open: Option<(bool, u32, String)> = None; // (is key, line, account name)
-        for (i, raw) in source.lines().enumerate() {
-            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let line = raw.trim();
-            if line.starts_with('[') {
-                open = None;
-                if line.starts_with("[[keys]]") {
-                    open = Some((true, n, String::new()));
-                } else if let Some(rest) = line.strip_prefix("[accounts.") {
-                    let name = rest
-                        .trim_end_matches(']')
-                        .trim()
-                        .trim_matches('"')
-                        .to_string();
-                    if !name.contains('.') {
-                        loc.accounts.entry(name.clone()).or_insert(n);
-                        open = Some((false, n, name));
-                    }
-                }
-                continue;
-            }
-            let Some((is_key, at, _)) = &open else {
-                continue;
-            };
-            let Some((field, value)) = line.split_once('=') else {
-                continue;
-            };
-            let value = value.trim().trim_matches('"').to_string();
-            match (field.trim(), is_key) {
-                ("name", true) => {
-                    loc.keys.entry(value).or_insert(*at);
-                }
-                ("id", false) => {
-                    loc.accounts.entry(value).or_insert(*at);
-                }
-                _ => {}
-            }
+    /// Locations in `uri` at the given declaration lines
+    /// ([`crate::config::declaration_lines`]).
+    pub fn of(uri: &str, lines: crate::config::DeclarationLines) -> Self {
+        Self {
+            keys: lines.keys,
+            accounts: lines.accounts,
+            ..Self::at_start(uri)
         }
-        loc
     }
 
     /// The line a change is located at: its key's `[[keys]]` entry, else its
