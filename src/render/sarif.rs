@@ -11,6 +11,10 @@ use crate::plan::{Change, Plan};
 /// The schema URI written in `$schema`.
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
+/// `tool.driver.informationUri`: c3's repository, the same placeholder as
+/// examples/ci's `C3_GIT` until c3 has a public home.
+pub const INFORMATION_URI: &str = "https://github.com/your-org/c3";
+
 /// The SARIF log of a plan, pretty, with a trailing newline.
 pub fn render(plan: &Plan, ctx: &ReportContext) -> String {
     let mut s = serde_json::to_string_pretty(&log(plan, ctx))
@@ -42,7 +46,7 @@ pub fn log(plan: &Plan, ctx: &ReportContext) -> Value {
                 "name": "c3",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/c3-kms/c3",
+                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }},
             "automationDetails": {"id": format!("c3/plan/{}/", ctx.selection)},

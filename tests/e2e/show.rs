@@ -137,6 +137,14 @@ fn check_show(dir: &Path, account: &str) {
             "show --output {format} differs from plan's"
         );
     }
+    let judged = c3_in(dir, &["show", "plan.json", "--detailed-exitcode"]);
+    assert_eq!(judged.code, 2, "{judged:?}");
+    let missing = c3_in(dir, &["show", "nothing.json"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing.stderr.contains("nothing.json") && missing.stdout.is_empty(),
+        "{missing:?}"
+    );
     assert_eq!(
         emulator().requests(account).len(),
         before,
