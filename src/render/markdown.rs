@@ -113,7 +113,12 @@ fn pieces(plan: &Plan) -> Vec<String> {
             ));
         }
     }
-    let diffs: Vec<&Change> = plan.changes.iter().filter(|c| c.diff.is_some()).collect();
+    // As in the human view: no diff for what is created whole.
+    let diffs: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.diff.is_some() && c.action() != crate::plan::ActionKind::Create)
+        .collect();
     if !diffs.is_empty() {
         out.push("\n## Policy diffs\n".to_string());
         out.extend(diffs.into_iter().map(diff_block));
@@ -132,8 +137,22 @@ fn capital(s: Severity) -> String {
     t[..1].to_uppercase() + &t[1..]
 }
 
+/// What a policy diff is about: the managed policy's name, `key policy`
+/// for a key policy.
+fn policy_name(c: &Change) -> String {
+    use crate::plan::Operation;
+    match c.operation() {
+        Some(Operation::CreatePolicy { name, .. }) => name.clone(),
+        Some(Operation::UpdatePolicy { arn, .. }) => {
+            arn.rsplit('/').next().unwrap_or(arn).to_string()
+        }
+        _ if c.resource == crate::plan::Resource::KeyPolicy => "key policy".to_string(),
+        _ => c.subject.clone(),
+    }
+}
+
 /// A diff under a heading that names the policy (account, region, key,
-/// resource and subject: the Sid, policy name or key id).
+/// resource, and the policy's name).
 fn diff_block(c: &Change) -> String {
     let Some(d) = &c.diff else {
         return String::new();
@@ -153,7 +172,7 @@ fn diff_block(c: &Change) -> String {
         region_name(c.region.as_deref()),
         c.key,
         c.resource,
-        c.subject.replace('`', "'"),
+        policy_name(c).replace('`', "'"),
         c.action()
     )
 }
