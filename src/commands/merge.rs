@@ -18,9 +18,9 @@ pub(crate) fn run(
             .with_context(|| format!("reading the plan {}", path.display()))?;
         let doc: PlanDocument = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a c3 plan document", path.display()))?;
-        if doc.format_version != crate::plan::FORMAT_VERSION {
+        if !crate::plan::READ_FORMAT_VERSIONS.contains(&doc.format_version) {
             anyhow::bail!(
-                "{} has format_version {}; this c3 reads {}",
+                "{} has format_version {}; this c3 reads 1 to {}",
                 path.display(),
                 doc.format_version,
                 crate::plan::FORMAT_VERSION

@@ -122,13 +122,68 @@ pub(crate) async fn load_and_plan(
     let desired = load_for_run(cli, parallelism, scope, printer)?;
     let base = crate::aws::load_base_config().await;
     let today = today(cli);
-    let plan = plan::read_and_plan(&desired, &base, printer, true, today).await;
+    let mut plan = plan::read_and_plan(&desired, &base, printer, true, today).await;
+    plan.meta = plan_meta(cli, scope, &desired);
     Some(Planned {
         desired,
         base,
         plan,
         today,
     })
+}
+
+/// The metadata a plan of this run carries: c3's version, now (`C3_NOW`
+/// when set, for tests), keys.toml's path and SHA-256, the selection.
+/// `None` if keys.toml can no longer be read.
+pub(crate) fn plan_meta(
+    cli: &Cli,
+    scope: &crate::cli::ScopeArgs,
+    desired: &DesiredState,
+) -> Option<crate::plan::PlanMeta> {
+    let path = &cli.global.config;
+    let bytes = std::fs::read(path).ok()?;
+    let created_at = std::env::var("C3_NOW").unwrap_or_else(|_| {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        crate::plan::meta::rfc3339_utc(secs)
+    });
+    Some(crate::plan::PlanMeta {
+        c3_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at,
+        config: crate::plan::ConfigRef::of(path.display().to_string(), &bytes),
+        selection: selection(scope, desired),
+    })
+}
+
+/// The selection of a run as its document records it: `--accounts` as ids.
+pub(crate) fn selection(
+    scope: &crate::cli::ScopeArgs,
+    desired: &DesiredState,
+) -> crate::plan::Selection {
+    let sorted = |v: Vec<String>| -> Vec<String> {
+        let set: std::collections::BTreeSet<String> = v.into_iter().collect();
+        set.into_iter().collect()
+    };
+    let accounts = scope
+        .accounts
+        .iter()
+        .map(|wanted| {
+            desired
+                .accounts
+                .iter()
+                .find(|a| &a.name == wanted || &a.id == wanted)
+                .map_or_else(|| wanted.clone(), |a| a.id.clone())
+        })
+        .collect();
+    crate::plan::Selection {
+        accounts: sorted(accounts),
+        regions: sorted(scope.regions.clone()),
+        keys: sorted(scope.keys.clone()),
+        shard: scope
+            .shard
+            .map(|(index, count)| crate::plan::Shard { index, count }),
+    }
 }
 
 /// Loads and validates keys.toml; prints every problem and returns `None` if

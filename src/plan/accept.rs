@@ -154,6 +154,8 @@ mod tests {
             subject: subject.into(),
             accepted: None,
             fingerprint: String::new(),
+            key_id: None,
+            key_arn: None,
         }
     }
 

@@ -15,7 +15,9 @@ mod change;
 pub mod desired;
 pub mod fingerprint;
 mod iam;
+mod key_ids;
 mod kms;
+pub mod meta;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -25,8 +27,9 @@ use serde::{Deserialize, Serialize};
 pub use action::{KeyRef, Operation};
 pub use change::{
     Accepted, ActionKind, Change, ChangeKind, Finding, PlanError, PolicyDiff, Resource, Severity,
-    SeverityCounts, Summary, FORMAT_VERSION,
+    SeverityCounts, Summary, FORMAT_VERSION, READ_FORMAT_VERSIONS,
 };
+pub use meta::{ConfigRef, PlanMeta, Selection, Shard};
 
 use crate::model::{DesiredState, LiveState};
 
@@ -43,6 +46,11 @@ pub struct Plan {
     /// `[[accept]]` entries that expired or accept nothing (`keys.toml:42: …`).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What the plan says about itself: c3's version, when, from which
+    /// keys.toml, for which selection. `None` for a plan the planner just
+    /// made (commands stamp it) or one read from a format 1 document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<PlanMeta>,
 }
 
 impl Plan {
@@ -200,6 +208,8 @@ impl Changes {
             subject: at.key.to_string(),
             accepted: None,
             fingerprint: String::new(),
+            key_id: None,
+            key_arn: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -311,9 +321,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         errors,
         notes: scope::notes(desired),
         warnings: Vec::new(),
+        meta: None,
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);
+    key_ids::assign(&mut plan.changes, live);
     plan
 }
 

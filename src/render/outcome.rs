@@ -150,6 +150,8 @@ mod tests {
             subject: "payments".into(),
             accepted: None,
             fingerprint: String::new(),
+            key_id: None,
+            key_arn: None,
         }
     }
 
