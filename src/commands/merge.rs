@@ -42,7 +42,7 @@ pub(crate) fn run(
             render::write_human(printer, &plan)?;
         }
         format => {
-            let ctx = super::show::context(&cli.global.config, "merged".to_string());
+            let ctx = super::show::context(&cli.global.config, &plan);
             super::show::write(printer, &plan, format, &ctx)?;
         }
     }

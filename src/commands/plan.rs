@@ -74,10 +74,7 @@ pub(crate) async fn run(
     }
     render::errors(printer, &plan, &super::account_names(&desired));
     super::warn_plan(printer, &plan);
-    let scope = &args.scope;
-    let selection =
-        render::report::selection_id(&scope.accounts, &scope.regions, &scope.keys, scope.shard);
-    let ctx = super::show::context(&cli.global.config, selection);
+    let ctx = super::show::context(&cli.global.config, &plan);
     super::show::write(printer, &plan, args.output, &ctx)?;
     Ok(exit_status(&plan, args.detailed_exitcode))
 }

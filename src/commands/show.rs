@@ -22,17 +22,22 @@ fn report_uri(config: &Path) -> String {
     text.strip_prefix("./").map_or(text.clone(), str::to_string)
 }
 
-/// What reports need besides the plan: the lines of keys.toml (line 1 of
-/// its path when it cannot be read) and the selection.
-pub(crate) fn context(config: &Path, selection: String) -> ReportContext {
-    let uri = report_uri(config);
-    let locations = match std::fs::read_to_string(config) {
-        Ok(source) => Locations::of(&uri, crate::config::declaration_lines(&source)),
-        Err(_) => Locations::at_start(&uri),
+/// What reports need besides the plan: the lines of keys.toml `config`
+/// (when it cannot be read: line 1 of the path the plan records, else of
+/// `config`) and the plan's selection.
+pub(crate) fn context(config: &Path, plan: &Plan) -> ReportContext {
+    let locations = if let Ok(source) = std::fs::read_to_string(config) {
+        Locations::of(
+            &report_uri(config),
+            crate::config::declaration_lines(&source),
+        )
+    } else {
+        let recorded = plan.meta.as_ref().map(|m| Path::new(&m.config.path));
+        Locations::at_start(&report_uri(recorded.unwrap_or(config)))
     };
     ReportContext {
         locations,
-        selection,
+        selection: render::report::selection_id(plan.meta.as_ref().map(|m| &m.selection)),
     }
 }
 
@@ -60,9 +65,9 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<Plan> {
         .with_context(|| format!("reading the plan {}", path.display()))?;
     let doc: PlanDocument = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a c3 plan document", path.display()))?;
-    if doc.format_version != crate::plan::FORMAT_VERSION {
+    if !crate::plan::READ_FORMAT_VERSIONS.contains(&doc.format_version) {
         anyhow::bail!(
-            "{} has format_version {}; this c3 reads {}",
+            "{} has format_version {}; this c3 reads 1 to {}",
             path.display(),
             doc.format_version,
             crate::plan::FORMAT_VERSION
@@ -75,7 +80,7 @@ pub(crate) fn run(cli: &Cli, args: &ShowArgs, printer: &Printer) -> anyhow::Resu
     let plan = read(&args.plan)?;
     render::errors(printer, &plan, &std::collections::BTreeMap::default());
     super::warn_plan(printer, &plan);
-    let ctx = context(&cli.global.config, "all".to_string());
+    let ctx = context(&cli.global.config, &plan);
     write(printer, &plan, args.output, &ctx)?;
     Ok(if args.detailed_exitcode {
         super::plan::exit_status(&plan, true)

@@ -260,3 +260,24 @@ fn markdown_is_cut_with_a_note_when_too_long() {
     assert!(cut.contains("were left out") && cut.contains("JSON plan"));
     assert!(!full.contains("were left out"));
 }
+
+#[test]
+fn the_automation_id_names_the_selection() {
+    use crate::render::report::selection_id;
+    assert_eq!(selection_id(None), "all");
+    assert_eq!(selection_id(Some(&Selection::default())), "all");
+    let shard = Selection {
+        shard: Some(Shard { index: 1, count: 3 }),
+        ..Selection::default()
+    };
+    assert_eq!(selection_id(Some(&shard)), "shard-1-of-3");
+    let some = Selection {
+        accounts: vec![B.into(), A.into()],
+        regions: vec![R1.into()],
+        ..Selection::default()
+    };
+    assert_eq!(
+        selection_id(Some(&some)),
+        format!("accounts-{A},{B}+regions-{R1}")
+    );
+}

@@ -63,29 +63,29 @@ pub struct ReportContext {
     pub selection: String,
 }
 
-/// The selection of a run as a SARIF `automationDetails.id` segment.
-pub fn selection_id(
-    accounts: &[String],
-    regions: &[String],
-    keys: &[String],
-    shard: Option<(u32, u32)>,
-) -> String {
+/// A plan's selection as a SARIF `automationDetails.id` segment: `all`, or
+/// `accounts-<ids>`, `regions-<names>`, `keys-<names>` and `shard-I-of-N`
+/// joined by `+`.
+pub fn selection_id(selection: Option<&crate::plan::Selection>) -> String {
+    let Some(sel) = selection.filter(|s| !s.is_everything()) else {
+        return "all".to_string();
+    };
     let mut parts = Vec::new();
-    for (label, values) in [("accounts", accounts), ("regions", regions), ("keys", keys)] {
+    for (label, values) in [
+        ("accounts", &sel.accounts),
+        ("regions", &sel.regions),
+        ("keys", &sel.keys),
+    ] {
         if !values.is_empty() {
-            let mut v = values.to_vec();
+            let mut v = values.clone();
             v.sort();
             parts.push(format!("{label}-{}", v.join(",")));
         }
     }
-    if let Some((i, n)) = shard {
-        parts.push(format!("shard-{i}-of-{n}"));
+    if let Some(shard) = &sel.shard {
+        parts.push(format!("shard-{}-of-{}", shard.index, shard.count));
     }
-    if parts.is_empty() {
-        "all".to_string()
-    } else {
-        parts.join("+").replace('/', "_")
-    }
+    parts.join("+").replace('/', "_")
 }
 
 /// A kind of finding: a SARIF rule.

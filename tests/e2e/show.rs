@@ -17,6 +17,7 @@ fn c3_in(dir: &Path, args: &[&str]) -> Run {
     let out = crate::support::c3_command_at(&emulator().endpoint())
         .current_dir(dir)
         .env("C3_TODAY", "2026-11-30")
+        .env("C3_NOW", "2026-11-30T12:00:00Z")
         .args(args)
         .args(["-c", "keys.toml"])
         .stdin(std::process::Stdio::null())
@@ -137,6 +138,21 @@ fn check_show(dir: &Path, account: &str) {
             "show --output {format} differs from plan's"
         );
     }
+    assert_eq!(
+        emulator().requests(account).len(),
+        before,
+        "c3 show called AWS"
+    );
+    // A shard's SARIF, from the saved plan, says which shard it is.
+    let shard = c3_in(dir, &["plan", "--shard", "1/1", "--out", "shard.json"]);
+    assert_eq!(shard.code, 0, "{shard:?}");
+    let shard = c3_in(dir, &["show", "shard.json", "--output", "sarif"]);
+    let shard: serde_json::Value = serde_json::from_str(&shard.stdout).expect("SARIF");
+    assert_eq!(
+        shard["runs"][0]["automationDetails"]["id"],
+        "c3/plan/shard-1-of-1/"
+    );
+    let before = emulator().requests(account).len();
     let judged = c3_in(dir, &["show", "plan.json", "--detailed-exitcode"]);
     assert_eq!(judged.code, 2, "{judged:?}");
     let missing = c3_in(dir, &["show", "nothing.json"]);
