@@ -22,7 +22,7 @@ use crate::e2e::Run;
 use crate::support::{self, offline, run};
 
 const SUBCOMMANDS: &[&str] = &[
-    "validate", "plan", "apply", "merge", "baseline", "import", "schema",
+    "validate", "plan", "apply", "merge", "show", "baseline", "import", "schema",
 ];
 
 fn repo() -> &'static Path {
@@ -684,7 +684,7 @@ fn exit_code_table_holds_without_aws() {
     );
     let row2 = table.lines().find(|l| l.starts_with("| 2 |")).unwrap();
     assert!(row2.contains("--detailed-exitcode"), "{row2}");
-    for sub in ["plan", "merge"] {
+    for sub in ["plan", "merge", "show"] {
         assert!(row2.contains(&format!("`{sub}`")), "{row2} names no {sub}");
         assert!(help(Some(sub)).contains("--detailed-exitcode"));
     }

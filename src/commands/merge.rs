@@ -8,7 +8,11 @@ use crate::plan::meta::{merge_meta, MergeInput};
 use crate::plan::Plan;
 use crate::render::{self, json::PlanDocument, Printer};
 
-pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(
+    cli: &crate::cli::Cli,
+    args: &MergeArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let mut plans = Vec::new();
     let mut names = Vec::new();
     for path in &args.plans {
@@ -52,10 +56,13 @@ pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitSta
     };
     super::warn_plan(printer, &plan);
     match args.output {
-        OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,
         OutputFormat::Human => {
             render::errors(printer, &plan, &std::collections::BTreeMap::default());
             render::write_human(printer, &plan)?;
+        }
+        format => {
+            let ctx = super::show::context(&cli.global.config, &plan);
+            super::show::write(printer, &plan, format, &ctx)?;
         }
     }
     Ok(super::plan::exit_status(&plan, args.detailed_exitcode))

@@ -30,6 +30,7 @@ mod error;
 mod expand;
 mod file;
 mod hints;
+mod lines;
 mod locate;
 mod path;
 mod read;
@@ -41,6 +42,7 @@ use std::io::Read;
 use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic};
+pub use lines::{declaration_lines, DeclarationLines};
 
 use crate::model::DesiredState;
 use locate::TomlSource;
