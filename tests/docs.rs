@@ -1286,8 +1286,6 @@ fn with_samples(command: &str) -> String {
     const SAMPLES: &[(&str, &str)] = &[
         ("${plans[@]}", "plan-1.json"),
         ("$@", "plan-1.json"),
-        ("$CI_NODE_INDEX", "1"),
-        ("$CI_NODE_TOTAL", "4"),
         ("$C3_SHARDS", "4"),
         ("$SHARD", "1"),
         ("$plan", "shard-1.json"),
@@ -1521,10 +1519,11 @@ fn github_examples_are_complete() {
 }
 
 /// The GitLab example is complete: the drift job runs in scheduled
-/// pipelines with `--detailed-exitcode`; the plan job runs `parallel: N`
-/// shards of `$CI_NODE_INDEX/$CI_NODE_TOTAL` and keeps their plans also on
-/// failure; the merge job needs them, runs `when: always` and expects N
-/// plans; the AWS jobs get OIDC credentials through the environment the AWS
+/// pipelines with `--detailed-exitcode`, a JUnit report and SARIF; the plan
+/// job runs a `parallel: matrix` of N shards (`$SHARD/$C3_SHARDS`) and keeps
+/// their plans also on failure; the merge job needs them, runs
+/// `when: always`, expects N plans and renders Markdown; apply is manual, in
+/// a protected environment, from the default branch's plan; the AWS jobs get OIDC credentials through the environment the AWS
 /// credential chain reads; c3 is built from a pinned tag.
 #[test]
 fn gitlab_example_is_complete() {
@@ -1574,14 +1573,19 @@ fn gitlab_example_is_complete() {
     assert!(apply_plan.contains("plan --out plan.json"), "{apply_plan}");
 
     let plan = job("c3:plan");
-    let n: usize = plan
+    let shards: Vec<String> = plan
         .lines()
-        .find_map(|l| l.trim().strip_prefix("parallel: "))
-        .and_then(|v| v.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .expect("c3:plan has parallel: N");
+        .find_map(|l| l.trim().strip_prefix("- SHARD: ["))
+        .and_then(|v| v.split(']').next())
+        .expect("c3:plan has parallel: matrix: - SHARD: [...]")
+        .split(", ")
+        .map(|v| v.trim_matches('"').to_string())
+        .collect();
+    let n = shards.len();
+    let expected: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    assert_eq!(shards, expected, "the matrix of c3:plan is not 1 to N");
     assert!(
-        plan.contains("--shard \"$CI_NODE_INDEX/$CI_NODE_TOTAL\""),
+        plan.contains("--shard \"$SHARD/$C3_SHARDS\""),
         "{plan}"
     );
     assert!(plan.contains("extends: .c3-aws"), "{plan}");
@@ -1598,8 +1602,8 @@ fn gitlab_example_is_complete() {
         "the merge makes no AWS call: {merge}"
     );
     assert!(
-        merge.contains(&format!("C3_SHARDS: \"{n}\"")),
-        "C3_SHARDS is not parallel: {n}: {merge}"
+        text.contains(&format!("C3_SHARDS: \"{n}\" ")),
+        "C3_SHARDS is not the {n} entries of c3:plan's matrix"
     );
     assert!(merge.contains("c3 merge --output json"), "{merge}");
     assert!(merge.contains("c3 show merged.json --output markdown"), "{merge}");
