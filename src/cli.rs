@@ -85,6 +85,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
     Merge(MergeArgs),
+    /// Render a saved plan (human, json, markdown, sarif, junit). Makes no AWS call.
+    #[command(after_long_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
     /// Print [[accept]] entries that accept every current finding, to append to keys.toml. Never writes.
     #[command(after_long_help = BASELINE_EXAMPLES)]
     Baseline(BaselineArgs),
@@ -103,9 +106,22 @@ Examples:
   c3 plan --output json > plan.json            the plan for machines (docs/output-json.md)
   c3 plan --out plan.json                      save it for review, then `c3 apply plan.json`
   c3 plan --shard 1/4 --output json            one of four CI jobs; join them with `c3 merge`
+  c3 plan --output sarif > c3.sarif            for GitHub code scanning (docs/reports.md)
+  c3 plan --output markdown >> \"$GITHUB_STEP_SUMMARY\"   a CI job summary; also junit
 
 Each row has a severity (critical, high, medium, low, info) and an action: create, update,
 repoint, restore and adopt are what apply does; report and conflict are only shown.";
+
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  c3 plan --out plan.json && c3 show plan.json     the table again, no AWS call
+  c3 show plan.json -o markdown >> \"$GITHUB_STEP_SUMMARY\"   a CI job summary
+  c3 show plan.json -o sarif > c3.sarif             for GitHub code scanning (upload-sarif)
+  c3 show plan.json -o junit > c3.xml               for GitLab's artifacts:reports:junit
+
+The output is the same as `c3 plan --output FORMAT` of the same plan. SARIF locates results at
+the lines of keys.toml (-c) that declare each key and account when the file can be read, else at
+line 1 of its path. See docs/reports.md.";
 
 const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -257,6 +273,26 @@ pub enum OutputFormat {
     Human,
     /// The JSON plan document only (docs/output-json.md).
     Json,
+    /// Markdown for a CI job summary or a pull request comment, at most 1 MiB (docs/reports.md).
+    Markdown,
+    /// SARIF 2.1.0 for GitHub code scanning (docs/reports.md).
+    Sarif,
+    /// JUnit XML for GitLab and Jenkins test reports (docs/reports.md).
+    Junit,
+}
+
+/// `c3 show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan written by `c3 plan --out FILE` (or `--output json`, or `c3 merge`).
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan: PathBuf,
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Exit 2 when the plan has differences (accepted findings aside), 1 when it has errors, else 0.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `c3 apply`.

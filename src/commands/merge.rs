@@ -7,7 +7,11 @@ use crate::exit::ExitStatus;
 use crate::plan::Plan;
 use crate::render::{self, json::PlanDocument, Printer};
 
-pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(
+    cli: &crate::cli::Cli,
+    args: &MergeArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let mut plans = Vec::new();
     for path in &args.plans {
         let text = std::fs::read_to_string(path)
@@ -33,10 +37,13 @@ pub(crate) fn run(args: &MergeArgs, printer: &Printer) -> anyhow::Result<ExitSta
     };
     super::warn_plan(printer, &plan);
     match args.output {
-        OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,
         OutputFormat::Human => {
             render::errors(printer, &plan, &std::collections::BTreeMap::default());
             render::write_human(printer, &plan)?;
+        }
+        format => {
+            let ctx = super::show::context(&cli.global.config, "merged".to_string());
+            super::show::write(printer, &plan, format, &ctx)?;
         }
     }
     Ok(super::plan::exit_status(&plan, args.detailed_exitcode))

@@ -8,6 +8,7 @@ mod baseline;
 mod import;
 mod merge;
 mod plan;
+mod show;
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,7 +28,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Validate => validate(&cli, printer),
         Command::Plan(args) => plan::run(&cli, args, printer).await,
         Command::Apply(args) => apply::run(&cli, args, printer).await,
-        Command::Merge(args) => merge::run(args, printer),
+        Command::Merge(args) => merge::run(&cli, args, printer),
+        Command::Show(args) => show::run(&cli, args, printer),
         Command::Baseline(args) => baseline::run(&cli, args, printer).await,
         Command::Import(args) => import::run(&cli, args, printer).await,
     }

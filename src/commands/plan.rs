@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, OutputFormat, PlanArgs};
+use crate::cli::{Cli, PlanArgs};
 use crate::exit::ExitStatus;
 use crate::model::{Date, DesiredState};
 use crate::plan::Plan;
@@ -74,9 +74,10 @@ pub(crate) async fn run(
     }
     render::errors(printer, &plan, &super::account_names(&desired));
     super::warn_plan(printer, &plan);
-    match args.output {
-        OutputFormat::Human => render::write_human(printer, &plan)?,
-        OutputFormat::Json => printer.out(&render::json::to_string(&plan))?,
-    }
+    let scope = &args.scope;
+    let selection =
+        render::report::selection_id(&scope.accounts, &scope.regions, &scope.keys, scope.shard);
+    let ctx = super::show::context(&cli.global.config, selection);
+    super::show::write(printer, &plan, args.output, &ctx)?;
     Ok(exit_status(&plan, args.detailed_exitcode))
 }

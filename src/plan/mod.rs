@@ -328,6 +328,8 @@ mod ownership_tests;
 mod policy_content_tests;
 
 #[cfg(test)]
+mod report_tests;
+#[cfg(test)]
 mod screen_tests;
 
 #[cfg(test)]

@@ -6,9 +6,13 @@
 pub mod diff;
 pub mod errors;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod outcome;
 pub mod printer;
 pub mod progress;
+pub mod report;
+pub mod sarif;
 pub mod table;
 
 use std::collections::BTreeMap;
