@@ -1334,10 +1334,9 @@ fn with_samples(command: &str) -> String {
     const SAMPLES: &[(&str, &str)] = &[
         ("${plans[@]}", "plan-1.json"),
         ("$@", "plan-1.json"),
-        ("$CI_NODE_INDEX", "1"),
-        ("$CI_NODE_TOTAL", "4"),
         ("$C3_SHARDS", "4"),
         ("$SHARD", "1"),
+        ("$plan", "shard-1.json"),
     ];
     let mut command = command.to_string();
     for (var, sample) in SAMPLES {
@@ -1360,6 +1359,16 @@ fn ci_commands(text: &str) -> Vec<(usize, String)> {
         out.push((i + 1, with_samples(l)));
     }
     out
+}
+
+/// The subcommand of a c3 command line (past the global flags and their
+/// values), or "".
+fn subcommand(command: &str) -> String {
+    shell_words(command)
+        .into_iter()
+        .skip(1)
+        .find(|w| SUBCOMMANDS.contains(&w.as_str()))
+        .unwrap_or_default()
 }
 
 /// Every c3 command of the CI examples is accepted by this c3 (flags,
@@ -1465,7 +1474,7 @@ fn github_examples_are_complete() {
             }
             let calls_aws = ci_commands(body)
                 .iter()
-                .any(|(_, c)| c.contains(" plan") || c.contains(" apply"));
+                .any(|(_, c)| ["plan", "apply", "baseline"].contains(&subcommand(c).as_str()));
             if calls_aws {
                 for needed in [
                     "id-token: write",
@@ -1493,6 +1502,41 @@ fn github_examples_are_complete() {
                         wrong.push(format!("{at}: a failing shard does not upload its plan"));
                     }
                 }
+                if c.contains("plan --detailed-exitcode") && c.contains("--output sarif") {
+                    seen.insert("sarif");
+                    for needed in [
+                        "security-events: write",
+                        "github/codeql-action/upload-sarif@",
+                        "category: ",
+                        "c3 show ",
+                        "$GITHUB_STEP_SUMMARY",
+                    ] {
+                        if !body.contains(needed) {
+                            wrong.push(format!("{at}: the drift check's SARIF without {needed}"));
+                        }
+                    }
+                    if c.contains("--shard") && !body.contains("category: c3-drift/shard-${{ matrix.shard }}") {
+                        wrong.push(format!("{at}: the shards' SARIF share one category"));
+                    }
+                }
+                if subcommand(&c) == "plan" && text.contains("pull_request:") && c.contains("--out ") {
+                    seen.insert("pull request plan");
+                    if !(text.contains("actions/upload-artifact@") && text.contains("$GITHUB_STEP_SUMMARY")) {
+                        wrong.push(format!("{at}: the pull request plan keeps no artifact or writes no summary"));
+                    }
+                }
+                if subcommand(&c) == "apply" {
+                    seen.insert("apply");
+                    if !(c.contains("--auto-approve ") && c.ends_with(".json")) {
+                        wrong.push(format!("{at}: apply does not apply a saved plan: {c}"));
+                    }
+                    if !body.contains("    environment: ") || !body.contains("    needs: ") {
+                        wrong.push(format!("{at}: apply runs outside a protected environment or before its plan"));
+                    }
+                    if !text.contains("cancel-in-progress: false") {
+                        wrong.push(format!("{at}: a newer run may cancel an apply half-way"));
+                    }
+                }
                 if c.starts_with("c3 merge") {
                     seen.insert("merge");
                     if !(body.contains("    needs: plan") && body.contains("    if: always()")) {
@@ -1514,7 +1558,7 @@ fn github_examples_are_complete() {
             }
         }
     }
-    for what in ["drift", "shards", "merge"] {
+    for what in ["drift", "sarif", "shards", "merge", "pull request plan", "apply"] {
         if !seen.contains(what) {
             wrong.push(format!("examples/ci/github: no {what} job"));
         }
@@ -1523,10 +1567,11 @@ fn github_examples_are_complete() {
 }
 
 /// The GitLab example is complete: the drift job runs in scheduled
-/// pipelines with `--detailed-exitcode`; the plan job runs `parallel: N`
-/// shards of `$CI_NODE_INDEX/$CI_NODE_TOTAL` and keeps their plans also on
-/// failure; the merge job needs them, runs `when: always` and expects N
-/// plans; the AWS jobs get OIDC credentials through the environment the AWS
+/// pipelines with `--detailed-exitcode`, a JUnit report and SARIF; the plan
+/// job runs a `parallel: matrix` of N shards (`$SHARD/$C3_SHARDS`) and keeps
+/// their plans also on failure; the merge job needs them, runs
+/// `when: always`, expects N plans and renders Markdown; apply is manual, in
+/// a protected environment, from the default branch's plan; the AWS jobs get OIDC credentials through the environment the AWS
 /// credential chain reads; c3 is built from a pinned tag.
 #[test]
 fn gitlab_example_is_complete() {
@@ -1550,16 +1595,45 @@ fn gitlab_example_is_complete() {
         "{drift}"
     );
     assert!(drift.contains("extends: .c3-aws"), "{drift}");
+    for needed in [
+        "--output junit >c3-junit.xml",
+        "junit: c3-junit.xml",
+        "--output sarif >c3.sarif",
+        "when: always",
+        "exit \"$status\"",
+    ] {
+        assert!(drift.contains(needed), "c3:drift lacks {needed}: {drift}");
+    }
+
+    let apply = job("c3:apply");
+    for needed in [
+        "c3 --progress plain apply --auto-approve plan.json",
+        "- job: c3:apply-plan",
+        "environment:",
+        "when: manual",
+        "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+        "extends: .c3-aws",
+        "AWS_ROLE_ARN: ",
+    ] {
+        assert!(apply.contains(needed), "c3:apply lacks {needed}: {apply}");
+    }
+    let apply_plan = job("c3:apply-plan");
+    assert!(apply_plan.contains("plan --out plan.json"), "{apply_plan}");
 
     let plan = job("c3:plan");
-    let n: usize = plan
+    let shards: Vec<String> = plan
         .lines()
-        .find_map(|l| l.trim().strip_prefix("parallel: "))
-        .and_then(|v| v.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .expect("c3:plan has parallel: N");
+        .find_map(|l| l.trim().strip_prefix("- SHARD: ["))
+        .and_then(|v| v.split(']').next())
+        .expect("c3:plan has parallel: matrix: - SHARD: [...]")
+        .split(", ")
+        .map(|v| v.trim_matches('"').to_string())
+        .collect();
+    let n = shards.len();
+    let expected: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    assert_eq!(shards, expected, "the matrix of c3:plan is not 1 to N");
     assert!(
-        plan.contains("--shard \"$CI_NODE_INDEX/$CI_NODE_TOTAL\""),
+        plan.contains("--shard \"$SHARD/$C3_SHARDS\""),
         "{plan}"
     );
     assert!(plan.contains("extends: .c3-aws"), "{plan}");
@@ -1576,10 +1650,12 @@ fn gitlab_example_is_complete() {
         "the merge makes no AWS call: {merge}"
     );
     assert!(
-        merge.contains(&format!("C3_SHARDS: \"{n}\"")),
-        "C3_SHARDS is not parallel: {n}: {merge}"
+        text.contains(&format!("C3_SHARDS: \"{n}\" ")),
+        "C3_SHARDS is not the {n} entries of c3:plan's matrix"
     );
-    assert!(merge.contains("c3 merge --output human"), "{merge}");
+    assert!(merge.contains("c3 merge --output json"), "{merge}");
+    assert!(merge.contains("c3 show merged.json --output markdown"), "{merge}");
+    assert!(merge.contains("expose_as: "), "the merge request does not link the plan: {merge}");
 
     let aws = job(".c3-aws");
     for needed in [
@@ -1596,7 +1672,7 @@ fn gitlab_example_is_complete() {
             && text.contains("C3_TAG: v"),
         "{build}"
     );
-    for name in ["c3:drift", "c3:plan", "c3:merge"] {
+    for name in ["c3:drift", "c3:plan", "c3:merge", "c3:apply-plan", "c3:apply"] {
         assert!(
             job(name).contains("- job: c3:build"),
             "{name} does not need c3:build"
@@ -1614,6 +1690,45 @@ fn the_ci_examples_are_documented_and_linted() {
         assert!(scale.contains(&link), "docs/scale.md does not link {file}");
     }
     assert!(scale.contains("scripts/lint-ci.sh"));
+    assert!(scale.contains("(drift.md)"), "docs/scale.md does not link docs/drift.md");
+    assert!(
+        read("README.md").contains("(docs/drift.md)"),
+        "README.md does not link docs/drift.md"
+    );
+    // docs/drift.md tells the whole scheduled-drift story in one page.
+    let drift = read("docs/drift.md");
+    for file in [
+        "examples/ci/github/drift.yml",
+        "examples/ci/gitlab/.gitlab-ci.yml",
+        "examples/iam/c3-plan.json",
+    ] {
+        assert!(drift.contains(&format!("(../{file})")), "docs/drift.md does not link {file}");
+    }
+    for heading in [
+        "## Schedule",
+        "## Credentials",
+        "## What fails the job",
+        "## Accepting a finding",
+        "## Where the report shows up",
+        "## Shards",
+        "## When it is red",
+    ] {
+        assert!(
+            drift.lines().any(|l| l.starts_with(heading)),
+            "docs/drift.md has no section {heading}"
+        );
+    }
+    for needed in [
+        "--detailed-exitcode",
+        "--output sarif",
+        "--output junit",
+        "c3 baseline --reason",
+        "token.actions.githubusercontent.com",
+        "AssumeRoleWithWebIdentity",
+        "cron",
+    ] {
+        assert!(drift.contains(needed), "docs/drift.md does not say {needed}");
+    }
     assert!(
         !blocks(&scale).iter().any(|b| b.lang == "yaml"),
         "docs/scale.md holds inline YAML again"
