@@ -1515,23 +1515,38 @@ fn github_examples_are_complete() {
                             wrong.push(format!("{at}: the drift check's SARIF without {needed}"));
                         }
                     }
-                    if c.contains("--shard") && !body.contains("category: c3-drift/shard-${{ matrix.shard }}") {
+                    if c.contains("--shard")
+                        && !body.contains("category: c3-drift/shard-${{ matrix.shard }}")
+                    {
                         wrong.push(format!("{at}: the shards' SARIF share one category"));
                     }
                 }
-                if subcommand(&c) == "plan" && text.contains("pull_request:") && c.contains("--out ") {
+                if subcommand(&c) == "plan"
+                    && text.contains("pull_request:")
+                    && c.contains("--out ")
+                {
                     seen.insert("pull request plan");
-                    if !(text.contains("actions/upload-artifact@") && text.contains("$GITHUB_STEP_SUMMARY")) {
-                        wrong.push(format!("{at}: the pull request plan keeps no artifact or writes no summary"));
+                    if !(text.contains("actions/upload-artifact@")
+                        && text.contains("$GITHUB_STEP_SUMMARY"))
+                    {
+                        wrong.push(format!(
+                            "{at}: the pull request plan keeps no artifact or writes no summary"
+                        ));
                     }
                 }
                 if subcommand(&c) == "apply" {
                     seen.insert("apply");
-                    if !(c.contains("--auto-approve ") && c.ends_with(".json")) {
+                    if !(c.contains("--auto-approve ")
+                        && std::path::Path::new(c.as_str())
+                            .extension()
+                            .is_some_and(|e| e.eq_ignore_ascii_case("json")))
+                    {
                         wrong.push(format!("{at}: apply does not apply a saved plan: {c}"));
                     }
                     if !body.contains("    environment: ") || !body.contains("    needs: ") {
-                        wrong.push(format!("{at}: apply runs outside a protected environment or before its plan"));
+                        wrong.push(format!(
+                            "{at}: apply runs outside a protected environment or before its plan"
+                        ));
                     }
                     if !text.contains("cancel-in-progress: false") {
                         wrong.push(format!("{at}: a newer run may cancel an apply half-way"));
@@ -1558,7 +1573,14 @@ fn github_examples_are_complete() {
             }
         }
     }
-    for what in ["drift", "sarif", "shards", "merge", "pull request plan", "apply"] {
+    for what in [
+        "drift",
+        "sarif",
+        "shards",
+        "merge",
+        "pull request plan",
+        "apply",
+    ] {
         if !seen.contains(what) {
             wrong.push(format!("examples/ci/github: no {what} job"));
         }
@@ -1632,10 +1654,7 @@ fn gitlab_example_is_complete() {
     let n = shards.len();
     let expected: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
     assert_eq!(shards, expected, "the matrix of c3:plan is not 1 to N");
-    assert!(
-        plan.contains("--shard \"$SHARD/$C3_SHARDS\""),
-        "{plan}"
-    );
+    assert!(plan.contains("--shard \"$SHARD/$C3_SHARDS\""), "{plan}");
     assert!(plan.contains("extends: .c3-aws"), "{plan}");
     assert!(
         plan.contains("when: always"),
@@ -1654,8 +1673,14 @@ fn gitlab_example_is_complete() {
         "C3_SHARDS is not the {n} entries of c3:plan's matrix"
     );
     assert!(merge.contains("c3 merge --output json"), "{merge}");
-    assert!(merge.contains("c3 show merged.json --output markdown"), "{merge}");
-    assert!(merge.contains("expose_as: "), "the merge request does not link the plan: {merge}");
+    assert!(
+        merge.contains("c3 show merged.json --output markdown"),
+        "{merge}"
+    );
+    assert!(
+        merge.contains("expose_as: "),
+        "the merge request does not link the plan: {merge}"
+    );
 
     let aws = job(".c3-aws");
     for needed in [
@@ -1672,7 +1697,13 @@ fn gitlab_example_is_complete() {
             && text.contains("C3_TAG: v"),
         "{build}"
     );
-    for name in ["c3:drift", "c3:plan", "c3:merge", "c3:apply-plan", "c3:apply"] {
+    for name in [
+        "c3:drift",
+        "c3:plan",
+        "c3:merge",
+        "c3:apply-plan",
+        "c3:apply",
+    ] {
         assert!(
             job(name).contains("- job: c3:build"),
             "{name} does not need c3:build"
@@ -1690,7 +1721,10 @@ fn the_ci_examples_are_documented_and_linted() {
         assert!(scale.contains(&link), "docs/scale.md does not link {file}");
     }
     assert!(scale.contains("scripts/lint-ci.sh"));
-    assert!(scale.contains("(drift.md)"), "docs/scale.md does not link docs/drift.md");
+    assert!(
+        scale.contains("(drift.md)"),
+        "docs/scale.md does not link docs/drift.md"
+    );
     assert!(
         read("README.md").contains("(docs/drift.md)"),
         "README.md does not link docs/drift.md"
@@ -1702,7 +1736,10 @@ fn the_ci_examples_are_documented_and_linted() {
         "examples/ci/gitlab/.gitlab-ci.yml",
         "examples/iam/c3-plan.json",
     ] {
-        assert!(drift.contains(&format!("(../{file})")), "docs/drift.md does not link {file}");
+        assert!(
+            drift.contains(&format!("(../{file})")),
+            "docs/drift.md does not link {file}"
+        );
     }
     for heading in [
         "## Schedule",
@@ -1727,7 +1764,10 @@ fn the_ci_examples_are_documented_and_linted() {
         "AssumeRoleWithWebIdentity",
         "cron",
     ] {
-        assert!(drift.contains(needed), "docs/drift.md does not say {needed}");
+        assert!(
+            drift.contains(needed),
+            "docs/drift.md does not say {needed}"
+        );
     }
     assert!(
         !blocks(&scale).iter().any(|b| b.lang == "yaml"),

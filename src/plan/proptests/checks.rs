@@ -989,8 +989,17 @@ pub(super) fn check_severity(
         prop_assert!(!c.executable(), "{:?}", c);
         let region = c.region.as_deref().unwrap_or_default();
         let known = match live.regions.get(&Target::new(&c.account, region)) {
-            Some(Ok(snap)) => ours(snap, &c.key).any(|k| {
-                c.detail.contains(&k.key_id)
+            Some(Ok(snap)) => snap.keys.iter().any(|k| {
+                // c3's key of that name, or the key this plan adopts for it.
+                let taken = k.owner() == KeyOwner::C3 { name: &c.key }
+                    || p.changes.iter().any(|a| {
+                        a.resource == Resource::Key
+                            && a.action() == ActionKind::Adopt
+                            && a.key == c.key
+                            && a.key_id.as_deref() == Some(k.key_id.as_str())
+                    });
+                taken
+                    && c.detail.contains(&k.key_id)
                     && k.details
                         .as_ref()
                         .and_then(|det| det.grants.as_ref())
