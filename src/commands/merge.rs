@@ -1,12 +1,10 @@
 //! `c3 merge`: one plan from the plans of disjoint shards.
 
-use anyhow::Context;
-
 use crate::cli::{MergeArgs, OutputFormat};
 use crate::exit::ExitStatus;
 use crate::plan::meta::{merge_meta, MergeInput};
 use crate::plan::Plan;
-use crate::render::{self, json::PlanDocument, Printer};
+use crate::render::{self, Printer};
 
 pub(crate) fn run(
     cli: &crate::cli::Cli,
@@ -16,19 +14,7 @@ pub(crate) fn run(
     let mut plans = Vec::new();
     let mut names = Vec::new();
     for path in &args.plans {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the plan {}", path.display()))?;
-        let doc: PlanDocument = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a c3 plan document", path.display()))?;
-        if !crate::plan::READ_FORMAT_VERSIONS.contains(&doc.format_version) {
-            anyhow::bail!(
-                "{} has format_version {}; this c3 reads 1 to {}",
-                path.display(),
-                doc.format_version,
-                crate::plan::FORMAT_VERSION
-            );
-        }
-        plans.push(doc.into_plan());
+        plans.push(super::show::read(path)?);
         names.push(path.display().to_string());
     }
     let inputs: Vec<MergeInput<'_>> = names

@@ -255,7 +255,7 @@ fn rest(live: &Live, target: &Target, out: &mut Recognised) {
         if *used {
             continue;
         }
-        let subject = subject(s);
+        let subject = s.subject();
         if let Some(why) = unwritable(s) {
             out.unexpressed.push((subject, why));
             continue;
@@ -295,19 +295,6 @@ fn unwritable(s: &Statement) -> Option<String> {
         return Some(format!("{why}; c3 never writes a public statement"));
     }
     None
-}
-
-/// The plan's subject for a statement: its Sid, or its principals.
-pub fn subject(s: &Statement) -> String {
-    s.sid.clone().unwrap_or_else(|| {
-        s.principal
-            .iter()
-            .chain(&s.not_principal)
-            .flat_map(|p| p.values().flatten())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(",")
-    })
 }
 
 /// A Sid c3 accepts for a statement: its words joined (`Allow use of the

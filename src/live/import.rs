@@ -93,17 +93,7 @@ async fn read_key(
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         }
-        details.rotation = match rotation {
-            Ok(r) => Some(r),
-            Err(e)
-                if e.has_code("KMSInvalidStateException")
-                    || e.has_code("DisabledException")
-                    || e.has_code("UnsupportedOperationException") =>
-            {
-                None
-            }
-            Err(e) => return Err(e),
-        };
+        details.rotation = super::kms::rotation_if_readable(rotation)?;
         details.policy = match policy {
             Ok(p) => p,
             Err(e) if e.has_code("KMSInvalidStateException") => None,

@@ -290,19 +290,7 @@ async fn read_details<K: KmsRead>(
         }
         Err(e) => return Err(e),
     };
-    // The rotation status cannot be read in some states (PendingDeletion,
-    // Disabled) or for some key types; that is not a failure of the read.
-    let rotation = match rotation {
-        Ok(r) => Some(r),
-        Err(e)
-            if e.has_code("KMSInvalidStateException")
-                || e.has_code("DisabledException")
-                || e.has_code("UnsupportedOperationException") =>
-        {
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let rotation = rotation_if_readable(rotation)?;
     let policy = match policy {
         Ok(p) => p,
         Err(e) if e.has_code("KMSInvalidStateException") => None,
@@ -547,6 +535,25 @@ fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
             .collect(),
         constraints,
         source_arn,
+    }
+}
+
+/// The rotation status, or `None` where it cannot be read: in some key
+/// states (PendingDeletion, Disabled) and for some key types. That is not a
+/// failure of the read.
+pub(super) fn rotation_if_readable<T>(
+    read: Result<T, AwsCallError>,
+) -> Result<Option<T>, AwsCallError> {
+    match read {
+        Ok(r) => Ok(Some(r)),
+        Err(e)
+            if e.has_code("KMSInvalidStateException")
+                || e.has_code("DisabledException")
+                || e.has_code("UnsupportedOperationException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

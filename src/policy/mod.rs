@@ -113,6 +113,20 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// What a finding about this statement is about (a plan change's
+    /// `subject`): its Sid, or for a statement without one, its principals.
+    pub fn subject(&self) -> String {
+        self.sid.clone().unwrap_or_else(|| {
+            self.principal
+                .iter()
+                .chain(&self.not_principal)
+                .flat_map(|p| p.values().flatten())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
     /// Whether this statement grants (or denies) exactly what `other` does:
     /// the same effect, principals, actions, resources and conditions after
     /// normalisation, whatever the Sids (design.md, "Key policy content": the

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{statement_name, statement_subject, KeyContext};
+use super::{statement_name, KeyContext};
 use crate::model::{partition, tag, DesiredState, KeySpec, LiveKey, RegionSnapshot, Target};
 use crate::plan::action::Operation;
 use crate::plan::{ActionKind, At, Changes, Resource, Severity};
@@ -33,7 +33,7 @@ pub(super) fn report_public_statements(ctx: &KeyContext<'_>, key: &LiveKey, chan
                     risk::describe_statement(s)
                 ),
             )
-            .about(statement_subject(s));
+            .about(s.subject());
         }
     }
 }

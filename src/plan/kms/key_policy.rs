@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{statement_name, statement_subject, KeyContext};
+use super::{statement_name, KeyContext};
 use crate::model::{partition, LiveKey};
 use crate::plan::action::Operation;
 use crate::plan::desired::{is_reserved_sid, KEY_POLICY_MAX_BYTES};
@@ -148,7 +148,7 @@ fn report_undeclared(ctx: &KeyContext<'_>, live: &Document, changes: &mut Change
         }
         changes
             .report(&ctx.at(), Resource::KeyPolicy, assessment.severity, detail)
-            .about(statement_subject(s));
+            .about(s.subject());
     }
 }
 
@@ -385,7 +385,7 @@ fn report_public_c3_statements(
                     risk::describe_statement(s)
                 ),
             )
-            .about(statement_subject(s));
+            .about(s.subject());
         }
     }
 }

@@ -198,20 +198,6 @@ fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
     creates
 }
 
-/// What a finding about a statement is about (its `subject`): the Sid, or
-/// for a statement without one, its principals.
-fn statement_subject(s: &crate::policy::Statement) -> String {
-    s.sid.clone().unwrap_or_else(|| {
-        s.principal
-            .iter()
-            .chain(&s.not_principal)
-            .flat_map(|p| p.values().flatten())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(",")
-    })
-}
-
 /// `"Sid"`, or `without a Sid`.
 fn statement_name(s: &crate::policy::Statement) -> String {
     s.sid
