@@ -55,7 +55,8 @@ def estates(quick):
                 seed.Estate("B", 200_000_000_000, 2, R3[:2], 5),
                 seed.Estate("C", 300_000_000_000, 10, ["eu-west-1"], 2)]
         return plan, None, seed.Estate("W", 500_000_000_000, 2, R3, 3)
-    plan = [  # the import estate is import_estate()seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 1000),
+    # The import estate is import_estate().
+    plan = [seed.Estate("A", 100_000_000_000, 1, ["eu-west-1"], 1000),
             seed.Estate("B", 200_000_000_000, 10, R3, 30),
             seed.Estate("C", 300_000_000_000, 100, ["eu-west-1"], 5)]
     return plan, seed.Estate("M", 400_000_000_000, 1, REGIONS10, 1000), seed.Estate("W", 500_000_000_000, 2, R3, 10)
