@@ -45,23 +45,7 @@ start)
   pid=$!
   echo "$pid" >"$PIDFILE"
   echo "$port" >"$PORTFILE"
-  if ! "$PY" - "$port" "$pid" <<'EOF'
-import os, sys, time, urllib.request
-port, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-        sys.exit(0)
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            sys.exit(1)
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-  then
+  if ! "$PY" "$ROOT/tests/emulator/wait_up.py" "$port" "$pid"; then
     echo "emulator: did not come up; its output ($STATE/$NAME.out):" >&2
     tail -n 30 "$STATE/$NAME.out" >&2 || true
     kill "$pid" 2>/dev/null || true

@@ -40,23 +40,7 @@ C3_EMULATOR_LOG="$dir/requests.jsonl" \
 pid=$!
 echo "$port" >"$dir/port"
 echo "$pid" >"$dir/pid"
-if ! "$PY" - "$port" "$pid" <<'EOF'
-import os, sys, time, urllib.request
-port, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-        sys.exit(0)
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            sys.exit(1)
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-then
+if ! "$PY" "$ROOT/tests/emulator/wait_up.py" "$port" "$pid"; then
   echo "the AWS emulator did not come up on port $port; its output ($dir/server.out):" >&2
   tail -n 30 "$dir/server.out" >&2 || true
   kill "$pid" 2>/dev/null || true
