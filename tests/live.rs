@@ -107,6 +107,7 @@ fn account(name: &str, id: &str, role_arn: Option<String>, regions: &[&str]) -> 
 
 fn key(name: &str, targets: Vec<Target>) -> KeySpec {
     KeySpec {
+        key_type: c3::model::KeyType::default(),
         name: name.into(),
         classification: "internal".into(),
         description: format!("Managed by c3: {name} (internal)"),
@@ -122,7 +123,7 @@ fn key(name: &str, targets: Vec<Target>) -> KeySpec {
         targets,
         adopt: false,
         rotation: true,
-        managed_policies: PolicyKind::ALL.into_iter().collect(),
+        managed_policies: PolicyKind::ENCRYPTION.into_iter().collect(),
     }
 }
 

@@ -3,16 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use super::writer::KeyWriter;
+use super::writer::{KeyWriter, NewKeyKind};
 use super::{ApplyFailure, Created, Outcome, Run, Skipped, Status};
 use crate::aws::AwsCallError;
-use crate::model::{key_arn, Target};
+use crate::model::{key_arn, key_type, Target};
 use crate::plan::{Change, KeyRef, Operation};
 use crate::policy::check_key_policy_text;
 
 /// The key CreateKey made in this run for this key name and target:
 /// (generation, key id).
 type NewKey = Option<(u32, String)>;
+
+/// Where a replica is made from: the writers of the account's regions (a
+/// ReplicateKey goes to the primary's region) and the keys this run
+/// created (a primary made in this run).
+pub(super) struct Primaries<'a, K> {
+    pub(super) writers: &'a BTreeMap<&'a str, K>,
+    pub(super) created: &'a Created,
+}
 
 /// The steps of one key name in one target, in dependency order; a failed
 /// step stops the later ones. Returns the outcomes and the key it created.
@@ -21,8 +29,11 @@ pub(super) async fn execute_key<K: KeyWriter>(
     target: &Target,
     name: &str,
     mut steps: Vec<&Change>,
-    writer: &K,
+    primaries: &Primaries<'_, K>,
 ) -> (Vec<Outcome>, Created) {
+    let Some(writer) = primaries.writers.get(target.region.as_str()) else {
+        return (Vec::new(), Created::new());
+    };
     steps.sort_by_key(|c| c.operation().map_or(u8::MAX, Operation::step_order));
     let mut outcomes = Vec::new();
     let mut new_key: NewKey = None;
@@ -31,13 +42,15 @@ pub(super) async fn execute_key<K: KeyWriter>(
         let Some(op) = c.operation() else { continue };
         let status = match failed {
             Some(api) => Status::NotAttempted(Skipped::EarlierStepFailed(api)),
-            None => match execute_step(run, target, op, &mut new_key, writer).await {
-                Ok(()) => Status::Done,
-                Err(e) => {
-                    failed = Some(op.api_name());
-                    Status::Failed(e)
+            None => {
+                match execute_step(run, target, name, op, &mut new_key, writer, primaries).await {
+                    Ok(()) => Status::Done,
+                    Err(e) => {
+                        failed = Some(op.api_name());
+                        Status::Failed(e)
+                    }
                 }
-            },
+            }
         };
         run.record(&mut outcomes, c, status);
     }
@@ -54,17 +67,32 @@ pub(super) async fn execute_key<K: KeyWriter>(
 /// One KMS step, decided: c3's checks passed and the key it acts on is known.
 #[derive(Debug)]
 enum KeyStep<'a> {
-    /// CreateKey, then EnableKeyRotation on the key it made.
+    /// CreateKey, then EnableKeyRotation on the key it made (a symmetric
+    /// encryption key).
     Create(KeyToCreate<'a>),
+    /// ReplicateKey in the primary's region.
+    Replicate(ReplicaToCreate<'a>),
     /// Writes to a key that exists (or that this run created), in order;
     /// the first that fails ends the step.
     Writes(Vec<KeyWrite<'a>>),
+}
+
+/// What ReplicateKey sends.
+#[derive(Debug)]
+struct ReplicaToCreate<'a> {
+    generation: u32,
+    primary_region: &'a str,
+    primary: &'a KeyRef,
+    description: &'a str,
+    policy: &'a str,
+    tags: &'a BTreeMap<String, String>,
 }
 
 /// What CreateKey sends, and what follows it.
 #[derive(Debug)]
 struct KeyToCreate<'a> {
     generation: u32,
+    kind: NewKeyKind<'a>,
     rotation_days: u32,
     description: &'a str,
     policy: &'a str,
@@ -127,11 +155,37 @@ fn decide<'a>(
             description,
             policy,
             tags,
+            key_spec,
+            key_usage,
+            multi_region,
         } => {
             checked(policy)?;
             Ok(KeyStep::Create(KeyToCreate {
                 generation: *generation,
+                kind: NewKeyKind {
+                    spec: key_spec,
+                    usage: key_usage,
+                    multi_region: *multi_region,
+                },
                 rotation_days: *rotation_days,
+                description,
+                policy,
+                tags,
+            }))
+        }
+        Operation::ReplicateKey {
+            generation,
+            primary_region,
+            primary,
+            description,
+            policy,
+            tags,
+        } => {
+            checked(policy)?;
+            Ok(KeyStep::Replicate(ReplicaToCreate {
+                generation: *generation,
+                primary_region,
+                primary,
                 description,
                 policy,
                 tags,
@@ -194,23 +248,30 @@ fn resolve(key: &KeyRef, new_key: &NewKey) -> Result<String, ApplyFailure> {
 }
 
 /// One KMS step: decided, then written. `new_key` holds the key CreateKey
-/// made for this key name.
+/// (or ReplicateKey) made for this key name.
 async fn execute_step<K: KeyWriter>(
     run: &Run<'_>,
     target: &Target,
+    name: &str,
     op: &Operation,
     new_key: &mut NewKey,
     writer: &K,
+    primaries: &Primaries<'_, K>,
 ) -> Result<(), ApplyFailure> {
     match decide(op, target, new_key)? {
         KeyStep::Create(new) => {
             let created = run
                 .kms(target, "CreateKey", false, || {
-                    writer.create_key(new.description, new.policy, new.tags)
+                    writer.create_key(new.kind, new.description, new.policy, new.tags)
                 })
                 .await
                 .map_err(ApplyFailure::key_call)?;
             *new_key = Some((new.generation, created.key_id.clone()));
+            let rotates = new.kind.spec == key_type::DEFAULT_SPEC
+                && new.kind.usage == key_type::ENCRYPT_DECRYPT;
+            if !rotates {
+                return Ok(());
+            }
             run.kms(target, "EnableKeyRotation", true, || {
                 writer.enable_rotation(&created.key_id, new.rotation_days)
             })
@@ -219,6 +280,11 @@ async fn execute_step<K: KeyWriter>(
                 key_id: created.key_id.clone(),
                 source: Box::new(source),
             })
+        }
+        KeyStep::Replicate(replica) => {
+            let made = replicate(run, target, name, &replica, primaries).await?;
+            *new_key = Some((replica.generation, made));
+            Ok(())
         }
         KeyStep::Writes(steps) => {
             // Steps are in dependency order: a restore (the only step that
@@ -232,4 +298,54 @@ async fn execute_step<K: KeyWriter>(
             Ok(())
         }
     }
+}
+
+/// ReplicateKey, sent to the primary's region and paced there (KMS allows
+/// about 5 a second per account and region); returns the replica's key id.
+async fn replicate<K: KeyWriter>(
+    run: &Run<'_>,
+    target: &Target,
+    name: &str,
+    replica: &ReplicaToCreate<'_>,
+    primaries: &Primaries<'_, K>,
+) -> Result<String, ApplyFailure> {
+    let primary_id = match replica.primary {
+        KeyRef::Existing { key_id } => key_id.clone(),
+        KeyRef::New { generation } => {
+            let slot = (
+                target.account.clone(),
+                replica.primary_region.to_string(),
+                name.to_string(),
+                *generation,
+            );
+            let (id, _) = primaries
+                .created
+                .get(&slot)
+                .ok_or(ApplyFailure::KeyNotCreated {
+                    generation: *generation,
+                })?;
+            id.clone()
+        }
+    };
+    let Some(primary_writer) = primaries.writers.get(replica.primary_region) else {
+        return Err(ApplyFailure::KeyNotCreated {
+            generation: replica.generation,
+        });
+    };
+    let at = Target::new(&target.account, replica.primary_region);
+    // The primary may have been made seconds ago: NotFound is retried.
+    let fresh = matches!(replica.primary, KeyRef::New { .. });
+    let made = run
+        .kms(&at, "ReplicateKey", fresh, || {
+            primary_writer.replicate_key(
+                &primary_id,
+                &target.region,
+                replica.description,
+                replica.policy,
+                replica.tags,
+            )
+        })
+        .await
+        .map_err(ApplyFailure::key_call)?;
+    Ok(made.key_id)
 }

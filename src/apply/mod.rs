@@ -221,10 +221,19 @@ where
     K: KeyWriter,
     P: PolicyWriter,
 {
-    // One writer per region, shared by the keys of that region.
+    // One writer per region, shared by the keys of that region (and by the
+    // replicas made from a primary there).
     let writers: BTreeMap<&str, K> = changes
         .iter()
-        .filter_map(|c| c.region.as_deref())
+        .flat_map(|c| {
+            let primary = match c.operation() {
+                Some(Operation::ReplicateKey { primary_region, .. }) => {
+                    Some(primary_region.as_str())
+                }
+                _ => None,
+            };
+            c.region.as_deref().into_iter().chain(primary)
+        })
         .map(|r| (r, kms(r)))
         .collect();
     let mut by_key: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
@@ -244,18 +253,34 @@ where
                     None => iam_changes.push(c),
                 }
             }
-            let regional = by_region.into_iter().filter_map(|(region, steps)| {
-                let writer = writers.get(region)?;
-                Some(async move {
-                    let target = Target::new(account, region);
-                    key::execute_key(run, &target, name, steps, writer).await
-                })
-            });
+            // Regions without a replica to make first (the primaries of
+            // multi-Region keys among them), then those with one.
+            let (replicas, firsts): (Vec<_>, Vec<_>) =
+                by_region.into_iter().partition(|(_, steps)| {
+                    steps
+                        .iter()
+                        .any(|c| matches!(c.operation(), Some(Operation::ReplicateKey { .. })))
+                });
             let mut outcomes = Vec::new();
             let mut created = Created::new();
-            for (o, c) in join_all(regional).await {
-                outcomes.extend(o);
-                created.extend(c);
+            for wave in [firsts, replicas] {
+                let primaries = key::Primaries {
+                    writers,
+                    created: &created,
+                };
+                let regional = wave.into_iter().map(|(region, steps)| {
+                    let primaries = &primaries;
+                    async move {
+                        let target = Target::new(account, region);
+                        key::execute_key(run, &target, name, steps, primaries).await
+                    }
+                });
+                let mut made = Created::new();
+                for (o, c) in join_all(regional).await {
+                    outcomes.extend(o);
+                    made.extend(c);
+                }
+                created.extend(made);
             }
             outcomes.extend(execute_policies(run, account, &iam_changes, &created, iam).await);
             outcomes

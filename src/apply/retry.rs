@@ -44,7 +44,7 @@ use crate::plan::{Plan, PlanError};
 
 /// Writes that are not idempotent: sent once by the SDK (layer 1), retried
 /// by the executor only when AWS throttled them (layer 2).
-pub const NOT_IDEMPOTENT: [&str; 2] = ["CreateKey", "CreatePolicyVersion"];
+pub const NOT_IDEMPOTENT: [&str; 3] = ["CreateKey", "ReplicateKey", "CreatePolicyVersion"];
 
 /// The SDK retry configuration that replaces the client's for one call of
 /// `operation`: none for idempotent calls (they keep the client's retries),

@@ -91,13 +91,37 @@ pub struct CreatedKey {
     pub arn: String,
 }
 
+/// The kind of key CreateKey makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewKeyKind<'a> {
+    /// `SYMMETRIC_DEFAULT`, `RSA_2048`, ...
+    pub spec: &'a str,
+    /// `ENCRYPT_DECRYPT`, `SIGN_VERIFY`, `GENERATE_VERIFY_MAC`.
+    pub usage: &'a str,
+    /// Whether it is the primary of a multi-Region key.
+    pub multi_region: bool,
+}
+
 /// KMS writes in one (account, region).
 #[allow(async_fn_in_trait)]
 pub trait KeyWriter {
-    /// CreateKey: symmetric, encrypt/decrypt, with the policy, description
-    /// and tags; the policy lockout safety check is never bypassed.
+    /// CreateKey of a kind, with the policy, description and tags; the
+    /// policy lockout safety check is never bypassed.
     async fn create_key(
         &self,
+        kind: NewKeyKind<'_>,
+        description: &str,
+        policy: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedKey, AwsCallError>;
+    /// ReplicateKey of a multi-Region primary of this region into
+    /// `replica_region`, with the replica's own policy, description and
+    /// tags; the lockout check is never bypassed. The answer names the
+    /// replica.
+    async fn replicate_key(
+        &self,
+        key_id: &str,
+        replica_region: &str,
         description: &str,
         policy: &str,
         tags: &BTreeMap<String, String>,
@@ -179,6 +203,7 @@ impl SdkKeyWriter {
 impl KeyWriter for SdkKeyWriter {
     async fn create_key(
         &self,
+        kind: NewKeyKind<'_>,
         description: &str,
         policy: &str,
         tags: &BTreeMap<String, String>,
@@ -188,9 +213,9 @@ impl KeyWriter for SdkKeyWriter {
             .create_key()
             .description(description)
             .policy(policy)
-            .key_spec(KeySpec::SymmetricDefault)
-            .key_usage(KeyUsageType::EncryptDecrypt)
-            .multi_region(false)
+            .key_spec(KeySpec::from(kind.spec))
+            .key_usage(KeyUsageType::from(kind.usage))
+            .multi_region(kind.multi_region)
             .bypass_policy_lockout_safety_check(false)
             .set_tags(Some(kms_tags(tags, "CreateKey")?))
             .customize()
@@ -199,6 +224,35 @@ impl KeyWriter for SdkKeyWriter {
         let meta = out
             .key_metadata()
             .ok_or_else(|| AwsCallError::protocol("CreateKey", "the answer has no KeyMetadata"))?;
+        Ok(CreatedKey {
+            key_id: meta.key_id().to_string(),
+            arn: meta.arn().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn replicate_key(
+        &self,
+        key_id: &str,
+        replica_region: &str,
+        description: &str,
+        policy: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedKey, AwsCallError> {
+        let request = self
+            .client
+            .replicate_key()
+            .key_id(key_id)
+            .replica_region(replica_region)
+            .description(description)
+            .policy(policy)
+            .bypass_policy_lockout_safety_check(false)
+            .set_tags(Some(kms_tags(tags, "ReplicateKey")?))
+            .customize()
+            .config_override(kms_call_config("ReplicateKey"));
+        let out = send("ReplicateKey", request.send()).await?;
+        let meta = out.replica_key_metadata().ok_or_else(|| {
+            AwsCallError::protocol("ReplicateKey", "the answer has no ReplicaKeyMetadata")
+        })?;
         Ok(CreatedKey {
             key_id: meta.key_id().to_string(),
             arn: meta.arn().unwrap_or_default().to_string(),

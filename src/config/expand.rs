@@ -14,7 +14,7 @@ use super::file::{
     PrincipalFile, SettingsFile, StatementFile, Strings,
 };
 use crate::model::{
-    AcceptEntry, Account, Date, DesiredState, KeySpec, PolicyKind, Scope, Settings, Target,
+    AcceptEntry, Account, Date, DesiredState, KeySpec, KeyType, PolicyKind, Scope, Settings, Target,
 };
 
 /// Rotation period when neither the key nor its classification sets one.
@@ -109,6 +109,8 @@ fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
         .or_else(|| class.and_then(|c| c.rotation_days))
         .and_then(|d| u32::try_from(d).ok())
         .unwrap_or(DEFAULT_ROTATION_DAYS);
+    let targets = targets(k, accounts);
+    let key_type = key_type(k, class, &targets);
     let services = |of: fn(&ClassificationFile) -> &Option<Vec<String>>,
                     own: &Option<Vec<String>>| {
         class
@@ -142,26 +144,59 @@ fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
             .map(statement_value)
             .collect(),
         user_tags: k.tags.clone().unwrap_or_default(),
-        targets: targets(k, accounts),
         adopt: k.adopt.unwrap_or(false),
-        rotation: k
-            .rotation
-            .or_else(|| class.and_then(|c| c.rotation))
-            .unwrap_or(true),
         managed_policies: managed_policies(
             k.managed_policies
                 .as_ref()
                 .or_else(|| class.and_then(|c| c.managed_policies.as_ref())),
+            &key_type.usage,
         ),
+        targets,
+        // Keys AWS does not rotate have rotation neither enabled nor compared.
+        rotation: key_type.supports_rotation()
+            && k.rotation
+                .or_else(|| class.and_then(|c| c.rotation))
+                .unwrap_or(true),
+        key_type,
         name,
         classification,
     }
 }
 
-/// The policy kinds `managed_policies` selects (all three when not given).
-fn managed_policies(mp: Option<&ManagedPoliciesFile>) -> BTreeSet<PolicyKind> {
+/// The kind of a key: its own spec and usage, else its classification's,
+/// else a symmetric encryption key; the primary region of a multi-Region
+/// key (`primary_region`, else the first of its `regions`, else the first
+/// region of its first target).
+fn key_type(k: &KeyFile, class: Option<&ClassificationFile>, targets: &[Target]) -> KeyType {
+    let default = KeyType::default();
+    KeyType {
+        spec: k
+            .key_spec
+            .clone()
+            .or_else(|| class.and_then(|c| c.key_spec.clone()))
+            .unwrap_or(default.spec),
+        usage: k
+            .key_usage
+            .clone()
+            .or_else(|| class.and_then(|c| c.key_usage.clone()))
+            .unwrap_or(default.usage),
+        primary_region: (k.multi_region == Some(true)).then(|| {
+            k.primary_region
+                .clone()
+                .or_else(|| k.regions.as_ref().and_then(|r| r.first().cloned()))
+                .or_else(|| targets.first().map(|t| t.region.clone()))
+                .unwrap_or_default()
+        }),
+    }
+}
+
+/// The policy kinds `managed_policies` selects (every kind of the usage
+/// when not given).
+fn managed_policies(mp: Option<&ManagedPoliciesFile>, usage: &str) -> BTreeSet<PolicyKind> {
     match mp {
-        None | Some(ManagedPoliciesFile::All(true)) => PolicyKind::ALL.into_iter().collect(),
+        None | Some(ManagedPoliciesFile::All(true)) => {
+            PolicyKind::for_usage(usage).iter().copied().collect()
+        }
         Some(ManagedPoliciesFile::All(false)) => BTreeSet::new(),
         Some(ManagedPoliciesFile::Some(list)) => list
             .iter()

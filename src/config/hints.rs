@@ -70,12 +70,26 @@ pub(crate) const TAG_CHARS: &str = "letters, digits, spaces and _ . : / = + - @"
 pub(crate) const TAGS: &str = "a table of string values, e.g. tags = { team = \"payments\" }";
 pub(crate) const ROTATION_OFF: &str = "either rotation = false without rotation_days, \
      or rotation_days with rotation = true (the default)";
-pub(crate) const MANAGED_POLICIES: &str = "true (all three), false (none), or a non-empty \
-     array of \"encrypt\", \"decrypt\", \"crypto\", each once, e.g. [\"decrypt\"]";
-pub(crate) const MANAGED_POLICY_KIND: &str =
-    "one of \"encrypt\", \"decrypt\", \"crypto\" (allow-encrypt-<name>, allow-decrypt-<name>, \
-     allow-crypto-<name>)";
-pub(crate) const MANAGED_POLICY_KINDS: [&str; 3] = ["encrypt", "decrypt", "crypto"];
+pub(crate) const MANAGED_POLICIES: &str = "true (every kind of the key's usage), false (none), \
+     or a non-empty array of the kinds of its usage, each once: \"encrypt\", \"decrypt\", \
+     \"crypto\" (ENCRYPT_DECRYPT), \"sign\", \"verify\" (SIGN_VERIFY), \"mac\", \"verify-mac\" \
+     (GENERATE_VERIFY_MAC), e.g. [\"decrypt\"]";
+pub(crate) const MANAGED_POLICY_KIND: &str = "one of \"encrypt\", \"decrypt\", \"crypto\" \
+     (ENCRYPT_DECRYPT keys), \"sign\", \"verify\" (SIGN_VERIFY keys), \"mac\", \"verify-mac\" \
+     (GENERATE_VERIFY_MAC keys): allow-<kind>-<name>";
+pub(crate) const MANAGED_POLICY_KINDS: [&str; 7] = [
+    "encrypt",
+    "decrypt",
+    "crypto",
+    "sign",
+    "verify",
+    "mac",
+    "verify-mac",
+];
+pub(crate) const KEY_USAGE: &str =
+    "one of \"ENCRYPT_DECRYPT\", \"SIGN_VERIFY\", \"GENERATE_VERIFY_MAC\"";
+pub(crate) const MULTI_REGION_FIELDS: &str = "primary_region only with multi_region = true, \
+     naming a region the key has in every one of its accounts";
 pub(crate) const MAX_USER_TAGS: usize = 46;
 pub(crate) const ACCEPT_EXPIRES: &str =
     "a bare TOML date, without quotes or a time, e.g. expires = 2027-03-01";
@@ -114,7 +128,7 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "accounts.*.regions[]" | "keys[].regions[]" => REGION,
         "classifications" => "a table of classifications, [classifications.<name>]",
         "classifications.*" => {
-            "a table with rotation_days, via_services, service_principals, administrators, users, statements, rotation, managed_policies"
+            "a table with rotation_days, via_services, service_principals, administrators, users, statements, rotation, managed_policies, key_spec, key_usage"
         }
         "classifications.*.rotation_days" | "keys[].rotation_days" => {
             "an integer from 90 to 2560 (days)"
@@ -137,7 +151,16 @@ pub(crate) fn allowed(shape: &str) -> Option<String> {
         "keys[].accounts" => "an array of declared account names, e.g. [\"prod\"]",
         "keys[].accounts[]" => "the name of an account declared in [accounts.<name>]",
         "keys[].generation" => "an integer from 1 to 1000000",
-        "keys[].enabled" | "keys[].adopt" | "keys[].rotation" | "classifications.*.rotation" => {
+        "keys[].key_spec" | "classifications.*.key_spec" => {
+            "a key spec such as \"SYMMETRIC_DEFAULT\", \"RSA_2048\", \"ECC_NIST_P256\" or \"HMAC_256\""
+        }
+        "keys[].key_usage" | "classifications.*.key_usage" => KEY_USAGE,
+        "keys[].primary_region" => REGION,
+        "keys[].enabled"
+        | "keys[].adopt"
+        | "keys[].rotation"
+        | "keys[].multi_region"
+        | "classifications.*.rotation" => {
             "true or false"
         }
         "keys[].managed_policies" | "classifications.*.managed_policies" => MANAGED_POLICIES,

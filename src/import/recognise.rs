@@ -38,6 +38,7 @@ pub struct Recognised {
 /// An empty spec for a target's statements.
 fn spec() -> KeySpec {
     KeySpec {
+        key_type: crate::model::KeyType::default(),
         name: "imported".into(),
         classification: "imported".into(),
         description: String::new(),

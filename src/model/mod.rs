@@ -11,11 +11,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod accept;
+pub mod key_type;
 mod live;
 pub mod names;
 pub mod tag;
 
 pub use accept::{AcceptEntry, Date};
+pub use key_type::KeyType;
 pub use live::*;
 pub use names::{dns_suffix, key_arn, parse_key_arn, partition, version_order, PolicyKind};
 
@@ -136,8 +138,12 @@ pub struct KeySpec {
     pub adopt: bool,
     /// Whether c3 enables and compares rotation (`rotation = false`: neither).
     pub rotation: bool,
-    /// The managed policies c3 keeps for the key (all three by default).
+    /// The managed policies c3 keeps for the key (by default every kind
+    /// of its usage, [`PolicyKind::for_usage`]).
     pub managed_policies: BTreeSet<PolicyKind>,
+    /// Key spec, key usage and multi-Region: what AWS fixes at creation.
+    #[serde(skip_serializing_if = "KeyType::is_default")]
+    pub key_type: KeyType,
 }
 
 impl KeySpec {

@@ -55,9 +55,10 @@ pub fn parse_key_arn(arn: &str) -> Option<(Target, &str)> {
     Some((Target::new(account, region), id))
 }
 
-/// The three managed policies of a key name.
+/// The managed policies of a key name; which of them a key has follows
+/// its usage ([`PolicyKind::for_usage`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum PolicyKind {
     /// `allow-encrypt-<name>`.
     Encrypt,
@@ -65,47 +66,90 @@ pub enum PolicyKind {
     Decrypt,
     /// `allow-crypto-<name>`.
     Crypto,
+    /// `allow-sign-<name>` (signing keys).
+    Sign,
+    /// `allow-verify-<name>` (signing keys).
+    Verify,
+    /// `allow-mac-<name>` (HMAC keys).
+    Mac,
+    /// `allow-verify-mac-<name>` (HMAC keys).
+    VerifyMac,
 }
 
 impl PolicyKind {
     /// All kinds, in the order plans list them.
-    pub const ALL: [PolicyKind; 3] = [Self::Encrypt, Self::Decrypt, Self::Crypto];
+    pub const ALL: [PolicyKind; 7] = [
+        Self::Encrypt,
+        Self::Decrypt,
+        Self::Crypto,
+        Self::Sign,
+        Self::Verify,
+        Self::Mac,
+        Self::VerifyMac,
+    ];
+
+    /// The kinds of an encryption key (`ENCRYPT_DECRYPT`).
+    pub const ENCRYPTION: [PolicyKind; 3] = [Self::Encrypt, Self::Decrypt, Self::Crypto];
+
+    /// The kinds of a key of this usage (`ENCRYPT_DECRYPT`, `SIGN_VERIFY`,
+    /// `GENERATE_VERIFY_MAC`); none for a usage c3 does not know.
+    pub fn for_usage(usage: &str) -> &'static [PolicyKind] {
+        match usage {
+            super::key_type::ENCRYPT_DECRYPT => &Self::ENCRYPTION,
+            super::key_type::SIGN_VERIFY => &[Self::Sign, Self::Verify],
+            super::key_type::GENERATE_VERIFY_MAC => &[Self::Mac, Self::VerifyMac],
+            _ => &[],
+        }
+    }
 
     /// The policy name for a key name.
     pub fn policy_name(self, key: &str) -> String {
         format!("{}{key}", self.prefix())
     }
 
-    /// `allow-encrypt-`, `allow-decrypt-` or `allow-crypto-`.
+    /// `allow-<word>-`.
     pub fn prefix(self) -> &'static str {
         match self {
             Self::Encrypt => "allow-encrypt-",
             Self::Decrypt => "allow-decrypt-",
             Self::Crypto => "allow-crypto-",
+            Self::Sign => "allow-sign-",
+            Self::Verify => "allow-verify-",
+            Self::Mac => "allow-mac-",
+            Self::VerifyMac => "allow-verify-mac-",
         }
     }
 
-    /// `encrypt`, `decrypt` or `crypto`.
+    /// `encrypt`, `decrypt`, `crypto`, `sign`, `verify`, `mac` or `verify-mac`.
     pub fn word(self) -> &'static str {
         match self {
             Self::Encrypt => "encrypt",
             Self::Decrypt => "decrypt",
             Self::Crypto => "crypto",
+            Self::Sign => "sign",
+            Self::Verify => "verify",
+            Self::Mac => "mac",
+            Self::VerifyMac => "verify-mac",
         }
     }
 
-    /// The kind of a word (`encrypt`, `decrypt`, `crypto`).
+    /// The kind of a word (`encrypt`, ..., `verify-mac`).
     pub fn from_word(word: &str) -> Option<PolicyKind> {
         Self::ALL.into_iter().find(|k| k.word() == word)
     }
 
-    /// Splits a policy name, spelled exactly as c3 writes it, into kind and key name.
+    /// Splits a policy name, spelled exactly as c3 writes it, into kind and
+    /// key name; the longest prefix wins (`allow-verify-mac-x` is the
+    /// verify-mac policy of `x`).
     pub fn parse_name(name: &str) -> Option<(PolicyKind, &str)> {
-        Self::ALL.into_iter().find_map(|k| {
-            name.strip_prefix(k.prefix())
-                .filter(|rest| !rest.is_empty())
-                .map(|rest| (k, rest))
-        })
+        Self::ALL
+            .into_iter()
+            .filter_map(|k| {
+                name.strip_prefix(k.prefix())
+                    .filter(|rest| !rest.is_empty())
+                    .map(|rest| (k, rest))
+            })
+            .min_by_key(|(_, rest)| rest.len())
     }
 
     /// Whether a policy name is one of c3's names ignoring case (IAM compares
@@ -145,7 +189,16 @@ mod tests {
         assert_eq!(PolicyKind::parse_name("Allow-Encrypt-x"), None);
         assert!(PolicyKind::is_c3_like("Allow-Encrypt-x"));
         assert!(!PolicyKind::is_c3_like("allow-crypto-"));
-        assert!(!PolicyKind::is_c3_like("allow-sign-x"));
+        assert!(PolicyKind::is_c3_like("allow-sign-x"));
+        assert!(!PolicyKind::is_c3_like("allow-foo-x"));
+        assert_eq!(
+            PolicyKind::parse_name("allow-verify-mac-x"),
+            Some((PolicyKind::VerifyMac, "x"))
+        );
+        assert_eq!(
+            PolicyKind::parse_name("allow-verify-x"),
+            Some((PolicyKind::Verify, "x"))
+        );
     }
 
     #[test]

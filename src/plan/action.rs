@@ -39,8 +39,10 @@ impl KeyRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
-    /// CreateKey (symmetric, with policy, description and tags), then
-    /// EnableKeyRotation with the period.
+    /// CreateKey (of the key's spec and usage, multi-Region when it is the
+    /// primary of a multi-Region key, with policy, description and tags),
+    /// then EnableKeyRotation with the period for a symmetric encryption
+    /// key.
     CreateKey {
         /// The generation the key is created for.
         generation: u32,
@@ -52,6 +54,34 @@ pub enum Operation {
         tags: BTreeMap<String, String>,
         /// Rotation period in days.
         rotation_days: u32,
+        /// The key spec (`SYMMETRIC_DEFAULT` when absent).
+        #[serde(default = "default_spec", skip_serializing_if = "is_default_spec")]
+        key_spec: String,
+        /// The key usage (`ENCRYPT_DECRYPT` when absent).
+        #[serde(default = "default_usage", skip_serializing_if = "is_default_usage")]
+        key_usage: String,
+        /// Whether the key is the primary of a multi-Region key.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        multi_region: bool,
+    },
+    /// ReplicateKey, sent to the primary's region: the replica of a
+    /// multi-Region key in this change's region, with its own policy,
+    /// description and tags (a replica shares only the key material, spec
+    /// and usage with its primary).
+    ReplicateKey {
+        /// The generation the replica is made for.
+        generation: u32,
+        /// The region of the primary.
+        primary_region: String,
+        /// The primary: a key that exists there, or the one this plan
+        /// creates there.
+        primary: KeyRef,
+        /// The replica's description.
+        description: String,
+        /// The replica's key policy (JSON text).
+        policy: String,
+        /// Every tag, c3's and the user's.
+        tags: BTreeMap<String, String>,
     },
     /// CreateAlias: the alias does not exist.
     CreateAlias {
@@ -159,7 +189,7 @@ impl Operation {
         match self {
             Self::AdoptKey { .. } => 0,
             Self::Restore { .. } => 1,
-            Self::CreateKey { .. } => 2,
+            Self::CreateKey { .. } | Self::ReplicateKey { .. } => 2,
             Self::EnableRotation { .. } => 3,
             Self::PutKeyPolicy { .. } => 4,
             Self::TagKey { .. } => 5,
@@ -183,6 +213,7 @@ impl Operation {
         match self {
             Self::Restore { .. } => "Restore",
             Self::CreateKey { .. } => "CreateKey",
+            Self::ReplicateKey { .. } => "ReplicateKey",
             Self::EnableRotation { .. } => "EnableKeyRotation",
             Self::PutKeyPolicy { .. } => "PutKeyPolicy",
             Self::TagKey { .. } | Self::AdoptKey { .. } => "TagResource",
@@ -194,4 +225,20 @@ impl Operation {
             Self::UpdatePolicy { .. } => "CreatePolicyVersion",
         }
     }
+}
+
+fn default_spec() -> String {
+    crate::model::key_type::DEFAULT_SPEC.into()
+}
+
+fn is_default_spec(spec: &str) -> bool {
+    spec == crate::model::key_type::DEFAULT_SPEC
+}
+
+fn default_usage() -> String {
+    crate::model::key_type::ENCRYPT_DECRYPT.into()
+}
+
+fn is_default_usage(usage: &str) -> bool {
+    usage == crate::model::key_type::ENCRYPT_DECRYPT
 }

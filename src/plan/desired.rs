@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{dns_suffix, key_arn, partition, KeySpec, PolicyKind, Target};
+use crate::model::{dns_suffix, key_arn, key_type, partition, KeySpec, PolicyKind, Target};
 use crate::policy::{parse_statement, pretty, services, Document, Statement, POLICY_VERSION};
 
 /// The largest key policy AWS accepts, in bytes.
@@ -70,6 +70,26 @@ pub const USER_ACTIONS: &[&str] = &[
     "kms:GenerateDataKey*",
     "kms:DescribeKey",
 ];
+
+/// What the AWS console grants key users of an asymmetric encryption key.
+pub const PUBLIC_KEY_USER_ACTIONS: &[&str] = &[
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:DescribeKey",
+    "kms:GetPublicKey",
+];
+
+/// What the AWS console grants key users of a signing key.
+pub const SIGNING_USER_ACTIONS: &[&str] = &[
+    "kms:DescribeKey",
+    "kms:GetPublicKey",
+    "kms:Sign",
+    "kms:Verify",
+];
+
+/// What the AWS console grants key users of an HMAC key.
+pub const MAC_USER_ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GenerateMac", "kms:VerifyMac"];
 
 /// What the AWS console grants key users for grants, only with
 /// `kms:GrantIsForAWSResource` (same page).
@@ -231,13 +251,24 @@ fn people_statements(spec: &KeySpec, target: &Target) -> Vec<Value> {
         }));
     }
     if !spec.users.is_empty() {
+        let t = &spec.key_type;
+        let actions = match t.usage.as_str() {
+            key_type::SIGN_VERIFY => SIGNING_USER_ACTIONS,
+            key_type::GENERATE_VERIFY_MAC => MAC_USER_ACTIONS,
+            _ if !t.is_symmetric_encryption() => PUBLIC_KEY_USER_ACTIONS,
+            _ => USER_ACTIONS,
+        };
         out.push(json!({
             "Sid": USERS_SID,
             "Effect": "Allow",
             "Principal": principal(&spec.users),
-            "Action": USER_ACTIONS,
+            "Action": actions,
             "Resource": "*",
         }));
+    }
+    // The console gives grants to key users of symmetric encryption keys
+    // only: AWS services integrate with no other kind.
+    if !spec.users.is_empty() && spec.key_type.is_symmetric_encryption() {
         out.push(json!({
             "Sid": USERS_GRANTS_SID,
             "Effect": "Allow",
@@ -335,9 +366,17 @@ impl WantedKeyPolicy {
     }
 }
 
-/// The statements of a policy kind: (actions, condition) pairs; each
-/// applies to every key ARN of the key name.
+/// The statements of a policy kind of a symmetric key: (actions,
+/// condition) pairs; each applies to every key ARN of the key name.
 pub fn kind_statements(kind: PolicyKind) -> Vec<KindStatement> {
+    kind_statements_of(kind, false)
+}
+
+/// The statements of a policy kind; `public_key`: of an asymmetric
+/// encryption key (`RSA_*`/`SM2` with `ENCRYPT_DECRYPT`), which encrypts
+/// with its public key (kms:GetPublicKey, for encryption outside KMS),
+/// makes no data keys and has no grants for AWS services.
+pub fn kind_statements_of(kind: PolicyKind, public_key: bool) -> Vec<KindStatement> {
     let plain = |actions: &[&str]| KindStatement {
         actions: actions
             .iter()
@@ -345,20 +384,26 @@ pub fn kind_statements(kind: PolicyKind) -> Vec<KindStatement> {
             .collect(),
         condition: None,
     };
-    match kind {
+    match (kind, public_key) {
         // Never kms:ReEncryptFrom here: it is a decryption in disguise.
-        PolicyKind::Encrypt => vec![plain(&[
+        (PolicyKind::Encrypt, false) => vec![plain(&[
             "kms:DescribeKey",
             "kms:Encrypt",
             "kms:GenerateDataKey*",
             "kms:ReEncryptTo",
         ])],
-        PolicyKind::Decrypt => vec![plain(&[
+        (PolicyKind::Encrypt, true) => vec![plain(&[
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GetPublicKey",
+            "kms:ReEncryptTo",
+        ])],
+        (PolicyKind::Decrypt, _) => vec![plain(&[
             "kms:DescribeKey",
             "kms:Decrypt",
             "kms:ReEncryptFrom",
         ])],
-        PolicyKind::Crypto => vec![
+        (PolicyKind::Crypto, false) => vec![
             plain(&[
                 "kms:Decrypt",
                 "kms:DescribeKey",
@@ -371,6 +416,23 @@ pub fn kind_statements(kind: PolicyKind) -> Vec<KindStatement> {
                 condition: Some(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
             },
         ],
+        (PolicyKind::Crypto, true) => vec![plain(&[
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GetPublicKey",
+            "kms:ReEncrypt*",
+        ])],
+        // Signing never includes verifying, nor GetPublicKey (which lets a
+        // verifier check signatures outside KMS): least privilege.
+        (PolicyKind::Sign, _) => vec![plain(&["kms:DescribeKey", "kms:Sign"])],
+        (PolicyKind::Verify, _) => vec![plain(&[
+            "kms:DescribeKey",
+            "kms:GetPublicKey",
+            "kms:Verify",
+        ])],
+        (PolicyKind::Mac, _) => vec![plain(&["kms:DescribeKey", "kms:GenerateMac"])],
+        (PolicyKind::VerifyMac, _) => vec![plain(&["kms:DescribeKey", "kms:VerifyMac"])],
     }
 }
 
@@ -384,9 +446,16 @@ pub struct KindStatement {
     pub condition: Option<Value>,
 }
 
-/// A managed-policy document granting `kind` on the given key ARNs (sorted).
+/// A managed-policy document granting `kind` on the given key ARNs (sorted)
+/// of a symmetric key.
 pub fn managed_policy(kind: PolicyKind, arns: &BTreeSet<String>) -> Value {
-    let statements: Vec<Value> = kind_statements(kind)
+    managed_policy_of(kind, false, arns)
+}
+
+/// A managed-policy document granting `kind` on the given key ARNs
+/// (sorted); `public_key` as in [`kind_statements_of`].
+pub fn managed_policy_of(kind: PolicyKind, public_key: bool, arns: &BTreeSet<String>) -> Value {
+    let statements: Vec<Value> = kind_statements_of(kind, public_key)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -411,6 +480,10 @@ pub fn grant_sid(kind: PolicyKind, index: usize) -> String {
         (PolicyKind::Decrypt, _) => "AllowDecrypt".into(),
         (PolicyKind::Crypto, 0) => "AllowCrypto".into(),
         (PolicyKind::Crypto, _) => "AllowGrantsForAwsResources".into(),
+        (PolicyKind::Sign, _) => "AllowSign".into(),
+        (PolicyKind::Verify, _) => "AllowVerify".into(),
+        (PolicyKind::Mac, _) => "AllowMac".into(),
+        (PolicyKind::VerifyMac, _) => "AllowVerifyMac".into(),
     }
 }
 
@@ -441,6 +514,7 @@ mod tests {
 
     fn spec() -> KeySpec {
         KeySpec {
+            key_type: crate::model::KeyType::default(),
             name: "payments".into(),
             classification: "confidential".into(),
             description: "d".into(),
@@ -456,7 +530,7 @@ mod tests {
             targets: vec![],
             adopt: false,
             rotation: true,
-            managed_policies: PolicyKind::ALL.into_iter().collect(),
+            managed_policies: PolicyKind::ENCRYPTION.into_iter().collect(),
         }
     }
 

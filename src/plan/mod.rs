@@ -264,27 +264,38 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
     let adopted = adopt::adopt(desired, live, &mut changes);
     let live: &LiveState = &adopted;
 
-    for target in desired.targets() {
-        match live.regions.get(&target) {
-            None => errors.push(PlanError::new(
-                &target.account,
-                Some(&target.region),
-                "this target was not read",
-            )),
-            // An account that could not be reached at all is one error, below.
-            Some(Err(failure)) if failure.account_wide => {}
-            Some(Err(failure)) => errors.push(PlanError::of(
-                &target.account,
-                Some(&target.region),
-                failure,
-            )),
-            Some(Ok(snapshot)) => {
-                for (name, generation) in kms::plan_target(desired, &target, snapshot, &mut changes)
-                {
-                    created
-                        .entry((target.account.clone(), name))
-                        .or_default()
-                        .push((target.region.clone(), generation));
+    // Primaries (and keys of one region) first, then the replicas of
+    // multi-Region keys, which are made from them.
+    for phase in [kms::Phase::Primaries, kms::Phase::Replicas] {
+        let around_created = created.clone();
+        let around = kms::Around {
+            live,
+            created: &around_created,
+            phase,
+        };
+        for target in desired.targets() {
+            match live.regions.get(&target) {
+                None if phase == kms::Phase::Primaries => errors.push(PlanError::new(
+                    &target.account,
+                    Some(&target.region),
+                    "this target was not read",
+                )),
+                // An account that could not be reached at all is one error, below.
+                Some(Err(failure)) if failure.account_wide => {}
+                Some(Err(failure)) if phase == kms::Phase::Primaries => errors.push(PlanError::of(
+                    &target.account,
+                    Some(&target.region),
+                    failure,
+                )),
+                None | Some(Err(_)) => {}
+                Some(Ok(snapshot)) => {
+                    let made = kms::plan_target(desired, &target, snapshot, &around, &mut changes);
+                    for (name, generation) in made {
+                        created
+                            .entry((target.account.clone(), name))
+                            .or_default()
+                            .push((target.region.clone(), generation));
+                    }
                 }
             }
         }

@@ -16,6 +16,7 @@ pub(super) const R2: &str = "eu-central-1";
 
 pub(super) fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
     KeySpec {
+        key_type: crate::model::KeyType::default(),
         name: name.into(),
         classification: "confidential".into(),
         description: format!("Managed by c3: {name} (confidential)"),
@@ -31,7 +32,7 @@ pub(super) fn spec(name: &str, targets: &[(&str, &str)]) -> KeySpec {
         targets: targets.iter().map(|(a, r)| Target::new(*a, *r)).collect(),
         adopt: false,
         rotation: true,
-        managed_policies: PolicyKind::ALL.into_iter().collect(),
+        managed_policies: PolicyKind::ENCRYPTION.into_iter().collect(),
     }
 }
 
@@ -148,7 +149,7 @@ pub(super) fn converged(d: &DesiredState) -> LiveState {
             if arns.is_empty() {
                 continue;
             }
-            for kind in PolicyKind::ALL {
+            for kind in PolicyKind::ENCRYPTION {
                 let name = kind.policy_name(&k.name);
                 acc.policies.push(LiveManagedPolicy {
                     arn: format!("arn:aws:iam::{}:policy/{name}", a.id),
@@ -885,6 +886,7 @@ fn no_operation_removes_anything() {
                 | Operation::AdoptKey { .. }
                 | Operation::AdoptPolicy { .. }
                 | Operation::CreateKey { .. }
+                | Operation::ReplicateKey { .. }
                 | Operation::CreateAlias { .. }
                 | Operation::UpdateAlias { .. }
                 | Operation::PutKeyPolicy { .. }

@@ -81,6 +81,8 @@ impl Reader<'_> {
                 "statements" => c.statements = Some(r.listed(p, v, Self::statement)),
                 "rotation" => c.rotation = r.boolean(p, v),
                 "managed_policies" => c.managed_policies = r.managed_policies(p, v),
+                "key_spec" => c.key_spec = r.string(p, v),
+                "key_usage" => c.key_usage = r.string(p, v),
                 _ => return false,
             }
             true
@@ -109,6 +111,10 @@ impl Reader<'_> {
                 "adopt" => k.adopt = r.boolean(p, v),
                 "rotation" => k.rotation = r.boolean(p, v),
                 "managed_policies" => k.managed_policies = r.managed_policies(p, v),
+                "key_spec" => k.key_spec = r.string(p, v),
+                "key_usage" => k.key_usage = r.string(p, v),
+                "multi_region" => k.multi_region = r.boolean(p, v),
+                "primary_region" => k.primary_region = r.string(p, v),
                 _ => return false,
             }
             true

@@ -40,6 +40,7 @@ impl Checker<'_> {
                 statements: c.statements.as_ref(),
             };
             self.policy_fields(&p, &fields, &mut Sids::new());
+            self.class_key_type(c, &p);
         }
     }
 

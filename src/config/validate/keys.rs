@@ -76,7 +76,11 @@ impl<'f> Checker<'f> {
                 self.declared_but_ignored(tags, ignored, &p.key("tags"));
             }
             self.key_targets(k, accounts, &p);
+            self.key_key_type(k, file, &p);
+            self.multi_region(k, accounts, &p);
+            self.sm2_regions(k, file, &p);
         }
+        self.policy_names_unique(file, path);
     }
 
     /// A key's key-policy fields; its statements' Sids must differ from

@@ -9,6 +9,7 @@
 mod accept;
 mod accounts;
 mod classifications;
+mod key_type;
 mod keys;
 pub(crate) mod names;
 mod policy;

@@ -174,15 +174,29 @@ fn create_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
         );
         return None;
     }
+    if spec.key_type.is_replica_region(&ctx.target.region) {
+        return super::replica::create(ctx, changes);
+    }
+    if let Some(why) = super::replica::primary_missing(ctx) {
+        changes.report(&at, Resource::Key, Severity::Medium, why);
+        return None;
+    }
+    let key_type = &spec.key_type;
+    let rotation = if key_type.supports_rotation() {
+        format!("rotation every {} days", spec.rotation_days)
+    } else {
+        "no automatic rotation (AWS rotates only symmetric encryption keys)".to_string()
+    };
     let create = changes.exec(
         &at,
         Resource::Key,
         ActionKind::Create,
         Severity::Info,
         format!(
-            "create symmetric key, generation {}, rotation every {} days, {} key policy statements{}",
+            "create {} key{}, generation {}, {rotation}, {} key policy statements{}",
+            key_type.words(),
+            super::replica::replicas_note(ctx),
             spec.generation,
-            spec.rotation_days,
             wanted.statements.len(),
             other_accounts(wanted, &ctx.target.account)
         ),
@@ -192,6 +206,9 @@ fn create_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
             policy: wanted.text.clone(),
             tags: spec.tags(),
             rotation_days: spec.rotation_days,
+            key_spec: key_type.spec.clone(),
+            key_usage: key_type.usage.clone(),
+            multi_region: key_type.multi_region(),
         },
     );
     create.diff = Some(PolicyDiff {
@@ -273,7 +290,7 @@ fn plan_alias(ctx: &KeyContext<'_>, view: &KeyView<'_>, key_ref: KeyRef, changes
 /// key policy that belong to another account than the key's (declared in
 /// `users`, `administrators` or `statements`), so that a review sees them;
 /// empty when there are none.
-fn other_accounts(wanted: &WantedKeyPolicy, account: &str) -> String {
+pub(super) fn other_accounts(wanted: &WantedKeyPolicy, account: &str) -> String {
     let others: std::collections::BTreeSet<&str> = wanted
         .statements
         .iter()

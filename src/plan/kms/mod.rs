@@ -15,14 +15,29 @@
 
 mod alias;
 mod findings;
+mod immutable;
 mod key_policy;
+mod replica;
 mod state;
 
 use super::desired::WantedKeyPolicy;
+use super::iam::KeysToCreate;
 use super::{At, Changes, Resource, Severity};
-use crate::model::{DesiredState, KeyOwner, KeySpec, LiveAlias, LiveKey, RegionSnapshot, Target};
+use crate::model::{
+    DesiredState, KeyOwner, KeySpec, LiveAlias, LiveKey, LiveState, RegionSnapshot, Target,
+};
 
 pub(crate) use findings::tag_ignored;
+pub(crate) use replica::Phase;
+
+/// What every key of a target is planned against: the whole live state (a
+/// replica looks at its primary's region) and the keys the first pass
+/// ([`Phase::Primaries`]) creates.
+pub(crate) struct Around<'a> {
+    pub(crate) live: &'a LiveState,
+    pub(crate) created: &'a KeysToCreate,
+    pub(crate) phase: Phase,
+}
 
 /// Plans every declared key of one target, then reports c3 resources the file
 /// no longer declares there. Returns the (key name, generation) of every key
@@ -31,6 +46,7 @@ pub(crate) fn plan_target(
     desired: &DesiredState,
     target: &Target,
     snapshot: &RegionSnapshot,
+    around: &Around<'_>,
     changes: &mut Changes,
 ) -> Vec<(String, u32)> {
     let mut created = Vec::new();
@@ -41,7 +57,10 @@ pub(crate) fn plan_target(
         .iter()
         .filter(|k| k.targets.contains(target))
         .collect();
-    for spec in declared.iter().filter(|k| desired.scope.key(&k.name)) {
+    for spec in declared
+        .iter()
+        .filter(|k| desired.scope.key(&k.name) && around.phase.plans(k, target))
+    {
         let wanted = WantedKeyPolicy::new(spec, target);
         let ctx = KeyContext {
             spec,
@@ -49,12 +68,16 @@ pub(crate) fn plan_target(
             snapshot,
             wanted: &wanted,
             ignore_tags: &desired.settings.ignore_tags,
+            live: around.live,
+            created: around.created,
         };
         if let Some(generation) = plan_key(&ctx, changes) {
             created.push((spec.name.clone(), generation));
         }
     }
-    findings::report_orphans(desired, &declared, target, snapshot, changes);
+    if around.phase == Phase::Primaries {
+        findings::report_orphans(desired, &declared, target, snapshot, changes);
+    }
     created
 }
 
@@ -66,6 +89,10 @@ struct KeyContext<'a> {
     /// The key policy c3 wants here, built once.
     wanted: &'a WantedKeyPolicy,
     ignore_tags: &'a [String],
+    /// Everything read (a replica's primary lives in another region).
+    live: &'a LiveState,
+    /// The keys the first pass creates, per (account, key name).
+    created: &'a KeysToCreate,
 }
 
 impl KeyContext<'_> {
@@ -190,7 +217,11 @@ fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
     if let Some(cur) = view.current {
         if let Some(details) = &cur.details {
             state::plan_description(ctx.spec, cur, &details.description, &at, changes);
-            state::plan_rotation(ctx.spec, cur, &at, changes);
+            // A replica shares its primary's rotation, set on the primary only.
+            if !ctx.spec.key_type.is_replica_region(&ctx.target.region) {
+                state::plan_rotation(ctx.spec, cur, &at, changes);
+            }
+            immutable::report(ctx, cur, changes);
             key_policy::plan(ctx, cur, changes);
             findings::plan_tags(ctx, cur, changes);
         }

@@ -235,6 +235,9 @@ pub(super) fn check_additive(
             Operation::AdoptKey { .. } | Operation::AdoptPolicy { .. } => {}
             Operation::CreateKey {
                 generation, tags, ..
+            }
+            | Operation::ReplicateKey {
+                generation, tags, ..
             } => {
                 let snap = region_of(live, c)?;
                 prop_assert!(spec.enabled, "CreateKey for a key with enabled = false");
@@ -647,7 +650,7 @@ pub(super) fn check_ownership(
                     &c.key
                 );
             }
-            Operation::CreateKey { .. } => {
+            Operation::CreateKey { .. } | Operation::ReplicateKey { .. } => {
                 let snap = region_of(live, c)?;
                 let alias = format!("alias/{}", c.key);
                 if snap.alias(&alias).is_some() {

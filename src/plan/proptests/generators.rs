@@ -251,6 +251,7 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     .collect();
             }
             KeySpec {
+                key_type: crate::model::KeyType::default(),
                 description: k
                     .description
                     .clone()
@@ -284,7 +285,7 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                 targets: targets.into_iter().collect(),
                 adopt: k.adopt,
                 rotation: k.rotation_on,
-                managed_policies: PolicyKind::ALL
+                managed_policies: PolicyKind::ENCRYPTION
                     .into_iter()
                     .enumerate()
                     .filter(|(i, _)| k.policies & (1 << i) != 0)

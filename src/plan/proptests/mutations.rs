@@ -685,6 +685,7 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                 .copied()
                 .unwrap_or_else(|| NAMES[(name - ORPHANS.len()) % NAMES.len()]);
             let spec = KeySpec {
+                key_type: crate::model::KeyType::default(),
                 name: name.to_string(),
                 classification: "internal".into(),
                 description: format!("Managed by c3: {name} (internal)"),
@@ -700,7 +701,7 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                 targets: vec![target.clone()],
                 adopt: false,
                 rotation: true,
-                managed_policies: PolicyKind::ALL.into_iter().collect(),
+                managed_policies: PolicyKind::ENCRYPTION.into_iter().collect(),
             };
             let key = c3_world_key(w, &spec, &target, 1, KeyState::Enabled);
             let arns = BTreeSet::from([key.arn.clone()]);
@@ -716,7 +717,7 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
             if policies {
                 let path = d.settings.policy_path.clone();
                 if let Some(Ok(acc)) = w.live.accounts.get_mut(&target.account) {
-                    for kind in PolicyKind::ALL {
+                    for kind in PolicyKind::ENCRYPTION {
                         if !has_policy_named(acc, &kind.policy_name(name)) {
                             acc.policies.push(managed_world_policy(
                                 &target.account,
@@ -1040,7 +1041,7 @@ fn foreign_policy(d: &DesiredState, w: &mut World, a: usize, name: usize, kind: 
     let Some(key) = pick(d.keys.len(), name).map(|i| d.keys[i].name.clone()) else {
         return;
     };
-    let c3_name = PolicyKind::ALL[kind % PolicyKind::ALL.len()].policy_name(&key);
+    let c3_name = PolicyKind::ENCRYPTION[kind % PolicyKind::ENCRYPTION.len()].policy_name(&key);
     let path = d.settings.policy_path.clone();
     let elsewhere = if path == "/" { "/legacy/" } else { "/" }.to_string();
     let other_name = d

@@ -28,12 +28,31 @@ pub(super) fn simulate(w: &World, p: &Plan) -> Result<(World, NewKeys), String> 
         steps.push((c, op));
     }
     // Key steps (per target, in apply's order) first, IAM last.
-    steps.sort_by_key(|(c, op)| (c.region.is_none(), op.step_order()));
+    // Replicas after every primary, as apply makes them.
+    steps.sort_by_key(|(c, op)| {
+        let replica = matches!(op, Operation::ReplicateKey { .. });
+        (c.region.is_none(), op.step_order(), replica)
+    });
     let mut new_keys = NewKeys::new();
     for (c, op) in steps {
         if let Some(region) = &c.region {
             let t = Target::new(&c.account, region);
-            let next_id = w.new_id();
+            let mut next_id = w.new_id();
+            if let Operation::ReplicateKey {
+                primary,
+                primary_region,
+                ..
+            } = op
+            {
+                // A replica has its primary's key id.
+                next_id = match primary {
+                    KeyRef::Existing { key_id } => key_id.clone(),
+                    KeyRef::New { .. } => new_keys
+                        .get(&(c.account.clone(), primary_region.clone(), c.key.clone()))
+                        .map(|(_, id, _)| id.clone())
+                        .ok_or_else(|| format!("{t} {}: ReplicateKey before its primary", c.key))?,
+                };
+            }
             let epoch = w.epoch();
             let Some(Ok(snap)) = w.live.regions.get_mut(&t) else {
                 return Err(format!("{t}: no such target"));
@@ -87,12 +106,37 @@ fn key_step(
         }
     };
     match op {
+        Operation::ReplicateKey {
+            generation,
+            description,
+            policy,
+            tags,
+            ..
+        } => {
+            check_key_policy_text(policy, t)?;
+            if new_keys.contains_key(&slot) {
+                return Err("a second key for one key name in one target".into());
+            }
+            let mut details = new_details(description, policy, epoch, None);
+            details.multi_region = true;
+            let arn = key_arn(t, &next_id);
+            snap.keys.push(LiveKey {
+                key_id: next_id.clone(),
+                arn: arn.clone(),
+                tags: tags.clone(),
+                details: Some(details),
+            });
+            new_keys.insert(slot, (*generation, next_id, arn));
+        }
         Operation::CreateKey {
             generation,
             description,
             policy,
             tags,
             rotation_days,
+            key_spec,
+            key_usage,
+            multi_region,
         } => {
             check_key_policy_text(policy, t)?;
             if !(90..=2560).contains(rotation_days) {
@@ -101,28 +145,23 @@ fn key_step(
             if new_keys.contains_key(&slot) {
                 return Err("a second CreateKey for one key in one target".into());
             }
+            let symmetric =
+                key_spec == key_type::DEFAULT_SPEC && key_usage == key_type::ENCRYPT_DECRYPT;
+            let mut details = new_details(
+                description,
+                policy,
+                epoch,
+                symmetric.then_some(*rotation_days),
+            );
+            details.spec.clone_from(key_spec);
+            details.usage.clone_from(key_usage);
+            details.multi_region = *multi_region;
             let arn = key_arn(t, &next_id);
             snap.keys.push(LiveKey {
                 key_id: next_id.clone(),
                 arn: arn.clone(),
                 tags: tags.clone(),
-                details: Some(KeyDetails {
-                    state: KeyState::Enabled,
-                    description: description.clone(),
-                    manager: "CUSTOMER".into(),
-                    spec: "SYMMETRIC_DEFAULT".into(),
-                    usage: "ENCRYPT_DECRYPT".into(),
-                    origin: "AWS_KMS".into(),
-                    multi_region: false,
-                    custom_key_store_id: None,
-                    creation_epoch: Some(epoch),
-                    rotation: Some(Rotation {
-                        enabled: true,
-                        period_days: Some(*rotation_days),
-                    }),
-                    policy: Some(policy.clone()),
-                    grants: Some(Vec::new()),
-                }),
+                details: Some(details),
             });
             new_keys.insert(slot, (*generation, next_id, arn));
         }
@@ -365,4 +404,26 @@ pub(super) fn names_resources(text: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A key as CreateKey or ReplicateKey leaves it; `rotation`: the period a
+/// symmetric encryption key is rotated at (others are not rotated).
+fn new_details(description: &str, policy: &str, epoch: i64, rotation: Option<u32>) -> KeyDetails {
+    KeyDetails {
+        state: KeyState::Enabled,
+        description: description.to_string(),
+        manager: "CUSTOMER".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+        origin: "AWS_KMS".into(),
+        multi_region: false,
+        custom_key_store_id: None,
+        creation_epoch: Some(epoch),
+        rotation: Some(Rotation {
+            enabled: rotation.is_some(),
+            period_days: rotation,
+        }),
+        policy: Some(policy.to_string()),
+        grants: Some(Vec::new()),
+    }
 }

@@ -18,6 +18,9 @@ use schemars::{JsonSchema, Schema};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod statement;
+pub use statement::{ConditionValue, PrincipalFile, StatementFile, Strings};
+
 /// Account and classification names (`[accounts.<name>]`).
 pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 /// Key names: they form `alias/<name>` and `allow-encrypt-<name>` (IAM: 128 at most).
@@ -45,6 +48,28 @@ pub(crate) const SERVICE_PRINCIPAL_PATTERN: &str =
 /// account id; `{account}` stands for the key's account.
 pub(crate) const PRINCIPAL_PATTERN: &str =
     "^(arn:aws(-cn|-us-gov|-iso|-iso-b)?:(iam|sts)::([0-9]{12}|\\{account\\}):[!-~]+|[0-9]{12}|\\{account\\})$";
+/// The key specs c3 creates (`model::key_type::SPECS`).
+pub(crate) const KEY_SPECS: [&str; 17] = [
+    "SYMMETRIC_DEFAULT",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "ECC_NIST_EDWARDS25519",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "SM2",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+];
+/// The key usages c3 declares (`model::key_type::USAGES`).
+pub(crate) const KEY_USAGES: [&str; 3] = ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"];
 /// Statement ids: letters and digits, as c3 writes its own.
 pub(crate) const SID_PATTERN: &str = "^[A-Za-z0-9]{1,128}$";
 /// User tag keys: KMS tag characters, not under `aws:` or `c3:`.
@@ -198,9 +223,24 @@ pub struct ClassificationFile {
     /// that do not say. Default true.
     pub rotation: Option<bool>,
     /// The managed policies c3 keeps for the keys of this class that do not
-    /// say: `true` (all three), `false` (none) or a subset of
-    /// `["encrypt", "decrypt", "crypto"]`. Default true.
+    /// say: `true` (every kind of the key's usage), `false` (none) or a
+    /// subset of its kinds (`encrypt`, `decrypt`, `crypto`; `sign`,
+    /// `verify`; `mac`, `verify-mac`). Default true.
     pub managed_policies: Option<ManagedPoliciesFile>,
+    /// The key spec of the keys of this class that do not set their own: `SYMMETRIC_DEFAULT`,
+    /// `RSA_2048`/`3072`/`4096`, `ECC_NIST_P256`/`P384`/`P521`,
+    /// `ECC_SECG_P256K1`, `ECC_NIST_EDWARDS25519`, `ML_DSA_44`/`65`/`87`,
+    /// `SM2` (China Regions), `HMAC_224`/`256`/`384`/`512`. Fixed at
+    /// creation: a change needs a new key (bump `generation`). Default
+    /// `SYMMETRIC_DEFAULT`.
+    #[schemars(extend("enum" = KEY_SPECS))]
+    pub key_spec: Option<String>,
+    /// What the key is for: `ENCRYPT_DECRYPT`, `SIGN_VERIFY` or
+    /// `GENERATE_VERIFY_MAC`, in a pair AWS accepts with `key_spec`
+    /// (docs/config.md lists them). Fixed at creation. Default
+    /// `ENCRYPT_DECRYPT`.
+    #[schemars(extend("enum" = KEY_USAGES))]
+    pub key_usage: Option<String>,
 }
 
 /// `[[keys]]`: one key, created in every account and region it targets.
@@ -278,24 +318,50 @@ pub struct KeyFile {
     /// neither enables rotation nor reports it (then `rotation_days` is not
     /// allowed on the key). Default: the classification's, else true.
     pub rotation: Option<bool>,
-    /// The managed policies c3 keeps for this key: `true` (all three),
-    /// `false` (none) or a subset of `["encrypt", "decrypt", "crypto"]`.
-    /// Default: the classification's, else true.
+    /// The managed policies c3 keeps for this key: `true` (every kind of
+    /// its usage), `false` (none) or a subset of its kinds: `encrypt`,
+    /// `decrypt`, `crypto` (ENCRYPT_DECRYPT); `sign`, `verify`
+    /// (SIGN_VERIFY); `mac`, `verify-mac` (GENERATE_VERIFY_MAC). Default:
+    /// the classification's, else true.
     pub managed_policies: Option<ManagedPoliciesFile>,
+    /// The key spec AWS creates the key with: `SYMMETRIC_DEFAULT`,
+    /// `RSA_2048`/`3072`/`4096`, `ECC_NIST_P256`/`P384`/`P521`,
+    /// `ECC_SECG_P256K1`, `ECC_NIST_EDWARDS25519`, `ML_DSA_44`/`65`/`87`,
+    /// `SM2` (China Regions), `HMAC_224`/`256`/`384`/`512`. Fixed at
+    /// creation: a change needs a new key (bump `generation`). Default
+    /// `SYMMETRIC_DEFAULT`.
+    #[schemars(extend("enum" = KEY_SPECS))]
+    pub key_spec: Option<String>,
+    /// What the key is for: `ENCRYPT_DECRYPT`, `SIGN_VERIFY` or
+    /// `GENERATE_VERIFY_MAC`, in a pair AWS accepts with `key_spec`
+    /// (docs/config.md lists them). Fixed at creation. Default
+    /// `ENCRYPT_DECRYPT`.
+    #[schemars(extend("enum" = KEY_USAGES))]
+    pub key_usage: Option<String>,
+    /// Whether the key is a multi-Region key: the primary is created in
+    /// `primary_region` and replicated into the key's other regions of each
+    /// account (ReplicateKey). Fixed at creation. Default false.
+    pub multi_region: Option<bool>,
+    /// The region of the primary key of a multi-Region key: one of the
+    /// key's regions in each of its accounts. Only with
+    /// `multi_region = true`. Default: the first of the key's `regions`,
+    /// else the first region of its first account.
+    #[schemars(regex(pattern = REGION_PATTERN))]
+    pub primary_region: Option<String>,
 }
 
 /// `managed_policies`: all, none, or the kinds listed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ManagedPoliciesFile {
-    /// `true`: all three; `false`: none.
+    /// `true`: every kind of the key's usage; `false`: none.
     All(bool),
     /// Only these kinds, each once, at least one.
     Some(
         #[schemars(
             length(min = 1),
             extend(
-                "items" = { "type": "string", "enum": ["encrypt", "decrypt", "crypto"] },
+                "items" = { "type": "string", "enum": ["encrypt", "decrypt", "crypto", "sign", "verify", "mac", "verify-mac"] },
                 "uniqueItems" = true
             )
         )]
@@ -332,91 +398,6 @@ pub struct AcceptFile {
     /// again and the plan warns.
     #[schemars(required, with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<toml::value::Datetime>,
-}
-
-/// `[[keys.statements]]`: one further key-policy statement, in IAM's field
-/// names (lowercase). c3 owns it like its own statements: it is compared and
-/// merged by its Sid. `{account}` and `{region}` in any string are replaced
-/// per target.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatementFile {
-    /// The statement id: 1 to 128 letters and digits, unique among the
-    /// key's statements and its classification's, and not one of c3's own
-    /// (`EnableRootAccess`, `AllowViaService…`, `AllowService…`,
-    /// `AllowKeyAdministrators`, `AllowKeyUsers…`).
-    #[schemars(required, regex(pattern = SID_PATTERN))]
-    pub sid: Option<String>,
-    /// `Allow` or `Deny`.
-    #[schemars(required, regex(pattern = "^(Allow|Deny)$"))]
-    pub effect: Option<String>,
-    /// `{ AWS = "arn:…" }`, `{ Service = "….amazonaws.com" }` (a value or
-    /// a list), or `"*"`; never public (`*` needs a condition that pins the
-    /// account).
-    #[schemars(required)]
-    pub principal: Option<PrincipalFile>,
-    /// KMS actions (`kms:Decrypt`, `kms:GenerateDataKey*`).
-    #[schemars(required)]
-    pub action: Option<Strings>,
-    /// Default `"*"` (the key itself).
-    pub resource: Option<Strings>,
-    /// Operator → condition key → value(s), e.g.
-    /// `{ StringEquals = { "kms:ViaService" = "backup.{region}.amazonaws.com" } }`.
-    pub condition: Option<BTreeMap<String, BTreeMap<String, ConditionValue>>>,
-}
-
-/// A string or a list of strings, as IAM allows.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Strings {
-    /// One value.
-    One(String),
-    /// Several values.
-    Many(Vec<String>),
-}
-
-impl Strings {
-    /// The values.
-    pub(crate) fn values(&self) -> Vec<&str> {
-        match self {
-            Strings::One(s) => vec![s.as_str()],
-            Strings::Many(list) => list.iter().map(String::as_str).collect(),
-        }
-    }
-}
-
-/// A statement's principal: `"*"`, or principals by type (`AWS`, `Service`,
-/// `Federated`, `CanonicalUser`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum PrincipalFile {
-    /// `"*"`.
-    Anyone(String),
-    /// `{ AWS = "arn:…" }`.
-    Typed(BTreeMap<String, Strings>),
-}
-
-/// A condition value: a string, a list of strings, or a boolean.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum ConditionValue {
-    /// `true` or `false` (IAM compares it as the string).
-    Flag(bool),
-    /// One value.
-    One(String),
-    /// Several values.
-    Many(Vec<String>),
-}
-
-impl ConditionValue {
-    /// The values, as IAM compares them.
-    pub(crate) fn values(&self) -> Vec<String> {
-        match self {
-            ConditionValue::Flag(b) => vec![b.to_string()],
-            ConditionValue::One(s) => vec![s.clone()],
-            ConditionValue::Many(list) => list.clone(),
-        }
-    }
 }
 
 /// A table of `keys.toml`, for what its schema says of its fields.
@@ -540,12 +521,12 @@ mod tests {
     fn fields_come_from_the_schema() {
         let key = Table::Key.fields();
         assert_eq!(key.all.first(), Some(&"name"));
-        assert_eq!(key.all.len(), 17);
+        assert_eq!(key.all.len(), 21);
         assert_eq!(key.required, ["name", "classification"]);
         assert_eq!(Table::Account.fields().required, ["id", "regions"]);
         assert!(Table::Settings.fields().required.is_empty());
         assert!(Table::Settings.fields().all.contains(&"allow_regions"));
-        assert_eq!(Table::Classification.fields().all.len(), 8);
+        assert_eq!(Table::Classification.fields().all.len(), 10);
         assert_eq!(
             Table::Statement.fields().required,
             ["sid", "effect", "principal", "action"]
