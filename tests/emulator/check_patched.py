@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.parse
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -108,6 +109,58 @@ kms.schedule_key_deletion(KeyId=z, PendingWindowInDays=7)
 check("UpdateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.update_alias, AliasName="alias/c3/p000", TargetKeyId=z) == "KMSInvalidStateException")
 check("CreateAlias onto PendingDeletion key -> KMSInvalidStateException", lambda: code(kms.create_alias, AliasName="alias/c3/zz", TargetKeyId=z) == "KMSInvalidStateException")
 check("ScheduleKeyDeletion window 6 -> ValidationException", lambda: code(kms.schedule_key_deletion, KeyId=k, PendingWindowInDays=6) == "ValidationException")
+
+# ---- ReplicateKey as AWS documents it ---------------------------------------------------------
+def _replicas():
+    kms2 = client("kms", region=common.R2)
+    mrk = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", MultiRegion=True)["KeyMetadata"]
+    out = kms.replicate_key(KeyId=mrk["KeyId"], ReplicaRegion=common.R2, Description="replica",
+                            Policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "Mine", "Effect": "Allow",
+                                              "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                              "Action": "kms:*", "Resource": "*"}]}),
+                            Tags=[{"TagKey": "c3:name", "TagValue": "x"}])
+    meta = out["ReplicaKeyMetadata"]
+    sig = kms.sign(KeyId=mrk["KeyId"], Message=b"m", MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    kms2.create_alias(AliasName="alias/c3-replica", TargetKeyId=mrk["KeyId"])
+    return {
+        "answer says REPLICA": meta["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA",
+        "same key id, replica's region": meta["KeyId"] == mrk["KeyId"] and f":{common.R2}:" in meta["Arn"],
+        "primary stays PRIMARY": kms.describe_key(KeyId=mrk["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"][
+            "MultiRegionKeyType"] == "PRIMARY",
+        "replica's own policy, description and tags": "Mine" in kms2.get_key_policy(KeyId=mrk["KeyId"])["Policy"]
+        and kms2.describe_key(KeyId=mrk["KeyId"])["KeyMetadata"]["Description"] == "replica"
+        and kms2.list_resource_tags(KeyId=mrk["KeyId"])["Tags"] == [{"TagKey": "c3:name", "TagValue": "x"}],
+        "aliases are per region": "alias/c3-replica" not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]],
+        "a signature verifies with the replica": kms2.verify(KeyId=mrk["KeyId"], Message=b"m", MessageType="RAW",
+                                                             Signature=sig, SigningAlgorithm="ECDSA_SHA_256")[
+            "SignatureValid"],
+        "second ReplicateKey -> AlreadyExistsException": code(kms.replicate_key, KeyId=mrk["KeyId"],
+                                                              ReplicaRegion=common.R2) == "AlreadyExistsException",
+        "ReplicateKey from a replica -> UnsupportedOperationException": code(
+            kms2.replicate_key, KeyId=mrk["KeyId"], ReplicaRegion="us-east-1") == "UnsupportedOperationException",
+    }
+
+
+for _name, _ok in _replicas().items():
+    check(f"ReplicateKey: {_name}", _ok)
+
+
+def _expire():
+    kms2 = client("kms", region=common.R2)
+    mrk = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=mrk, ReplicaRegion=common.R2)
+    kms2.schedule_key_deletion(KeyId=mrk, PendingWindowInDays=7)
+    req = urllib.request.Request(f"{ENDPOINT}/c3-api/kms/expire-deletions", method="POST",
+                                 data=json.dumps({"account": "123456789012"}).encode())
+    with urllib.request.urlopen(req) as r:
+        deleted = json.load(r)["deleted"]
+    replicas = kms.describe_key(KeyId=mrk)["KeyMetadata"]["MultiRegionConfiguration"]["ReplicaKeys"]
+    return (any(mrk in arn for arn in deleted) and code(kms2.describe_key, KeyId=mrk) == "NotFoundException"
+            and replicas == [] and code(kms.replicate_key, KeyId=mrk, ReplicaRegion=common.R2) == "ok")
+
+
+check("expire-deletions: a PendingDeletion replica is deleted, its primary forgets it, it can be replicated again",
+      _expire)
 
 # ---- fast CreateKey (no RSA key generated for symmetric keys) ----------------------------------
 def _create_key_ms():

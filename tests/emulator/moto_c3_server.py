@@ -21,6 +21,10 @@ Control endpoints (answered by the launcher itself, never by moto, never logged)
                            code defaults to AccessDeniedException (JSON) / AccessDenied (query).
   POST /c3-api/deny/reset  clears every deny rule.      GET /c3-api/deny lists them.
   Each answers {"denied": [rules]} (200) or {"error": "..."} (400 bad body, 404, 405).
+  POST /c3-api/kms/expire-deletions {"account": "<12 digits>"}
+                           the waiting period of every PendingDeletion key of that account ends: each
+                           is deleted as AWS deletes it (key, aliases, tags, its place among its
+                           primary's replicas). Answers {"deleted": [key ARNs]}.
 
 Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in-process:
   * EnableKeyRotation ignores RotationPeriodInDays; GetKeyRotationStatus never returns
@@ -44,6 +48,12 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
   * CreateKey generates an RSA-2048 private key even for SYMMETRIC_DEFAULT keys (~40 ms each, which
     makes seeding large estates slow). -> for SYMMETRIC_DEFAULT keys it is generated lazily, on the
     first use of key.private_key (no KMS operation on a symmetric key uses it).
+  * ReplicateKey copies the primary object (shared aliases and configuration), ignores Policy,
+    Description and Tags, answers MultiRegionKeyType PRIMARY, overwrites an existing replica and
+    replicates from replicas. -> a replica of its own with the primary's id and key material, its own
+    policy, description and tags, REPLICA configurations, AlreadyExistsException and
+    UnsupportedOperationException as AWS documents.
+  * Keys never leave PendingDeletion. -> POST /c3-api/kms/expire-deletions ends the waiting period.
 Everything else is moto's own behaviour. The patches reach into moto internals: pin moto.
 """
 import argparse
@@ -253,6 +263,70 @@ def schedule_key_deletion(self):
     if window is not None and not 7 <= int(window) <= 30:
         raise _err("ValidationException", f"PendingWindowInDays should be between 7 and 30, but it is {window}")
     return _orig["schedule_key_deletion"](self)
+
+
+# ---- ReplicateKey, as AWS documents it -------------------------------------------------------
+# moto copies the primary object into the replica region (so both share one alias table and one
+# MultiRegionConfiguration, and describing the replica flips the primary to REPLICA), ignores Policy,
+# Description and Tags, answers MultiRegionKeyType PRIMARY, lets a second ReplicateKey overwrite the
+# replica and replicates from replicas. Here a replica is a key of its own in its region, with the
+# primary's id, spec, usage, origin and key material (so a signature made in one region verifies in
+# the other), its own policy, description and tags, and the configurations AWS reports.
+def _region_arn(key, region):
+    return key.arn.replace(f":kms:{key.region}:", f":kms:{region}:", 1)
+
+
+@_patch("replicate_key")
+def replicate_key(self):
+    key_id = self._get_param("KeyId")
+    replica_region = self._get_param("ReplicaRegion")
+    policy = self._get_param("Policy")
+    _check_policy(policy)
+    primary = _key(self, key_id)
+    config = getattr(primary, "multi_region_configuration", None) if primary.multi_region else None
+    if config is None:
+        raise _err("UnsupportedOperationException", f"{primary.arn} is not a multi-Region key.")
+    if config["MultiRegionKeyType"] != "PRIMARY" or config["PrimaryKey"]["Arn"] != primary.arn:
+        raise _err("UnsupportedOperationException", f"{primary.arn} is not a multi-Region primary key.")
+    if replica_region == primary.region:
+        raise _err("ValidationException", f"ReplicaRegion {replica_region} is the primary key's region.")
+    backend = kms_models.kms_backends[primary.account_id][replica_region]
+    if primary.id in backend.keys:
+        raise _err("AlreadyExistsException", f"{_region_arn(primary, replica_region)} already exists.")
+    replica = kms_models.Key(policy, primary.key_usage, primary.key_spec, self._get_param("Description") or "",
+                             primary.account_id, replica_region, multi_region=True, origin=primary.origin)
+    replica.id = primary.id
+    replica.arn = _region_arn(primary, replica_region)
+    replica.key_material = primary.key_material
+    replica.private_key = primary.private_key
+    config["ReplicaKeys"].append({"Arn": replica.arn, "Region": replica_region})
+    replica.multi_region_configuration = {
+        "MultiRegionKeyType": "REPLICA",
+        "PrimaryKey": dict(config["PrimaryKey"]),
+        "ReplicaKeys": config["ReplicaKeys"],
+    }
+    backend.keys[replica.id] = replica
+    tags = self._get_param("Tags") or []
+    if tags:
+        backend.tagger.tag_resource(replica.id, tags)
+    return json.dumps({"ReplicaKeyMetadata": replica.to_dict()["KeyMetadata"], "ReplicaPolicy": replica.policy,
+                       "ReplicaTags": tags})
+
+
+def expire_deletions(account):
+    """Deletes every key of `account` (every region) that is PendingDeletion, as AWS does when the
+    waiting period ends: the key, its aliases and tags, and its entry among its primary's replicas.
+    moto never deletes a key. Returns the ARNs deleted."""
+    deleted = []
+    for region, backend in kms_models.kms_backends[account].items():
+        for key in [k for k in backend.keys.values() if k.key_state == "PendingDeletion"]:
+            backend.delete_key(key.id)
+            deleted.append(key.arn)
+            config = getattr(key, "multi_region_configuration", None) if key.multi_region else None
+            if config is not None:
+                replicas = config["ReplicaKeys"]
+                replicas[:] = [r for r in replicas if r["Arn"] != key.arn]
+    return deleted
 
 
 # ---- fast CreateKey: no RSA key generation for symmetric keys ---------------------------------
@@ -577,6 +651,11 @@ class C3Middleware:
                 self.denials.clear()
             elif path == "/c3-api/deny" and method == "GET":
                 pass
+            elif path == "/c3-api/kms/expire-deletions" and method == "POST":
+                account = json.loads(_read_body(environ) or b"{}").get("account", "")
+                if not _ACCOUNT_ID.fullmatch(str(account)):
+                    raise ValueError("account must be 12 digits")
+                return self._json(start_response, 200, {"deleted": expire_deletions(account)})
             elif path in ("/c3-api/deny", "/c3-api/deny/reset"):
                 return self._json(start_response, 405, {"error": f"{method} {path}: use POST"})
             else:

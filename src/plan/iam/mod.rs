@@ -14,7 +14,7 @@ mod update;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::Operation;
-use super::desired::{managed_policy, pending_arn, pending_arn_sized, MANAGED_POLICY_MAX_CHARS};
+use super::desired::{managed_policy_of, pending_arn, pending_arn_sized, MANAGED_POLICY_MAX_CHARS};
 use super::{ActionKind, At, Changes, PlanError, PolicyDiff, Resource, Severity};
 use crate::model::{
     partition, tag, Account, AccountSnapshot, DesiredState, KeyOwner, KeySpec, LiveState,
@@ -175,12 +175,14 @@ impl WantedPolicy {
         errors: &mut Vec<PlanError>,
     ) -> Option<Self> {
         let name = kind.policy_name(&spec.name);
-        let value = managed_policy(kind, &keys.arns);
+        let public_key = !spec.key_type.is_symmetric_encryption()
+            && spec.key_type.usage == crate::model::key_type::ENCRYPT_DECRYPT;
+        let value = managed_policy_of(kind, public_key, &keys.arns);
         let text = pretty(&value);
         let size = if keys.sized == keys.arns {
             size_without_whitespace(&text)
         } else {
-            size_without_whitespace(&pretty(&managed_policy(kind, &keys.sized)))
+            size_without_whitespace(&pretty(&managed_policy_of(kind, public_key, &keys.sized)))
         };
         if size > MANAGED_POLICY_MAX_CHARS {
             errors.push(PlanError::new(
