@@ -18,6 +18,7 @@ pub mod errors;
 pub mod failure;
 pub mod faults;
 pub mod import;
+pub mod key_types;
 pub mod ownership;
 pub mod plan;
 pub mod policy_content;

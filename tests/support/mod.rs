@@ -272,6 +272,19 @@ impl Emulator {
         self.add_deny_rule(account, operation, Some(code));
     }
 
+    /// Ends the waiting period of every PendingDeletion key of `account`, as time does on AWS:
+    /// each is deleted with its aliases (`POST /c3-api/kms/expire-deletions`,
+    /// tests/emulator/README.md). Panics unless the server answers 200.
+    pub fn expire_deletions(&self, account: &str) {
+        let body = serde_json::json!({ "account": account }).to_string();
+        if let Err(why) = post_json(self.port, "/c3-api/kms/expire-deletions", &body) {
+            panic!(
+                "the emulator at {} did not expire deletions: {why}",
+                self.endpoint
+            );
+        }
+    }
+
     /// `POST /c3-api/deny` (tests/emulator/README.md); panics unless the server answers 200.
     fn add_deny_rule(&self, account: &str, operation: &str, code: Option<&str>) {
         let mut rule = serde_json::json!({ "account": account, "operation": operation });

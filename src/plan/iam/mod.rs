@@ -147,11 +147,35 @@ impl KeyArns {
             .flatten()
         {
             let t = Target::new(&account.id, region);
+            // A replica made from a primary that exists has its key id.
+            if let Some(arn) = replica_arn(spec, &t, live) {
+                keys.sized.insert(arn.clone());
+                keys.arns.insert(arn);
+                continue;
+            }
             keys.arns.insert(pending_arn(&t, &spec.name, *generation));
             keys.sized.insert(pending_arn_sized(&t, *generation));
         }
         Some(keys)
     }
+}
+
+/// The ARN a replica of a multi-Region key will have in `target` when its
+/// primary exists (replicas share the primary's key id).
+fn replica_arn(spec: &KeySpec, target: &Target, live: &LiveState) -> Option<String> {
+    let primary = spec.key_type.primary_region.as_deref()?;
+    if primary == target.region {
+        return None;
+    }
+    let at = Target::new(&target.account, primary);
+    let Some(Ok(snapshot)) = live.regions.get(&at) else {
+        return None;
+    };
+    let key = super::kms::current_in(snapshot, spec)?;
+    key.details
+        .as_ref()
+        .is_some_and(|d| d.multi_region)
+        .then(|| crate::model::key_arn(target, &key.key_id))
 }
 
 /// A managed policy as c3 wants it, built once per plan.

@@ -28,7 +28,7 @@ use crate::model::{
 };
 
 pub(crate) use findings::tag_ignored;
-pub(crate) use replica::Phase;
+pub(crate) use replica::{current_in, Phase};
 
 /// What every key of a target is planned against: the whole live state (a
 /// replica looks at its primary's region) and the keys the first pass

@@ -33,7 +33,7 @@ impl Phase {
 
 /// The key of the declared generation in a snapshot: the one the alias
 /// points at when it has that generation, else the oldest.
-pub(super) fn current_in<'a>(snapshot: &'a RegionSnapshot, spec: &KeySpec) -> Option<&'a LiveKey> {
+pub(crate) fn current_in<'a>(snapshot: &'a RegionSnapshot, spec: &KeySpec) -> Option<&'a LiveKey> {
     let ours: Vec<&LiveKey> = c3_keys(snapshot, &spec.name)
         .into_iter()
         .filter(|k| k.c3_generation() == Some(spec.generation))
