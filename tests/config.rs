@@ -623,6 +623,41 @@ fn adopt_rotation_and_managed_policies_default_and_inherit() {
 }
 
 #[test]
+fn key_types_default_inherit_and_pick_their_policies() {
+    use c3::model::PolicyKind::{Crypto, Decrypt, Encrypt, Mac, Sign, Verify, VerifyMac};
+    let state = load_valid("key_types.toml");
+    let kinds =
+        |name: &str| -> Vec<_> { key(&state, name).managed_policies.iter().copied().collect() };
+    let payments = key(&state, "payments");
+    assert!(payments.key_type.is_default() && payments.rotation);
+    assert_eq!(payments.rotation_days, 180);
+    assert_eq!(kinds("payments"), [Encrypt, Decrypt, Crypto]);
+    let releases = key(&state, "releases");
+    assert_eq!(
+        (
+            releases.key_type.spec.as_str(),
+            releases.key_type.usage.as_str()
+        ),
+        ("ECC_NIST_P256", "SIGN_VERIFY")
+    );
+    assert_eq!(
+        releases.key_type.primary_region.as_deref(),
+        Some("eu-west-1")
+    );
+    // AWS rotates no signing key: rotation is neither enabled nor compared.
+    assert!(!releases.rotation);
+    assert_eq!(kinds("releases"), [Sign, Verify]);
+    assert_eq!(key(&state, "jwt").key_type.spec, "RSA_2048");
+    assert!(key(&state, "jwt").key_type.primary_region.is_none());
+    assert_eq!(kinds("jwt"), [Verify]);
+    let tokens = key(&state, "tokens");
+    assert_eq!(tokens.key_type.primary_region.as_deref(), Some("us-east-1"));
+    assert_eq!(kinds("tokens"), [Mac, VerifyMac]);
+    assert!(!key(&state, "envelope").key_type.supports_rotation());
+    assert_eq!(kinds("envelope"), [Encrypt, Decrypt, Crypto]);
+}
+
+#[test]
 fn settings_are_read() {
     let state = load_valid("settings.toml");
     assert_eq!(
@@ -1033,7 +1068,9 @@ fn schema_describes_the_contract_fields() {
             "users",
             "statements",
             "rotation",
-            "managed_policies"
+            "managed_policies",
+            "key_spec",
+            "key_usage"
         ]
     );
     assert_eq!(
@@ -1055,7 +1092,11 @@ fn schema_describes_the_contract_fields() {
             "tags",
             "adopt",
             "rotation",
-            "managed_policies"
+            "managed_policies",
+            "key_spec",
+            "key_usage",
+            "multi_region",
+            "primary_region"
         ]
     );
     assert_eq!(
@@ -1089,6 +1130,10 @@ fn schema_describes_the_contract_fields() {
     assert_eq!(key["rotation_days"]["minimum"], 90);
     assert_eq!(key["rotation_days"]["maximum"], 2560);
     assert_eq!(key["generation"]["minimum"], 1);
+    assert_eq!(key["key_usage"]["enum"].as_array().map(Vec::len), Some(3));
+    assert!(key["key_spec"]["enum"].as_array().is_some_and(|specs| specs
+        .contains(&"HMAC_256".into())
+        && specs.contains(&"ML_DSA_44".into())));
     assert_eq!(
         defs["AccountFile"]["properties"]["id"]["pattern"],
         "^[0-9]{12}$"

@@ -424,7 +424,8 @@ impl<'f> Checker<'f> {
                     continue;
                 }
                 match seen.get(&lower) {
-                    Some((j, other)) if *other != name => {
+                    // Names that differ only in case are the name check's.
+                    Some((j, other)) if !other.eq_ignore_ascii_case(name) => {
                         let msg = format!(
                             "key `{name}` would have the managed policy {policy}, which is also \
                              the policy name of key `{other}` (keys[{j}]); allowed: key names whose \
