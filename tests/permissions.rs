@@ -25,7 +25,17 @@ const R1: &str = "eu-west-1";
 /// IAM writes are scoped to.
 const POLICY_PATH: &str = "/c3/";
 /// The names c3 gives its managed policies: `<prefix><key name>`.
-const POLICY_PREFIXES: [&str; 3] = ["allow-encrypt-", "allow-decrypt-", "allow-crypto-"];
+const POLICY_PREFIXES: [&str; 7] = [
+    "allow-encrypt-",
+    "allow-decrypt-",
+    "allow-crypto-",
+    "allow-sign-",
+    "allow-verify-",
+    "allow-mac-",
+    "allow-verify-mac-",
+];
+/// The second region of the account (the replica of the multi-Region key).
+const R2: &str = "eu-central-1";
 
 /// One statement of a policy file, with `Action` and `Resource` as lists.
 #[derive(Debug)]
@@ -210,11 +220,11 @@ fn assert_allowed(file: &str, statements: &[Statement], action: &str, resource: 
 fn config_text(account: &str, keys: &[(&str, u32, &str)]) -> String {
     let mut text = format!(
         "version = 1\n\n[settings]\npolicy_path = \"{POLICY_PATH}\"\n\n{}[classifications.confidential]\nrotation_days = 180\nservice_principals = [\"logs\"]\n\n",
-        account_block("prod", account, &[R1])
+        account_block("prod", account, &[R1, R2])
     );
     for (name, generation, description) in keys {
         text.push_str(&format!(
-            "[[keys]]\nname = \"{name}\"\nclassification = \"confidential\"\ngeneration = {generation}\ndescription = \"{description}\"\n\n"
+            "[[keys]]\nname = \"{name}\"\nclassification = \"confidential\"\ngeneration = {generation}\ndescription = \"{description}\"\nregions = [\"{R1}\"]\n\n"
         ));
     }
     text
@@ -369,7 +379,21 @@ async fn example_policies_allow_exactly_what_c3_calls() {
         .expect("CreatePolicy");
     let mut text = config_text(&account, &[("data", 2, "Data, described")]);
     text.push_str(
-        "[[keys]]\nname = \"legacy\"\nclassification = \"confidential\"\ndescription = \"Legacy\"\nadopt = true\n",
+        "[[keys]]\nname = \"legacy\"\nclassification = \"confidential\"\ndescription = \"Legacy\"\nadopt = true\nregions = [\"eu-west-1\"]\n\n",
+    );
+    config.rewrite(&text);
+    let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
+    plan_calls.extend(p);
+    plan_calls.extend(p2);
+    apply_calls.extend(ap);
+
+    // 6. a multi-Region signing key: CreateKey in R1, ReplicateKey into R2,
+    //    allow-sign-release and allow-verify-release.
+    text.push_str(
+        "[[keys]]\nname = \"release\"\nclassification = \"signing\"\nmulti_region = true\n",
+    );
+    text.push_str(
+        "\n[classifications.signing]\nkey_spec = \"ECC_NIST_P256\"\nkey_usage = \"SIGN_VERIFY\"\n",
     );
     config.rewrite(&text);
     let (p, ap, p2) = cycle(account.clone(), config.clone()).await.expect("join");
@@ -381,7 +405,7 @@ async fn example_policies_allow_exactly_what_c3_calls() {
     let apply_actions: BTreeSet<String> = apply_calls.iter().map(action).collect();
     // CreateKey and CreatePolicy are called with tags: they need these too.
     let mut needed_by_apply = apply_actions.clone();
-    if apply_actions.contains("kms:CreateKey") {
+    if apply_actions.contains("kms:CreateKey") || apply_actions.contains("kms:ReplicateKey") {
         needed_by_apply.insert("kms:TagResource".into());
     }
     if apply_actions.contains("iam:CreatePolicy") {
