@@ -23,7 +23,7 @@ mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Date, KeyDetails, KeyState};
+use crate::model::{key_type, Date, KeyDetails, KeyState};
 
 pub use write::write;
 
@@ -72,13 +72,15 @@ impl FoundKey {
         if d.manager == "AWS" {
             return Some("an AWS-managed key".into());
         }
-        if d.multi_region || self.key_id.starts_with("mrk-") {
-            return Some("a Multi-Region key (c3 manages single-Region keys only)".into());
-        }
-        if d.spec != "SYMMETRIC_DEFAULT" || d.usage != "ENCRYPT_DECRYPT" {
+        let spec = if d.spec.is_empty() {
+            key_type::DEFAULT_SPEC
+        } else {
+            d.spec.as_str()
+        };
+        if !key_type::usages_of(spec).is_some_and(|u| u.contains(&d.usage.as_str())) {
             return Some(format!(
-                "key spec {} and usage {} (c3 manages SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys only: not asymmetric or HMAC keys)",
-                d.spec, d.usage
+                "key spec {spec} and usage {} (c3 creates no such keys: docs/config.md, Key types)",
+                d.usage
             ));
         }
         if d.origin == "EXTERNAL" {

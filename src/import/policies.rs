@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 
 use crate::model::PolicyKind;
+#[cfg(test)]
 use crate::plan::desired::managed_policy;
+use crate::plan::desired::managed_policy_of;
 use crate::policy::{glob_match, Condition, Document};
 
 /// (action, resource, condition) for every plain `Allow` of a document.
@@ -28,12 +30,20 @@ fn permissions(doc: &Document) -> Vec<(String, String, Condition)> {
 }
 
 /// Whether the live document (JSON text) grants at least what c3 writes
-/// for `kind` on `arns`.
-pub fn covers(live: &str, kind: PolicyKind, arns: &BTreeSet<String>, partition: &str) -> bool {
+/// for `kind` on `arns`; `public_key`: of an asymmetric encryption key
+/// (`desired::kind_statements_of`).
+pub fn covers_of(
+    live: &str,
+    kind: PolicyKind,
+    public_key: bool,
+    arns: &BTreeSet<String>,
+    partition: &str,
+) -> bool {
     let Ok(live) = Document::parse(live, partition) else {
         return false;
     };
-    let Ok(wanted) = Document::from_value(managed_policy(kind, arns), partition) else {
+    let wanted = managed_policy_of(kind, public_key, arns);
+    let Ok(wanted) = Document::from_value(wanted, partition) else {
         return false;
     };
     let have = permissions(&live);
@@ -56,15 +66,21 @@ mod tests {
     fn a_policy_that_grants_less_than_c3s_is_not_covered() {
         let arns = BTreeSet::from([ARN.to_string()]);
         let same = managed_policy(PolicyKind::Decrypt, &arns).to_string();
-        assert!(covers(&same, PolicyKind::Decrypt, &arns, "aws"));
+        assert!(covers_of(&same, PolicyKind::Decrypt, false, &arns, "aws"));
         let wider = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
-        assert!(covers(wider, PolicyKind::Decrypt, &arns, "aws"));
+        assert!(covers_of(wider, PolicyKind::Decrypt, false, &arns, "aws"));
         // As in the planner: only the same condition covers a conditioned grant.
-        assert!(!covers(wider, PolicyKind::Crypto, &arns, "aws"));
+        assert!(!covers_of(wider, PolicyKind::Crypto, false, &arns, "aws"));
         let less = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"{ARN}"}}]}}"#
         );
-        assert!(!covers(&less, PolicyKind::Decrypt, &arns, "aws"));
-        assert!(!covers("not json", PolicyKind::Decrypt, &arns, "aws"));
+        assert!(!covers_of(&less, PolicyKind::Decrypt, false, &arns, "aws"));
+        assert!(!covers_of(
+            "not json",
+            PolicyKind::Decrypt,
+            false,
+            &arns,
+            "aws"
+        ));
     }
 }

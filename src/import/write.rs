@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::recognise::{recognise, Recognised};
 use super::text::{inline, key, list, quote};
 use super::{FoundKey, ImportInput, ACCEPT_DAYS, REASON_PREFIX};
-use crate::model::{key_arn, partition, tag, KeyState, PolicyKind, Target};
+use crate::model::{key_arn, key_type, partition, tag, KeyState, KeyType, PolicyKind, Target};
 use crate::policy::risk;
 
 /// One target of a key name, in keys.toml's words.
@@ -26,6 +26,8 @@ struct View<'a> {
     policies: BTreeSet<&'static str>,
     /// Comments about this target.
     notes: Vec<String>,
+    /// Spec, usage and primary region (multi-Region keys), as keys.toml says them.
+    kind: KeyType,
 }
 
 /// An `[[accept]]` entry to write: selectors and why.
@@ -257,10 +259,13 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         .filter(|k| k.account == key.account && k.aliases.first().map(String::as_str) == Some(name))
         .map(|k| key_arn(&Target::new(&k.account, &k.region), &k.key_id))
         .collect();
+    let kind_of = key_type_of(key);
+    let public_key =
+        !kind_of.is_symmetric_encryption() && kind_of.usage == key_type::ENCRYPT_DECRYPT;
     let mut policies = BTreeSet::new();
     let mut notes = Vec::new();
-    for kind in PolicyKind::ALL {
-        let policy = format!("allow-{}-{name}", kind.word());
+    for kind in PolicyKind::for_usage(&kind_of.usage).iter().copied() {
+        let policy = kind.policy_name(name);
         let Some(document) = input
             .policies
             .get(&key.account)
@@ -268,7 +273,7 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         else {
             continue;
         };
-        if super::policies::covers(document, kind, &arns, partition(&key.region)) {
+        if super::policies::covers_of(document, kind, public_key, &arns, partition(&key.region)) {
             policies.insert(kind.word());
         } else {
             notes.push(format!(
@@ -285,6 +290,25 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         rec,
         policies,
         notes,
+        kind: kind_of,
+    }
+}
+
+/// What a live key is, in keys.toml's words.
+fn key_type_of(key: &FoundKey) -> KeyType {
+    let d = &key.details;
+    KeyType {
+        spec: if d.spec.is_empty() {
+            key_type::DEFAULT_SPEC.to_string()
+        } else {
+            d.spec.clone()
+        },
+        usage: d.usage.clone(),
+        primary_region: d.multi_region.then(|| {
+            d.primary_region
+                .clone()
+                .unwrap_or_else(|| key.region.clone())
+        }),
     }
 }
 
@@ -313,6 +337,7 @@ struct Entry<'a> {
     statements: Vec<Value>,
     policies: BTreeSet<&'static str>,
     comments: Vec<String>,
+    kind: KeyType,
 }
 
 fn common<T: Ord + Clone>(sets: impl Iterator<Item = BTreeSet<T>>) -> BTreeSet<T> {
@@ -367,6 +392,7 @@ impl<'a> Entry<'a> {
             statements,
             policies: common(views.iter().map(|v| v.policies.clone())),
             comments,
+            kind: first.kind.clone(),
         };
         for v in views {
             if v.key.details.description != entry.description {
@@ -412,6 +438,17 @@ impl<'a> Entry<'a> {
                 "tags",
                 k.clone(),
                 format!("tag {k} has characters keys.toml does not allow in a tag"),
+            ));
+        }
+        if v.kind != self.kind {
+            accepts.push(at(
+                "key",
+                key.key_id.clone(),
+                format!(
+                    "this key is {}, the entry says {}: only a new key can change that",
+                    v.kind.words(),
+                    self.kind.words()
+                ),
             ));
         }
         if !self.enabled && key.details.state == KeyState::Enabled {
@@ -483,6 +520,19 @@ impl<'a> Entry<'a> {
             list(&self.regions)
         );
         let _ = writeln!(out, "description = {}", quote(&self.description));
+        if self.kind.spec != key_type::DEFAULT_SPEC {
+            let _ = writeln!(out, "key_spec = {}", quote(&self.kind.spec));
+        }
+        if self.kind.usage != key_type::ENCRYPT_DECRYPT {
+            let _ = writeln!(out, "key_usage = {}", quote(&self.kind.usage));
+        }
+        if let Some(primary) = &self.kind.primary_region {
+            let _ = writeln!(
+                out,
+                "multi_region = true\nprimary_region = {}",
+                quote(primary)
+            );
+        }
         if !self.enabled {
             out.push_str("enabled = false\n");
         }
@@ -503,7 +553,7 @@ impl<'a> Entry<'a> {
             let _ = writeln!(out, "tags = {{ {} }}", pairs.join(", "));
         }
         match self.policies.len() {
-            3 => {}
+            n if n == PolicyKind::for_usage(&self.kind.usage).len() => {}
             0 => out.push_str("managed_policies = false\n"),
             _ => {
                 let kinds: BTreeSet<String> =

@@ -22,6 +22,7 @@ fn key(account: &str, id: &str, aliases: &[&str], policy: String) -> FoundKey {
         aliases: aliases.iter().map(|a| (*a).to_string()).collect(),
         tags: BTreeMap::from([("team".to_string(), "pay".to_string())]),
         details: KeyDetails {
+            primary_region: None,
             state: KeyState::Enabled,
             description: "d".into(),
             manager: "CUSTOMER".into(),
@@ -111,10 +112,10 @@ fn a_name_in_two_accounts_is_one_entry_and_what_one_has_alone_is_accepted() {
 #[test]
 fn keys_import_cannot_take_are_comments_and_a_second_alias_is_accepted() {
     let mut mrk = key(A, "mrk-1", &["global"], root_policy(A, ""));
-    mrk.details.multi_region = true;
+    mrk.details.origin = "EXTERNAL".into();
     let mut hmac = key(A, "h1", &["mac"], root_policy(A, ""));
-    hmac.details.spec = "HMAC_256".into();
-    hmac.details.usage = "GENERATE_VERIFY_MAC".into();
+    hmac.details.spec = "ECC_NIST_P256".into();
+    hmac.details.usage = "KEY_AGREEMENT".into();
     let mut off = key(A, "k3", &["legacy"], root_policy(A, ""));
     off.details.rotation = Some(Rotation {
         enabled: false,
@@ -139,8 +140,14 @@ fn keys_import_cannot_take_are_comments_and_a_second_alias_is_accepted() {
     let names: Vec<&str> = desired.keys.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names, ["a-name", "legacy"], "{text}");
     assert!(text.contains("# not imported: key k0 in 111111111111 eu-west-1 has no alias"));
-    assert!(text.contains("a Multi-Region key"), "{text}");
-    assert!(text.contains("HMAC_256"), "{text}");
+    assert!(
+        text.contains("imported key material (origin EXTERNAL)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("key spec ECC_NIST_P256 and usage KEY_AGREEMENT (c3 creates no such keys"),
+        "{text}"
+    );
     assert!(text.contains("also has alias/b-name"), "{text}");
     assert!(text.contains("subject  = \"alias/b-name\""), "{text}");
     assert!(
@@ -191,4 +198,44 @@ fn a_managed_policy_that_grants_less_than_c3s_is_left_out() {
         "{text}"
     );
     parse(&text);
+}
+
+#[test]
+fn keys_of_every_kind_are_written_with_their_fields() {
+    let mut primary = key(A, "mrk-1", &["releases"], root_policy(A, ""));
+    primary.details.spec = "ECC_NIST_P256".into();
+    primary.details.usage = "SIGN_VERIFY".into();
+    primary.details.multi_region = true;
+    primary.details.primary_region = Some(R.into());
+    primary.details.rotation = None;
+    let mut replica = primary.clone();
+    replica.region = "eu-central-1".into();
+    let mut hmac = key(A, "h1", &["tokens"], root_policy(A, ""));
+    hmac.details.spec = "HMAC_256".into();
+    hmac.details.usage = "GENERATE_VERIFY_MAC".into();
+    hmac.details.rotation = None;
+    let mut inp = input(vec![primary, replica, hmac]);
+    inp.accounts[0].regions.push("eu-central-1".into());
+    let text = write(&inp);
+    let desired = parse(&text);
+    let releases = desired
+        .keys
+        .iter()
+        .find(|k| k.name == "releases")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(releases.key_type.spec, "ECC_NIST_P256", "{text}");
+    assert_eq!(releases.key_type.usage, "SIGN_VERIFY");
+    assert_eq!(releases.key_type.primary_region.as_deref(), Some(R));
+    assert_eq!(releases.targets.len(), 2, "{text}");
+    assert!(!releases.rotation);
+    assert!(text.contains("key_spec = \"ECC_NIST_P256\"\nkey_usage = \"SIGN_VERIFY\"\nmulti_region = true\nprimary_region = \"eu-west-1\"\n"), "{text}");
+    let tokens = desired
+        .keys
+        .iter()
+        .find(|k| k.name == "tokens")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(tokens.key_type.spec, "HMAC_256");
+    assert!(tokens.key_type.primary_region.is_none());
+    // No managed policy of the kinds of their usage exists: none is kept.
+    assert!(tokens.managed_policies.is_empty(), "{text}");
 }

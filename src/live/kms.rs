@@ -438,6 +438,11 @@ impl KmsRead for SdkKms {
                 .map(|o| o.as_str().to_string())
                 .unwrap_or_default(),
             multi_region: meta.multi_region().unwrap_or(false),
+            primary_region: meta
+                .multi_region_configuration()
+                .and_then(|c| c.primary_key())
+                .and_then(|p| p.region())
+                .map(str::to_string),
             custom_key_store_id: meta
                 .custom_key_store_id()
                 .filter(|id| !id.is_empty())

@@ -91,6 +91,10 @@ pub struct KeyDetails {
     /// Whether the key is a multi-Region key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub multi_region: bool,
+    /// The region of a multi-Region key's primary (`MultiRegionConfiguration`),
+    /// when DescribeKey tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
     /// The custom key store the key lives in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_key_store_id: Option<String>,

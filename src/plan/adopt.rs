@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use super::action::Operation;
 use super::{ActionKind, At, Changes, Resource, Severity};
 use crate::model::{
-    tag, AccountSnapshot, DesiredState, KeyOwner, KeySpec, KeyState, LiveKey, LiveManagedPolicy,
-    LiveState, RegionSnapshot,
+    key_type, tag, AccountSnapshot, DesiredState, KeyOwner, KeySpec, KeyState, LiveKey,
+    LiveManagedPolicy, LiveState, RegionSnapshot,
 };
 
 /// The live state as it will be once the adoptions of this plan are
@@ -129,10 +129,13 @@ pub(crate) fn refusal(key: &LiveKey, name: &str) -> Option<String> {
     let Some(d) = &key.details else {
         return Some("c3 could not read it in full".to_string());
     };
-    let keep = "c3 keeps only single-Region symmetric encryption keys with key material from KMS";
-    let why = if d.multi_region {
-        format!("it is a multi-Region key; {keep}. Leave it out of keys.toml (or rename the key) and manage it and its replicas elsewhere")
-    } else if d.custom_key_store_id.is_some()
+    let keep = "c3 keeps only keys with key material from KMS, of the kinds docs/config.md lists (Key types)";
+    let spec = if d.spec.is_empty() {
+        key_type::DEFAULT_SPEC
+    } else {
+        d.spec.as_str()
+    };
+    let why = if d.custom_key_store_id.is_some()
         || matches!(d.origin.as_str(), "AWS_CLOUDHSM" | "EXTERNAL_KEY_STORE")
     {
         format!(
@@ -141,13 +144,11 @@ pub(crate) fn refusal(key: &LiveKey, name: &str) -> Option<String> {
         )
     } else if d.origin == "EXTERNAL" {
         format!("its key material is imported (origin EXTERNAL), and c3 cannot rotate it; {keep}. Leave it out of keys.toml (or rename the key)")
-    } else if d.spec.starts_with("HMAC") || d.usage == "GENERATE_VERIFY_MAC" {
+    } else if !key_type::usages_of(spec).is_some_and(|u| u.contains(&d.usage.as_str())) {
         format!(
-            "it is an HMAC key ({}); {keep}. Leave it out of keys.toml (or rename the key)",
-            d.spec
+            "it is a {spec} {} key; {keep}. Leave it out of keys.toml (or rename the key)",
+            d.usage
         )
-    } else if !d.spec.is_empty() && d.spec != "SYMMETRIC_DEFAULT" {
-        format!("it is an asymmetric key ({}, {}); {keep}. Leave it out of keys.toml (or rename the key)", d.spec, d.usage)
     } else if d.state == KeyState::PendingDeletion {
         "it is pending deletion: someone scheduled it to be deleted, and c3 does not overrule that by adopting it. If the key is still wanted, cancel the deletion (aws kms cancel-key-deletion) and plan again".to_string()
     } else {

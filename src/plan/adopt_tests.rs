@@ -252,16 +252,11 @@ fn details(k: &mut LiveKey) -> &mut KeyDetails {
 #[test]
 fn keys_c3_cannot_keep_are_conflicts_that_say_why() {
     let cases: Vec<Case> = vec![
-        ("multi-Region", Box::new(|k| details(k).multi_region = true)),
         (
-            "asymmetric key (RSA_2048",
-            Box::new(|k| details(k).spec = "RSA_2048".into()),
-        ),
-        (
-            "HMAC key (HMAC_256)",
+            "a ECC_NIST_P256 KEY_AGREEMENT key",
             Box::new(|k| {
-                details(k).spec = "HMAC_256".into();
-                details(k).usage = "GENERATE_VERIFY_MAC".into();
+                details(k).spec = "ECC_NIST_P256".into();
+                details(k).usage = "KEY_AGREEMENT".into();
             }),
         ),
         (
@@ -523,4 +518,34 @@ fn a_foreign_key_is_not_adopted_while_c3s_own_key_of_the_name_is_there() {
         .changes
         .iter()
         .any(|c| c.action() == ActionKind::Conflict && c.detail.contains("while c3's own key")));
+}
+
+#[test]
+fn keys_of_other_kinds_are_adopted_and_what_differs_from_the_file_is_reported() {
+    // A multi-Region HMAC key declared as a symmetric key: c3 adopts it
+    // (it keeps every kind of key now), and reports each field AWS fixed.
+    let d = desired(vec![plain("payments", true)]);
+    let mut live = brownfield(&d, cdk_policy);
+    let key = &mut region_mut(&mut live, A, R1).keys[0];
+    details(key).spec = "HMAC_256".into();
+    details(key).usage = "GENERATE_VERIFY_MAC".into();
+    details(key).multi_region = true;
+    let p = plan(&d, &live);
+    assert!(
+        p.executable()
+            .any(|c| matches!(c.operation(), Some(crate::plan::Operation::AdoptKey { .. }))),
+        "{:#?}",
+        p.changes
+    );
+    let fixed: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.resource == crate::plan::Resource::Key && !c.executable())
+        .filter(|c| c.detail.contains("needs a new key: bump `generation`"))
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert_eq!(fixed.len(), 3, "{fixed:#?}");
+    assert!(fixed[0].contains("key_spec is HMAC_256, keys.toml says SYMMETRIC_DEFAULT"));
+    assert!(fixed[1].contains("key_usage is GENERATE_VERIFY_MAC, keys.toml says ENCRYPT_DECRYPT"));
+    assert!(fixed[2].contains("it is a multi-Region key, keys.toml says multi_region = false"));
 }

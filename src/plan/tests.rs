@@ -83,6 +83,7 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
         arn: arn(t, &key_id(&spec.name, t, generation)),
         tags: s.tags(),
         details: Some(KeyDetails {
+            primary_region: None,
             state: KeyState::Enabled,
             description: spec.description.clone(),
             manager: "CUSTOMER".into(),

@@ -1,8 +1,8 @@
 //! `adopt = true` on a brownfield estate (issue 12): a key as the c3 CDK
 //! construct makes it (root-trust key policy, yearly rotation,
 //! `alias/<name>`, the three managed policies without c3's tags) is adopted
-//! with nothing else changed but c3's tags; a multi-Region key behind a
-//! declared alias is a conflict and never written to. Everything is seeded
+//! with nothing else changed but c3's tags; a key with imported key
+//! material behind a declared alias is a conflict and never written to. Everything is seeded
 //! with the SDK, independently of c3's own policy builder.
 
 use std::collections::BTreeMap;
@@ -76,13 +76,18 @@ async fn seed_key(
     kms: &aws_sdk_kms::Client,
     alias: &str,
     policy: &str,
-    multi_region: bool,
+    external: bool,
 ) -> (String, String) {
+    let origin = if external {
+        aws_sdk_kms::types::OriginType::External
+    } else {
+        aws_sdk_kms::types::OriginType::AwsKms
+    };
     let made = kms
         .create_key()
         .description(format!("{alias} (made by the CDK)"))
         .policy(policy)
-        .multi_region(multi_region)
+        .origin(origin)
         .send()
         .await
         .expect("CreateKey");
@@ -161,13 +166,13 @@ fn config_text(account: &str) -> String {
          [[keys]]\nname = \"global\"\nclassification = \"internal\"\n\
          description = \"alias/global (made by the CDK)\"\nadopt = true\nmanaged_policies = false\n\n\
          [[accept]]\nkey = \"global\"\nresource = \"alias\"\n\
-         reason = \"multi-Region key, managed with its replicas elsewhere\"\nexpires = 2099-12-31\n",
+         reason = \"imported key material, managed elsewhere\"\nexpires = 2099-12-31\n",
         account_block("prod", account, &[R1])
     )
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
+async fn a_cdk_key_is_adopted_unchanged_and_a_key_with_imported_material_is_left_alone() {
     let account = fresh_account();
     let kms = kms(&account, R1).await;
     let iam = iam(&account).await;
@@ -197,7 +202,7 @@ async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
                 .to_string(),
         );
     }
-    // A multi-Region key behind a declared alias.
+    // A key with imported key material behind a declared alias.
     let (global, global_arn) =
         seed_key(&kms, "alias/global", &cdk_key_policy(&account), true).await;
 
@@ -251,15 +256,15 @@ async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
         .find(|c| c.key == "legacy" && c.resource.to_string() == "key")
         .expect("the key's adoption");
     assert!(adopt_key.detail.contains(&legacy), "{}", adopt_key.detail);
-    // The multi-Region key: a conflict that says why, accepted by the file.
+    // The imported key: a conflict that says why, accepted by the file.
     let conflict = doc
         .changes
         .iter()
         .find(|c| c.key == "global")
-        .expect("a row for the multi-Region key");
+        .expect("a row for the key with imported material");
     assert_eq!(conflict.action().to_string(), "conflict");
     assert!(
-        conflict.detail.contains("multi-Region"),
+        conflict.detail.contains("origin EXTERNAL"),
         "{}",
         conflict.detail
     );
@@ -301,7 +306,7 @@ async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
     }
     assert_eq!(key_state(&kms, &global).await, global_before);
 
-    // No write to the multi-Region key, by id or ARN, in the whole run.
+    // No write to the key with imported material, by id or ARN, in the whole run.
     let names_global =
         |v: Option<&str>| v.is_some_and(|v| v == global || v == global_arn || v == "alias/global");
     let writes: Vec<String> = emulator()
@@ -322,7 +327,7 @@ async fn a_cdk_key_is_adopted_unchanged_and_a_multi_region_key_is_left_alone() {
         .collect();
     assert!(
         writes.is_empty(),
-        "writes to the multi-Region key: {writes:?}"
+        "writes to the key with imported material: {writes:?}"
     );
     let ops = operations(&account);
     assert_eq!(ops.get("TagPolicy"), Some(&3), "{ops:?}");

@@ -251,18 +251,58 @@ async fn odd_keys_are_imported_listed_or_accepted() {
         )),
         "{text}"
     );
-    assert!(
-        text.contains(&format!(
-            "# not imported: alias/global → key {}",
-            odd.multi_region
-        )),
-        "{text}"
-    );
-    assert!(text.contains("a Multi-Region key"), "{text}");
+    // A multi-Region key (without replicas) is imported as one.
+    let global = key_entry(&text, "global");
+    assert_eq!(global["multi_region"].as_bool(), Some(true), "{text}");
+    assert_eq!(global["primary_region"].as_str(), Some(R1), "{text}");
     assert!(
         text.contains("expires  = 2027-02-28"),
         "90 days after {TODAY}: {text}"
     );
+}
+
+#[tokio::test]
+async fn keys_of_other_kinds_round_trip_with_their_fields() {
+    let account = fresh_account();
+    let (west, central) = (Seed::new(&account, R1).await, Seed::new(&account, R2).await);
+    let (signing, hmac) = estates::other_kinds(&west, &central).await;
+    let text = round_trip_in(
+        &account,
+        &[R1, R2],
+        &[
+            (&west, &signing, "releases"),
+            (&central, &signing, "releases"),
+            (&west, &hmac, "tokens"),
+        ],
+    )
+    .await;
+    let releases = key_entry(&text, "releases");
+    assert_eq!(
+        releases["key_spec"].as_str(),
+        Some("ECC_NIST_P256"),
+        "{text}"
+    );
+    assert_eq!(
+        releases["key_usage"].as_str(),
+        Some("SIGN_VERIFY"),
+        "{text}"
+    );
+    assert_eq!(releases["multi_region"].as_bool(), Some(true), "{text}");
+    assert_eq!(releases["primary_region"].as_str(), Some(R1), "{text}");
+    assert_eq!(
+        releases["regions"].as_array().map(Vec::len),
+        Some(2),
+        "{text}"
+    );
+    let tokens = key_entry(&text, "tokens");
+    assert_eq!(tokens["key_spec"].as_str(), Some("HMAC_256"), "{text}");
+    assert_eq!(
+        tokens["key_usage"].as_str(),
+        Some("GENERATE_VERIFY_MAC"),
+        "{text}"
+    );
+    assert!(!tokens.contains_key("multi_region"), "{text}");
+    assert!(!text.contains("not imported"), "{text}");
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ impl Seed {
     }
 
     /// `text` with `ACCOUNT` and `REGION` replaced.
-    fn fill(&self, text: &str) -> String {
+    pub fn fill(&self, text: &str) -> String {
         text.replace("ACCOUNT", &self.account)
             .replace("REGION", &self.region)
     }
@@ -303,6 +303,53 @@ pub async fn console_key(seed: &Seed, name: &str, days: i32) -> String {
     seed.rotate(&id, days).await;
     seed.alias(name, &id).await;
     id
+}
+
+/// (e) Keys of other kinds, made as a team makes them with the AWS CLI:
+/// a multi-Region signing key (ECC_NIST_P256) whose primary is in
+/// `primary`'s region with a replica in `replica`'s (ReplicateKey), each
+/// behind `alias/releases` in its region, and an HMAC key behind
+/// `alias/tokens` in `primary`'s region; all with the CDK's root-trust
+/// policy. Returns (the signing key's id, the HMAC key's id).
+pub async fn other_kinds(primary: &Seed, replica: &Seed) -> (String, String) {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let made = primary
+        .kms
+        .create_key()
+        .description("release signing")
+        .policy(primary.fill(CDK_KEY_POLICY))
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .multi_region(true)
+        .send()
+        .await
+        .expect("CreateKey");
+    let signing = made.key_metadata().expect("metadata").key_id().to_string();
+    primary
+        .kms
+        .replicate_key()
+        .key_id(&signing)
+        .replica_region(&replica.region)
+        .description("release signing")
+        .policy(replica.fill(CDK_KEY_POLICY))
+        .send()
+        .await
+        .expect("ReplicateKey");
+    primary.alias("releases", &signing).await;
+    replica.alias("releases", &signing).await;
+    let made = primary
+        .kms
+        .create_key()
+        .description("session tokens")
+        .policy(primary.fill(CDK_KEY_POLICY))
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .expect("CreateKey");
+    let hmac = made.key_metadata().expect("metadata").key_id().to_string();
+    primary.alias("tokens", &hmac).await;
+    (signing, hmac)
 }
 
 /// What (d) made: the key ids by role.

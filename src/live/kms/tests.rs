@@ -121,6 +121,7 @@ impl KmsRead for FakeKms {
         self.log.record("DescribeKey", key_id);
         self.answer("DescribeKey", key_id)?;
         Ok(KeyDetails {
+            primary_region: None,
             state: KeyState::Enabled,
             description: format!("key {key_id}"),
             manager: "CUSTOMER".into(),

@@ -87,9 +87,10 @@ pub(super) fn adopted(
                     .details
                     .as_ref()
                     .ok_or_else(|| TestCaseError::fail("AdoptKey of a key not read in full"))?;
+                let kind_ok = crate::model::key_type::usages_of(&det.spec)
+                    .is_some_and(|u| u.contains(&det.usage.as_str()));
                 prop_assert!(
-                    !det.multi_region
-                        && det.spec == "SYMMETRIC_DEFAULT"
+                    kind_ok
                         && det.origin == "AWS_KMS"
                         && det.custom_key_store_id.is_none()
                         && det.state != KeyState::PendingDeletion,

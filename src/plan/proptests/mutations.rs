@@ -378,6 +378,7 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
         key_id: id,
         tags: BTreeMap::from([("team".to_string(), "someone-else".to_string())]),
         details: Some(KeyDetails {
+            primary_region: None,
             state: KeyState::Enabled,
             description: "not c3's".into(),
             manager: "CUSTOMER".into(),

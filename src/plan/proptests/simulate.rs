@@ -410,6 +410,7 @@ pub(super) fn names_resources(text: &str) -> Result<(), String> {
 /// symmetric encryption key is rotated at (others are not rotated).
 fn new_details(description: &str, policy: &str, epoch: i64, rotation: Option<u32>) -> KeyDetails {
     KeyDetails {
+        primary_region: None,
         state: KeyState::Enabled,
         description: description.to_string(),
         manager: "CUSTOMER".into(),

@@ -151,6 +151,7 @@ pub(super) fn c3_world_key(
         key_id: id,
         tags: s.tags(),
         details: Some(KeyDetails {
+            primary_region: None,
             state,
             description: spec.description.clone(),
             manager: "CUSTOMER".into(),
