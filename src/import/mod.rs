@@ -23,7 +23,7 @@ mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{key_type, Date, KeyDetails, KeyState};
+use crate::model::{key_type, Date, KeyDetails, KeyState, KeyType};
 
 pub use write::write;
 
@@ -66,6 +66,25 @@ pub struct FoundKey {
 }
 
 impl FoundKey {
+    /// What the key is, in keys.toml's words: spec, usage, and the primary's
+    /// region of a multi-Region key.
+    pub fn key_type(&self) -> KeyType {
+        let d = &self.details;
+        KeyType {
+            spec: if d.spec.is_empty() {
+                key_type::DEFAULT_SPEC.to_string()
+            } else {
+                d.spec.clone()
+            },
+            usage: d.usage.clone(),
+            primary_region: d.multi_region.then(|| {
+                d.primary_region
+                    .clone()
+                    .unwrap_or_else(|| self.region.clone())
+            }),
+        }
+    }
+
     /// Why c3 cannot take this key into its care, or `None`.
     pub fn unsupported(&self) -> Option<String> {
         let d = &self.details;

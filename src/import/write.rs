@@ -259,7 +259,7 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         .filter(|k| k.account == key.account && k.aliases.first().map(String::as_str) == Some(name))
         .map(|k| key_arn(&Target::new(&k.account, &k.region), &k.key_id))
         .collect();
-    let kind_of = key_type_of(key);
+    let kind_of = key.key_type();
     let public_key =
         !kind_of.is_symmetric_encryption() && kind_of.usage == key_type::ENCRYPT_DECRYPT;
     let mut policies = BTreeSet::new();
@@ -291,24 +291,6 @@ fn view<'a>(input: &ImportInput, key: &'a FoundKey, account: String) -> View<'a>
         policies,
         notes,
         kind: kind_of,
-    }
-}
-
-/// What a live key is, in keys.toml's words.
-fn key_type_of(key: &FoundKey) -> KeyType {
-    let d = &key.details;
-    KeyType {
-        spec: if d.spec.is_empty() {
-            key_type::DEFAULT_SPEC.to_string()
-        } else {
-            d.spec.clone()
-        },
-        usage: d.usage.clone(),
-        primary_region: d.multi_region.then(|| {
-            d.primary_region
-                .clone()
-                .unwrap_or_else(|| key.region.clone())
-        }),
     }
 }
 
@@ -403,6 +385,20 @@ impl<'a> Entry<'a> {
             }
             entry.comments.extend(v.notes.iter().cloned());
             entry.differences(v, accepts);
+            if v.kind != entry.kind {
+                accepts.push(Accept {
+                    account: v.account.clone(),
+                    region: v.key.region.clone(),
+                    key: name.to_string(),
+                    resource: "key",
+                    subject: v.key.key_id.clone(),
+                    why: format!(
+                        "this key is {}, the entry says {}: only a new key can change that",
+                        v.kind.words(),
+                        entry.kind.words()
+                    ),
+                });
+            }
             if !v.rec.root {
                 entry.comments.push(format!(
                     "REVIEW: the key policy in {} {} does not let the account's IAM policies grant the key: the plan adds EnableRootAccess, which c3 requires",
@@ -438,17 +434,6 @@ impl<'a> Entry<'a> {
                 "tags",
                 k.clone(),
                 format!("tag {k} has characters keys.toml does not allow in a tag"),
-            ));
-        }
-        if v.kind != self.kind {
-            accepts.push(at(
-                "key",
-                key.key_id.clone(),
-                format!(
-                    "this key is {}, the entry says {}: only a new key can change that",
-                    v.kind.words(),
-                    self.kind.words()
-                ),
             ));
         }
         if !self.enabled && key.details.state == KeyState::Enabled {
