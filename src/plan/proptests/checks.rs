@@ -1018,3 +1018,104 @@ pub(super) fn check_severity(
     }
     Ok(())
 }
+
+/// The words of the report of each field of `details` that AWS fixed and
+/// that differs from `spec` (as `kms::immutable` says them).
+fn fixed_differences(spec: &KeySpec, details: &KeyDetails) -> Vec<String> {
+    let want = &spec.key_type;
+    let mut out = Vec::new();
+    if details.spec != want.spec {
+        out.push(format!("key_spec is {}", details.spec));
+    }
+    if details.usage != want.usage {
+        out.push(format!("key_usage is {}", details.usage));
+    }
+    if details.multi_region != want.multi_region() {
+        out.push(if details.multi_region {
+            "it is a multi-Region key".to_string()
+        } else {
+            "it is a single-Region key".to_string()
+        });
+    }
+    if details.origin != "AWS_KMS" {
+        out.push(format!("origin is {}", details.origin));
+    }
+    out
+}
+
+/// What AWS fixes when it creates a key is never written: each difference
+/// on a declared key's current key (the only c3 key of its name and
+/// generation, behind its alias) is a `key` report that says a new key is
+/// needed, `low` or `medium`; and every such report is about a c3 key of the
+/// name whose field does differ.
+pub(super) fn check_fixed_fields(
+    d: &DesiredState,
+    live: &LiveState,
+    p: &Plan,
+) -> Result<(), TestCaseError> {
+    const NEW_KEY: &str = "needs a new key: bump `generation`";
+    for c in p.changes.iter().filter(|c| c.detail.contains(NEW_KEY)) {
+        prop_assert!(!c.executable(), "{:?}", c);
+        prop_assert_eq!(c.resource, Resource::Key, "{:?}", c);
+        prop_assert!(
+            matches!(c.severity, Severity::Low | Severity::Medium),
+            "{:?}",
+            c
+        );
+        let region = c.region.as_deref().unwrap_or_default();
+        let snap = match live.regions.get(&Target::new(&c.account, region)) {
+            Some(Ok(snap)) => snap,
+            _ => return Err(TestCaseError::fail(format!("a report of no target: {c:?}"))),
+        };
+        let spec = spec_of(d, &c.key)?;
+        let key = snap.key(&c.subject);
+        let differs = key
+            .and_then(|k| k.details.as_ref())
+            .map(|det| fixed_differences(spec, det))
+            .is_some_and(|found| found.iter().any(|f| c.detail.contains(f.as_str())));
+        prop_assert!(differs, "a report of no difference: {:?}", c);
+    }
+    for (t, spec, snap) in declared_targets(d, live) {
+        if !d.scope.key(&spec.name)
+            || snap
+                .keys
+                .iter()
+                .any(|k| matches!(k.owner(), KeyOwner::LostManaged { .. }))
+        {
+            continue;
+        }
+        let of_generation: Vec<&LiveKey> = ours(snap, &spec.name)
+            .filter(|k| k.c3_generation() == Some(spec.generation))
+            .collect();
+        let [key] = of_generation.as_slice() else {
+            continue;
+        };
+        let behind = snap
+            .alias(&spec.alias())
+            .and_then(|a| a.target_key_id.as_deref());
+        if behind != Some(key.key_id.as_str()) {
+            continue;
+        }
+        let Some(det) = key.details.as_ref() else {
+            continue;
+        };
+        for field in fixed_differences(spec, det) {
+            let reported = p.changes.iter().any(|c| {
+                c.account == t.account
+                    && c.region.as_deref() == Some(t.region.as_str())
+                    && c.key == spec.name
+                    && c.subject == key.key_id
+                    && c.detail.contains(NEW_KEY)
+                    && c.detail.contains(field.as_str())
+            });
+            prop_assert!(
+                reported,
+                "{} of key {} is not reported:\n{}",
+                field,
+                key.key_id,
+                show(p)
+            );
+        }
+    }
+    Ok(())
+}

@@ -107,7 +107,19 @@ pub(super) struct KeyGen {
     policies: u8,
     /// Whether the converged world also holds the older generations.
     pub(super) older: bool,
+    /// The kind of key: an index of [`KINDS`].
+    kind: usize,
+    /// A multi-Region key (when a region is common to all its accounts).
+    multi_region: bool,
 }
+
+/// The kinds of key a generated key may be: (spec, usage).
+pub(super) const KINDS: [(&str, &str); 4] = [
+    ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+    ("ECC_NIST_P256", "SIGN_VERIFY"),
+    ("HMAC_256", "GENERATE_VERIFY_MAC"),
+    ("RSA_2048", "ENCRYPT_DECRYPT"),
+];
 
 fn key_gen() -> impl Strategy<Value = KeyGen> {
     (
@@ -134,6 +146,10 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
             prop::bool::weighted(0.85),
             prop_oneof![4 => Just(7u8), 1 => 0u8..7],
         ),
+        (
+            prop_oneof![5 => Just(0usize), 1 => 1usize..KINDS.len()],
+            prop::bool::weighted(0.25),
+        ),
     )
         .prop_map(
             |(
@@ -142,7 +158,10 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 (accounts, regions, description, older),
                 (admins, users, statements),
                 (adopt, rotation_on, policies),
+                (kind, multi_region),
             )| KeyGen {
+                kind,
+                multi_region,
                 class,
                 rotation,
                 generation,
@@ -250,8 +269,25 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     .flat_map(|a| a.regions.iter().map(|r| Target::new(&a.id, r)))
                     .collect();
             }
+            let (spec_name, usage) = KINDS[k.kind];
+            // As validation requires: the primary is a region of the key in
+            // every one of its accounts.
+            let primary = REGIONS.iter().find(|r| {
+                chosen.iter().all(|a| {
+                    !targets.iter().any(|t| t.account == a.id)
+                        || targets.contains(&Target::new(&a.id, **r))
+                })
+            });
+            let key_type = KeyType {
+                spec: spec_name.to_string(),
+                usage: usage.to_string(),
+                primary_region: primary.filter(|_| k.multi_region).map(|r| (*r).to_string()),
+            };
+            // What validation allows and expand makes of each kind.
+            let symmetric = key_type.is_symmetric_encryption();
+            let kinds = PolicyKind::for_usage(usage);
             KeySpec {
-                key_type: crate::model::KeyType::default(),
+                key_type,
                 description: k
                     .description
                     .clone()
@@ -261,9 +297,14 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                 rotation_days: k.rotation,
                 generation: k.generation,
                 enabled: k.enabled,
-                via_services: mask(&VIA, k.via).into_iter().map(str::to_string).collect(),
+                via_services: mask(&VIA, k.via)
+                    .into_iter()
+                    .filter(|_| symmetric)
+                    .map(str::to_string)
+                    .collect(),
                 service_principals: mask(&PRINCIPALS, k.principals)
                     .into_iter()
+                    .filter(|_| symmetric)
                     .map(str::to_string)
                     .collect(),
                 administrators: mask(&ADMINS, k.admins)
@@ -284,9 +325,10 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
                     .collect(),
                 targets: targets.into_iter().collect(),
                 adopt: k.adopt,
-                rotation: k.rotation_on,
-                managed_policies: PolicyKind::ENCRYPTION
-                    .into_iter()
+                rotation: k.rotation_on && symmetric,
+                managed_policies: kinds
+                    .iter()
+                    .copied()
                     .enumerate()
                     .filter(|(i, _)| k.policies & (1 << i) != 0)
                     .map(|(_, kind)| kind)

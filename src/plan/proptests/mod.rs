@@ -21,6 +21,11 @@
 //! - no key policy write opens a key to anyone, and a key that is open is a
 //!   critical report (`public_keys_are_never_written_and_always_critical`);
 //! - every change's severity fits what it is about (`severities_fit_their_changes`);
+//! - what AWS fixes when it creates a key (spec, usage, multi-Region,
+//!   origin) is reported on the current key when it differs, never written
+//!   (`fields_fixed_at_creation_are_reported_never_written`); desired
+//!   states hold every kind of key (symmetric, signing, HMAC, asymmetric
+//!   encryption; single- and multi-Region) for every property;
 //! - `[[accept]]` never changes which changes are executable, never drops
 //!   or alters a change, and accepts findings only
 //!   (`acceptance_never_changes_what_is_executable`);
@@ -41,8 +46,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
 use self::checks::{
-    check_additive, check_converges, check_no_doomed_writes, check_ownership, check_public_keys,
-    check_severity, permuted, show,
+    check_additive, check_converges, check_fixed_fields, check_no_doomed_writes, check_ownership,
+    check_public_keys, check_severity, permuted, show,
 };
 use self::generators::{build_desired, desired_gen};
 use self::mutations::{build, case};
@@ -135,6 +140,14 @@ proptest! {
         let mut accepted = p.clone();
         accept::accept(&mut accepted, &entries, &d.scope, today);
         check_acceptance(&p, &accepted, &entries, today)?;
+    }
+
+    #[test]
+    fn fields_fixed_at_creation_are_reported_never_written(c in case()) {
+        let (d, w) = build(&c);
+        let live = observe(&d, &w);
+        let p = plan(&d, &live);
+        check_fixed_fields(&d, &live, &p)?;
     }
 
     #[test]

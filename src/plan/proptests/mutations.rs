@@ -232,6 +232,14 @@ pub(super) enum Mutation {
         p: usize,
         which: usize,
     },
+    /// A field AWS fixes at creation differs on a key: 0 another spec and
+    /// usage (RSA_4096 SIGN_VERIFY), 1 multi-Region toggled, 2 key material
+    /// from outside AWS (origin EXTERNAL), 3 another usage only.
+    FixedField {
+        t: usize,
+        k: usize,
+        which: u8,
+    },
     /// A key-policy statement loses its condition block (a `*` statement of
     /// c3's becomes public).
     StripCondition {
@@ -368,6 +376,7 @@ pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
             which
         }),
         (i(), i(), i()).prop_map(|(t, k, s)| Mutation::StripCondition { t, k, s }),
+        (i(), i(), 0u8..4).prop_map(|(t, k, which)| Mutation::FixedField { t, k, which }),
     ]
 }
 
@@ -723,7 +732,7 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                             acc.policies.push(managed_world_policy(
                                 &target.account,
                                 &path,
-                                kind,
+                                (kind, false),
                                 name,
                                 &arns,
                             ));
@@ -986,6 +995,30 @@ pub(super) fn mutate(d: &DesiredState, w: &mut World, m: &Mutation) {
                     .tags
                     .get_or_insert_with(BTreeMap::new)
                     .insert(name.into(), value.into());
+            }
+        }
+        Mutation::FixedField { t, k, which } => {
+            if let Some((target, key)) = w.key_mut(t, k) {
+                if let Some(det) = key.details.as_mut() {
+                    match which {
+                        0 => {
+                            det.spec = "RSA_4096".into();
+                            det.usage = "SIGN_VERIFY".into();
+                        }
+                        1 => {
+                            det.multi_region = !det.multi_region;
+                            det.primary_region = det.multi_region.then(|| target.region.clone());
+                        }
+                        2 => det.origin = "EXTERNAL".into(),
+                        _ => {
+                            det.usage = if det.usage == "ENCRYPT_DECRYPT" {
+                                "SIGN_VERIFY".into()
+                            } else {
+                                "ENCRYPT_DECRYPT".into()
+                            };
+                        }
+                    }
+                }
             }
         }
         Mutation::StripCondition { t, k, s } => edit_key_policy(w, t, k, |_, mut v| {

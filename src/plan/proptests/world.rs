@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::generators::{pick, Rng};
 use crate::model::*;
-use crate::plan::desired::{key_policy, managed_policy};
+use crate::plan::desired::{key_policy, managed_policy_of};
 use crate::policy::pretty;
 
 pub(super) fn key_arn(t: &Target, id: &str) -> String {
@@ -146,24 +146,26 @@ pub(super) fn c3_world_key(
     let mut s = spec.clone();
     s.generation = generation;
     let id = w.new_id();
+    let kind = &spec.key_type;
+    let rotates = kind.supports_rotation();
     LiveKey {
         arn: key_arn(t, &id),
         key_id: id,
         tags: s.tags(),
         details: Some(KeyDetails {
-            primary_region: None,
+            primary_region: kind.primary_region.clone(),
             state,
             description: spec.description.clone(),
             manager: "CUSTOMER".into(),
-            spec: "SYMMETRIC_DEFAULT".into(),
-            usage: "ENCRYPT_DECRYPT".into(),
+            spec: kind.spec.clone(),
+            usage: kind.usage.clone(),
             origin: "AWS_KMS".into(),
-            multi_region: false,
+            multi_region: kind.multi_region(),
             custom_key_store_id: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
-                enabled: true,
-                period_days: Some(spec.rotation_days),
+                enabled: rotates,
+                period_days: rotates.then_some(spec.rotation_days),
             }),
             policy: Some(pretty(&key_policy(&s, t))),
             grants: Some(Vec::new()),
@@ -179,10 +181,16 @@ pub(super) fn c3_policy_tags(key: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// Whether a key's encryption policies are those of a public key
+/// (`desired::kind_statements_of`).
+pub(super) fn public_key(spec: &KeySpec) -> bool {
+    !spec.key_type.is_symmetric_encryption() && spec.key_type.usage == key_type::ENCRYPT_DECRYPT
+}
+
 pub(super) fn managed_world_policy(
     account: &str,
     path: &str,
-    kind: PolicyKind,
+    (kind, public_key): (PolicyKind, bool),
     key: &str,
     arns: &BTreeSet<String>,
 ) -> LiveManagedPolicy {
@@ -191,7 +199,7 @@ pub(super) fn managed_world_policy(
         arn: format!("arn:aws:iam::{account}:policy{path}{name}"),
         name,
         path: path.to_string(),
-        document: pretty(&managed_policy(kind, arns)),
+        document: pretty(&managed_policy_of(kind, public_key, arns)),
         versions: vec![PolicyVersion {
             id: "v1".into(),
             is_default: true,
@@ -214,6 +222,7 @@ pub(super) fn converged(
         rotation_hidden_when_disabled,
         next: 0,
     };
+    let mut mrk_ids: BTreeMap<(String, String), String> = BTreeMap::new();
     for t in d.targets() {
         let mut snap = RegionSnapshot::default();
         for (i, spec) in d.keys.iter().enumerate() {
@@ -231,7 +240,17 @@ pub(super) fn converged(
             } else {
                 KeyState::Disabled
             };
-            let key = c3_world_key(&mut w, spec, &t, spec.generation, state);
+            let mut key = c3_world_key(&mut w, spec, &t, spec.generation, state);
+            // The replicas of a multi-Region key have its primary's id.
+            if spec.key_type.multi_region() {
+                let slot = (t.account.clone(), spec.name.clone());
+                let id = mrk_ids
+                    .entry(slot)
+                    .or_insert_with(|| key.key_id.clone())
+                    .clone();
+                key.arn = key_arn(&t, &id);
+                key.key_id = id;
+            }
             snap.aliases.push(LiveAlias {
                 name: spec.alias(),
                 target_key_id: Some(key.key_id.clone()),
@@ -265,7 +284,7 @@ pub(super) fn converged(
                 acc.policies.push(managed_world_policy(
                     &a.id,
                     &d.settings.policy_path,
-                    kind,
+                    (kind, public_key(spec)),
                     &spec.name,
                     &arns,
                 ));
