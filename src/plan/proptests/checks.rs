@@ -1063,9 +1063,8 @@ pub(super) fn check_fixed_fields(
             c
         );
         let region = c.region.as_deref().unwrap_or_default();
-        let snap = match live.regions.get(&Target::new(&c.account, region)) {
-            Some(Ok(snap)) => snap,
-            _ => return Err(TestCaseError::fail(format!("a report of no target: {c:?}"))),
+        let Some(Ok(snap)) = live.regions.get(&Target::new(&c.account, region)) else {
+            return Err(TestCaseError::fail(format!("a report of no target: {c:?}")));
         };
         let spec = spec_of(d, &c.key)?;
         let key = snap.key(&c.subject);

@@ -160,8 +160,6 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 (adopt, rotation_on, policies),
                 (kind, multi_region),
             )| KeyGen {
-                kind,
-                multi_region,
                 class,
                 rotation,
                 generation,
@@ -179,6 +177,8 @@ fn key_gen() -> impl Strategy<Value = KeyGen> {
                 rotation_on,
                 policies,
                 older,
+                kind,
+                multi_region,
             },
         )
 }
