@@ -1,7 +1,7 @@
 """The c3 performance benchmark's driver (scripts/bench.sh runs it; docs/performance.md explains it).
 
 usage: python bench.py --c3 target/release/c3 --endpoint http://127.0.0.1:PORT --log REQUEST_LOG
-                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W,I]
+                       --out DIR [--quick] [--runs 3] [--only A,B,C,M,W,R,I]
 
 Against a running moto_c3_server.py (with its request log), through proxies of our own
 (proxy.py, one at 0 ms and one at --latency-ms added delay per request):
@@ -44,8 +44,8 @@ R3 = ["eu-west-1", "eu-central-1", "us-east-1"]
 # The calls c3 makes per managed key (ListGrants only with read_grants, the default).
 PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")
 DETAIL_OPS = ("DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")  # one concurrent round
-ESTATE_NAMES = ("A", "B", "C", "M", "W", "I")
-WRITE_OPS = ("CreateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
+ESTATE_NAMES = ("A", "B", "C", "M", "W", "R", "I")
+WRITE_OPS = ("CreateKey", "ReplicateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
 
 
 def estates(quick):
@@ -60,6 +60,12 @@ def estates(quick):
             seed.Estate("B", 200_000_000_000, 10, R3, 30),
             seed.Estate("C", 300_000_000_000, 100, ["eu-west-1"], 5)]
     return plan, seed.Estate("M", 400_000_000_000, 1, REGIONS10, 1000), seed.Estate("W", 500_000_000_000, 2, R3, 10)
+
+
+def multi_region_estate(quick):
+    """The multi-Region apply estate: W's shape, every key multi-Region (primary in eu-west-1, a replica
+    in each other region of each account)."""
+    return seed.Estate("R", 700_000_000_000, 2, R3, 3 if quick else 10, multi_region=True)
 
 
 def import_estate(quick):
@@ -354,6 +360,8 @@ class Bench:
                                       "cpu": result["cpu"]}
         if not only or "W" in only:
             self.results["apply"] = self.apply(apply_estate)
+        if not only or "R" in only:
+            self.results["apply_multi_region"] = self.apply(multi_region_estate(self.args.quick))
         if not only or "I" in only:
             self.results["import"] = self.import_vs_plan(import_estate(self.args.quick))
         self.results["seconds"] = time.monotonic() - self.started
@@ -385,6 +393,15 @@ class Bench:
         # CreateAlias (their own pacing keys, slots never later than the key's turn), so a target is done at
         # (n-1)/rate + 3 round trips. Targets run in parallel.
         kms_bound = (n - 1) / rate + 3 * lat
+        if estate.multi_region:
+            # Multi-Region: per account, n CreateKey in the primary region, and ReplicateKey into each
+            # other region, sent to the primary's region: (regions-1)*n ReplicateKey calls on one pacing
+            # key (account, primary region, ReplicateKey). The first can start once its primary's steps
+            # are done (CreateKey, EnableKeyRotation, CreateAlias: 3 round trips); the last replica then
+            # needs its ReplicateKey and CreateAlias (2 round trips). KMS allows 5 ReplicateKey per second
+            # per account and region; c3 paces at writes_per_second.
+            replicas = (len(estate.regions) - 1) * n
+            kms_bound = max(kms_bound, 3 * lat + (replicas - 1) / rate + 2 * lat)
         # Then per account, after all its targets: 3 managed policies per key name, CreatePolicy paced
         # per (account, "iam", operation): (3n-1)/rate + 1 round trip.
         iam_after = (3 * n - 1) / rate + lat
@@ -503,18 +520,21 @@ def markdown(res):
                 f"| {mem['calls']['pacing_bound']:.2f} s | {mem['calls']['calls']:,} "
                 f"| {mem['calls']['calls_per_key']:.2f} | {mem['calls']['per_key_calls_per_key']:.2f} "
                 f"| {mem['cpu']:.2f} s | {mem['rss_mb']:.1f} MB |", ""]
-    if res["apply"]:
-        a = res["apply"]
+    applies = [res[k] for k in ("apply", "apply_multi_region") if res.get(k)]
+    if applies:
         out += ["### Apply", "",
                 f"| estate | targets | writes | KMS writes @{lat} ms | KMS write-quota bound | ratio "
                 f"| then IAM writes | IAM pacing bound | execute phase | c3 pacing bound (KMS + IAM) | ratio "
                 "| apply in all (plan, execute, plan again) | peak RSS |",
-                "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for a in applies:
+            out.append(
                 f"| {a['estate']}: {a['shape']} ({a['new_keys']} new keys) | {a['targets']} "
                 f"| {', '.join(f'{k} {v}' for k, v in sorted(a['writes'].items()))} | {a['kms_phase']:.2f} s "
                 f"| {a['kms_bound']:.2f} s | {a['kms_phase'] / a['kms_bound']:.2f} | {a['iam_phase']:.2f} s "
                 f"| {a['iam_bound']:.2f} s | {a['execute']:.2f} s | {a['pacing_bound']:.2f} s | {a['ratio_pacing']:.2f} "
-                f"| {a['wall']:.2f} s | {a['rss_mb']:.1f} MB |", ""]
+                f"| {a['wall']:.2f} s | {a['rss_mb']:.1f} MB |")
+        out.append("")
     if res.get("import"):
         i = res["import"]
         out += ["### Import", "",
@@ -566,8 +586,9 @@ def main(argv):
     print()
     print(text)
     failed = []
-    if bench.results["apply"] and not bench.results["apply"].get("converged", True):
-        failed.append("apply did not converge")
+    for key in ("apply", "apply_multi_region"):
+        if bench.results.get(key) and not bench.results[key].get("converged", True):
+            failed.append(f"{key} did not converge")
     if failed:
         raise SystemExit("bench: " + "; ".join(failed))
 

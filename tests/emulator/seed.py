@@ -65,6 +65,7 @@ class Estate:
     writes_per_second: int = 3
     read_grants: bool = True  # [settings] read_grants: ListGrants of every managed key
     grant_reads_per_second: int = 50  # [settings] grant_reads_per_second: c3's pacing of ListGrants
+    multi_region: bool = False  # every key multi_region = true, primary in the first region (apply only)
     account_ids: list = field(init=False)
 
     def __post_init__(self):
@@ -127,7 +128,10 @@ def keys_toml(estate):
         spec = key_spec(i, name)
         tags = ", ".join(f"{k} = {toml_str(v)}" for k, v in spec["tags"].items())
         out += ["[[keys]]", f'name = "{name}"', f'classification = "{spec["classification"]}"',
-                f"tags = {{ {tags} }}", ""]
+                f"tags = {{ {tags} }}"]
+        if estate.multi_region:
+            out += ["multi_region = true", f"primary_region = {toml_str(estate.regions[0])}"]
+        out.append("")
     return "\n".join(out)
 
 
