@@ -1,6 +1,7 @@
-//! c3 keeps AWS KMS customer-managed symmetric keys, and the IAM policies
-//! that grant their use, in the state a `keys.toml` declares, across many
-//! accounts and regions.
+//! c3 keeps AWS KMS customer-managed keys (symmetric by default; signing,
+//! HMAC and public-key encryption keys, single- or multi-Region, where
+//! `keys.toml` says so), and the IAM policies that grant their use, in the
+//! state a `keys.toml` declares, across many accounts and regions.
 //!
 //! # The rooms, in the order a run goes through them
 //!
