@@ -346,6 +346,8 @@ mod tests;
 #[cfg(test)]
 mod adopt_tests;
 #[cfg(test)]
+mod key_types_tests;
+#[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
 mod policy_content_tests;

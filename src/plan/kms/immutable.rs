@@ -61,6 +61,7 @@ pub(super) fn report(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes)
         ));
     }
     let at = ctx.at();
+    primary_elsewhere(ctx, key, changes);
     for (what, severity) in found {
         changes
             .report(
@@ -74,4 +75,31 @@ pub(super) fn report(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes)
             )
             .about(key.key_id.as_str());
     }
+}
+
+/// A multi-Region key whose primary is in another region than
+/// `primary_region` says: reported once, in the declared primary's region.
+/// Moving a primary (UpdatePrimaryRegion) is a person's decision.
+fn primary_elsewhere(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes) {
+    let (Some(declared), Some(d)) = (ctx.spec.key_type.primary_region.as_deref(), &key.details)
+    else {
+        return;
+    };
+    let Some(live) = d.primary_region.as_deref().filter(|_| d.multi_region) else {
+        return;
+    };
+    if live == declared || ctx.target.region != declared {
+        return;
+    }
+    changes
+        .report(
+            &ctx.at(),
+            Resource::Key,
+            Severity::Low,
+            format!(
+                "the primary of multi-Region key {} is in {live}, keys.toml says primary_region = \"{declared}\": c3 never moves a primary; set primary_region = \"{live}\", or make the key in {declared} the primary (UpdatePrimaryRegion, a person's decision)",
+                key.key_id
+            ),
+        )
+        .about(key.key_id.as_str());
 }
