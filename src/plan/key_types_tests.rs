@@ -55,7 +55,7 @@ fn converged_multi_region(d: &DesiredState) -> LiveState {
                     det.primary_region.clone_from(&spec.key_type.primary_region);
                     det.rotation = None;
                 }
-                for a in snap.aliases.iter_mut() {
+                for a in &mut snap.aliases {
                     if a.target_key_id.as_deref() == Some(old.as_str()) {
                         a.target_key_id = Some(id.clone());
                     }
