@@ -258,8 +258,19 @@ async fn a_signing_key_signs_and_its_policies_grant_exactly_their_actions() {
         grants(&policy_doc(&account, "allow-verify-jwt").await),
         vec![(
             strings(&["kms:DescribeKey", "kms:GetPublicKey", "kms:Verify"]),
-            arn
+            arn.clone()
         )]
+    );
+    // The documents as IAM holds them, whole.
+    assert_eq!(
+        policy_doc(&account, "allow-sign-jwt").await,
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "AllowSign", "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:Sign"], "Resource": arn}]})
+    );
+    assert_eq!(
+        policy_doc(&account, "allow-verify-jwt").await,
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "AllowVerify", "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GetPublicKey", "kms:Verify"], "Resource": arn}]})
     );
     // No encryption policies, no rotation, users get the console's signing actions.
     let iam = iam(&account).await;
