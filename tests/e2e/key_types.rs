@@ -306,6 +306,56 @@ async fn a_signing_key_signs_and_its_policies_grant_exactly_their_actions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_ml_dsa_key_signs_and_verifies() {
+    let account = fresh_account();
+    let config = Config::new(&config_of(
+        &[&account],
+        &[R1],
+        "name = \"firmware\"\nkey_spec = \"ML_DSA_44\"\nkey_usage = \"SIGN_VERIFY\"\n",
+    ));
+    apply_in_background(&config).await;
+    assert_eq!(plan_code(&config).await.code, 0);
+    let kms = kms(&account, R1).await;
+    let message = Blob::new(b"firmware 7.1".to_vec());
+    let signature = kms
+        .sign()
+        .key_id("alias/firmware")
+        .message(message.clone())
+        .message_type(MessageType::Raw)
+        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
+        .send()
+        .await
+        .expect("Sign")
+        .signature()
+        .cloned()
+        .expect("a signature");
+    let valid = kms
+        .verify()
+        .key_id("alias/firmware")
+        .message(message)
+        .message_type(MessageType::Raw)
+        .signature(signature)
+        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
+        .send()
+        .await
+        .expect("Verify")
+        .signature_valid();
+    assert!(valid);
+    let meta = kms
+        .describe_key()
+        .key_id("alias/firmware")
+        .send()
+        .await
+        .expect("DescribeKey");
+    assert_eq!(
+        meta.key_metadata()
+            .and_then(|m| m.key_spec())
+            .map(aws_sdk_kms::types::KeySpec::as_str),
+        Some("ML_DSA_44")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_hmac_key_makes_and_verifies_macs() {
     let account = fresh_account();
     let config = Config::new(&config_of(

@@ -159,6 +159,18 @@ def _expire():
             and replicas == [] and code(kms.replicate_key, KeyId=mrk, ReplicaRegion=common.R2) == "ok")
 
 
+def _ml_dsa():
+    k = kms.create_key(KeySpec="ML_DSA_65", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    sig = kms.sign(KeyId=k["KeyId"], Message=b"m", MessageType="RAW", SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+    ok = kms.verify(KeyId=k["KeyId"], Message=b"m", MessageType="RAW", Signature=sig,
+                    SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"]
+    return (k["SigningAlgorithms"] == ["ML_DSA_SHAKE_256"] and ok
+            and code(kms.verify, KeyId=k["KeyId"], Message=b"x", MessageType="RAW", Signature=sig,
+                     SigningAlgorithm="ML_DSA_SHAKE_256") in ("ok", "KMSInvalidSignatureException"))
+
+
+check("ML-DSA: CreateKey ML_DSA_65 SIGN_VERIFY, Sign and Verify with ML_DSA_SHAKE_256", _ml_dsa)
+
 check("expire-deletions: a PendingDeletion replica is deleted, its primary forgets it, it can be replicated again",
       _expire)
 

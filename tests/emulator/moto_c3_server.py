@@ -54,6 +54,8 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
     policy, description and tags, REPLICA configurations, AlreadyExistsException and
     UnsupportedOperationException as AWS documents.
   * Keys never leave PendingDeletion. -> POST /c3-api/kms/expire-deletions ends the waiting period.
+  * CreateKey refuses the ML_DSA_44/65/87 specs. -> ML-DSA SIGN_VERIFY keys (cryptography's ML-DSA), Sign
+    and Verify with ML_DSA_SHAKE_256 (MessageType RAW).
 Everything else is moto's own behaviour. The patches reach into moto internals: pin moto.
 """
 import argparse
@@ -340,6 +342,8 @@ _LAZY_PRIVATE_KEY = object()
 def _generate_private_key(key_spec):
     if key_spec == "SYMMETRIC_DEFAULT":
         return _LAZY_PRIVATE_KEY
+    if key_spec in _ML_DSA:
+        return _MLDSAPrivateKey(key_spec)
     return _orig_generate_private_key(key_spec)
 
 
@@ -356,6 +360,64 @@ def _set_private_key(self, value):
 
 
 kms_models.generate_private_key = _generate_private_key
+
+# ---- ML-DSA keys (ML_DSA_44/65/87, SIGN_VERIFY): moto 5.2.5 refuses the specs --------------------
+# AWS: signing algorithm ML_DSA_SHAKE_256, MessageType RAW (or EXTERNAL_MU, not modelled here).
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import mldsa  # noqa: E402
+
+_ML_DSA = {"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey,
+           "ML_DSA_87": mldsa.MLDSA87PrivateKey}
+_ML_DSA_ALGORITHMS = ["ML_DSA_SHAKE_256"]
+
+
+class _MLDSAPrivateKey:
+    """moto's private-key interface (sign, verify, public_key) over cryptography's ML-DSA."""
+
+    def __init__(self, key_spec):
+        self.private_key = _ML_DSA[key_spec].generate()
+
+    def sign(self, message, signing_algorithm):
+        if signing_algorithm not in _ML_DSA_ALGORITHMS:
+            raise _err("ValidationException", f"SigningAlgorithm must be one of {_ML_DSA_ALGORITHMS}")
+        return self.private_key.sign(message)
+
+    def verify(self, message, signature, signing_algorithm):
+        if signing_algorithm not in _ML_DSA_ALGORITHMS:
+            raise _err("ValidationException", f"SigningAlgorithm must be one of {_ML_DSA_ALGORITHMS}")
+        try:
+            self.private_key.public_key().verify(signature, message)
+            return True
+        except InvalidSignature:
+            return False
+
+    def public_key(self):
+        return self.private_key.public_key().public_bytes(
+            encoding=serialization.Encoding.DER, format=serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+_orig_ensure_valid_key_spec = kms_models.KmsBackend._KmsBackend__ensure_valid_key_spec
+
+
+def _ensure_valid_key_spec(self, key_spec):
+    if key_spec in _ML_DSA:
+        return None
+    return _orig_ensure_valid_key_spec(self, key_spec)
+
+
+kms_models.KmsBackend._KmsBackend__ensure_valid_key_spec = _ensure_valid_key_spec
+_orig_signing_algorithms = kms_models.Key.signing_algorithms
+
+
+def _signing_algorithms(self):
+    if self.key_spec in _ML_DSA:
+        return list(_ML_DSA_ALGORITHMS)
+    return _orig_signing_algorithms.fget(self)
+
+
+kms_models.Key.signing_algorithms = property(_signing_algorithms)
+
 kms_models.Key.private_key = property(_get_private_key, _set_private_key)
 
 
