@@ -405,6 +405,62 @@ async fn an_hmac_key_makes_and_verifies_macs() {
     assert_eq!(operations(&account).get("EnableKeyRotation"), None);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_key_encryption_key_gets_its_own_encryption_policies() {
+    let account = fresh_account();
+    let config = Config::new(&config_of(
+        &[&account],
+        &[R1],
+        "name = \"envelopes\"\nkey_spec = \"RSA_3072\"\nkey_usage = \"ENCRYPT_DECRYPT\"\n",
+    ));
+    apply_in_background(&config).await;
+    assert_eq!(plan_code(&config).await.code, 0);
+    let kms = kms(&account, R1).await;
+    let id = key_behind(&kms, "alias/envelopes").await;
+    let arn = vec![format!("arn:aws:kms:{R1}:{account}:key/{id}")];
+    // Encryption with the public key (GetPublicKey), no data keys, no grants.
+    assert_eq!(
+        grants(&policy_doc(&account, "allow-encrypt-envelopes").await),
+        vec![(
+            strings(&[
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GetPublicKey",
+                "kms:ReEncryptTo"
+            ]),
+            arn.clone()
+        )]
+    );
+    assert_eq!(
+        grants(&policy_doc(&account, "allow-decrypt-envelopes").await),
+        vec![(
+            strings(&["kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom"]),
+            arn.clone()
+        )]
+    );
+    assert_eq!(
+        grants(&policy_doc(&account, "allow-crypto-envelopes").await),
+        vec![(
+            strings(&[
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GetPublicKey",
+                "kms:ReEncrypt*"
+            ]),
+            arn
+        )]
+    );
+    assert_eq!(operations(&account).get("EnableKeyRotation"), None);
+    let public = kms
+        .get_public_key()
+        .key_id("alias/envelopes")
+        .send()
+        .await
+        .expect("GetPublicKey");
+    assert!(public.public_key().is_some_and(|k| !k.as_ref().is_empty()));
+}
+
 /// The `key` reports of a plan that say a new key is needed.
 fn new_key_reports(doc: &PlanDocument) -> Vec<String> {
     doc.changes
