@@ -151,6 +151,24 @@ pub struct ImportInput {
     pub today: Date,
 }
 
+impl ImportInput {
+    /// Why a replica of a multi-Region key is not imported: its primary's
+    /// region was not read, so keys.toml could not name it as the key's
+    /// `primary_region` (one of the key's regions).
+    pub fn primary_not_read(&self, key: &FoundKey) -> Option<String> {
+        let primary = key.key_type().primary_region?;
+        let read = self
+            .accounts
+            .iter()
+            .any(|a| a.id == key.account && a.regions.contains(&primary));
+        (!read).then(|| {
+            format!(
+                "a replica of a multi-Region key whose primary is in {primary}, a region not read: import with {primary} among the regions"
+            )
+        })
+    }
+}
+
 /// How many days after today an import's `[[accept]]` entries expire.
 pub const ACCEPT_DAYS: i64 = 90;
 

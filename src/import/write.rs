@@ -157,6 +157,13 @@ fn group(input: &ImportInput) -> (BTreeMap<&str, Vec<View<'_>>>, Vec<String>) {
             ));
             continue;
         }
+        if let Some(why) = input.primary_not_read(key) {
+            notes.push(format!(
+                "# not imported: alias/{name} → key {} in {} {}: {why}",
+                key.key_id, key.account, key.region
+            ));
+            continue;
+        }
         if input.declared.contains(name) {
             notes.push(format!(
                 "# not imported: alias/{name} in {} {}: keys.toml already declares {name}",

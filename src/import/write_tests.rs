@@ -239,3 +239,16 @@ fn keys_of_every_kind_are_written_with_their_fields() {
     // No managed policy of the kinds of their usage exists: none is kept.
     assert!(tokens.managed_policies.is_empty(), "{text}");
 }
+
+#[test]
+fn a_replica_whose_primary_was_not_read_is_a_comment() {
+    let mut replica = key(A, "mrk-9", &["global"], root_policy(A, ""));
+    replica.details.multi_region = true;
+    replica.details.primary_region = Some("us-east-1".into());
+    let text = write(&input(vec![replica]));
+    assert!(
+        text.contains("# not imported: alias/global → key mrk-9 in 111111111111 eu-west-1: a replica of a multi-Region key whose primary is in us-east-1, a region not read"),
+        "{text}"
+    );
+    assert!(parse(&text).keys.is_empty(), "{text}");
+}
