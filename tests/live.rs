@@ -697,3 +697,76 @@ async fn iam_policies_under_the_policy_path() {
     let manual = snap.policy("allow-crypto-manual").unwrap();
     assert_eq!(manual.tags, Some(BTreeMap::new()));
 }
+
+/// A multi-Region key and its replica, both c3's: each region reads its own
+/// copy in full, with the same key id, the kind DescribeKey tells and the
+/// primary's region.
+#[tokio::test]
+async fn a_multi_region_key_and_its_replica_are_read_with_their_primary_region() {
+    let account = support::fresh_account();
+    let west = kms(&account, REGION).await;
+    let mut create = west
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .multi_region(true)
+        .policy(key_policy(&account));
+    for (k, v) in c3_tags("global", 1) {
+        create = create.tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .unwrap(),
+        );
+    }
+    let id = create
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    let mut replicate = west
+        .replicate_key()
+        .key_id(&id)
+        .replica_region(OTHER_REGION)
+        .policy(key_policy(&account));
+    for (k, v) in c3_tags("global", 1) {
+        replicate = replicate.tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .unwrap(),
+        );
+    }
+    replicate.send().await.unwrap();
+    let targets = vec![
+        Target::new(&account, OTHER_REGION),
+        Target::new(&account, REGION),
+    ];
+    let d = desired(
+        vec![account_of(&account)],
+        vec![key("global", targets)],
+        "/",
+    );
+    let state = live::read(&d, &config(&account, REGION).await).await;
+    for r in [REGION, OTHER_REGION] {
+        let snap = region(&state, &account, r);
+        let key = snap.key(&id).unwrap_or_else(|| panic!("{r}: {snap:?}"));
+        assert!(key.arn.contains(&format!(":kms:{r}:")), "{}", key.arn);
+        let details = key.details.as_ref().expect("read in full");
+        assert!(details.multi_region, "{r}");
+        assert_eq!(details.primary_region.as_deref(), Some(REGION), "{r}");
+        assert_eq!(
+            (details.spec.as_str(), details.usage.as_str()),
+            ("ECC_NIST_P256", "SIGN_VERIFY")
+        );
+    }
+}
+
+fn account_of(id: &str) -> Account {
+    account("a", id, None, &[OTHER_REGION, REGION])
+}
