@@ -83,6 +83,9 @@ pub enum Command {
     /// Make the safe part of the plan real: create, add, repoint, restore. Never deletes, disables or removes.
     #[command(after_long_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
+    /// Judge every customer-managed key of the accounts (managed or not) against Security Hub KMS.3/4/5, CIS and c3's controls. Never writes.
+    #[command(after_long_help = AUDIT_EXAMPLES)]
+    Audit(AuditArgs),
     /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
     Merge(MergeArgs),
     /// Render a saved plan (human, json, markdown, sarif, junit). Makes no AWS call.
@@ -97,6 +100,22 @@ pub enum Command {
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
+
+const AUDIT_EXAMPLES: &str = "\
+Controls (docs/audit.md lists each with the AWS page that defines it):
+  KMS.3  not scheduled for deletion            KMS.4  rotation enabled (symmetric keys)
+  KMS.5  not public (key policy)               CIS.3.6  CIS AWS Foundations rotation control
+  C3.ROTATION_PERIOD  a c3 key's declared period   C3.CROSS_ACCOUNT  other accounts in policy or grants
+  C3.KEY_STATE  Disabled / PendingDeletion with dates
+Keys c3 does not manage, and c3's orphans, show when they were last used
+(GetKeyLastUsage); \"unknown\" when that call is denied, never \"unused\".
+
+Examples:
+  c3 audit                                     every key of every account and region of keys.toml
+  c3 audit --accounts prod --regions eu-west-1
+  c3 audit --detailed-exitcode                 exit 2 when a finding counts ([[accept]] entries apply)
+  c3 audit --output sarif > audit.sarif        for GitHub code scanning
+  c3 audit --output json --out audit.json      every key's verdict per control, for machines";
 
 const PLAN_EXAMPLES: &str = "\
 Examples:
@@ -223,6 +242,27 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: Option<u16>,
     /// Which part of the estate to plan.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// `c3 audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Exit 0 when no finding counts, 2 when one does (failed or unknown
+    /// verdicts not accepted by [[accept]]), 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also write the audit as JSON to this file (`c3 show FILE` renders it again).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+    /// Which accounts and regions to audit.
     #[command(flatten)]
     pub scope: ScopeArgs,
 }

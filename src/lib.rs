@@ -24,6 +24,7 @@
 //! one key from `keys.toml` to an AWS call through these types.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod commands;

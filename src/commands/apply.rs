@@ -140,6 +140,11 @@ fn read_saved(cli: &Cli, path: &std::path::Path) -> anyhow::Result<Result<Saved,
             crate::plan::FORMAT_VERSION
         )));
     }
+    if doc.audit.is_some() {
+        return Ok(Err(format!(
+            "{name} is an audit report (`c3 audit --out`), not a plan: nothing was changed. Make a plan with `c3 plan --out FILE`."
+        )));
+    }
     let plan = doc.into_plan();
     if let (Some(meta), Ok(bytes)) = (&plan.meta, std::fs::read(&cli.global.config)) {
         let now = crate::plan::meta::sha256_hex(&bytes);

@@ -152,6 +152,7 @@ mod tests {
             fingerprint: String::new(),
             key_id: None,
             key_arn: None,
+            control: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! printed by `main` with its causes.
 
 mod apply;
+mod audit;
 mod baseline;
 mod import;
 mod merge;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Validate => validate(&cli, printer),
         Command::Plan(args) => plan::run(&cli, args, printer).await,
         Command::Apply(args) => apply::run(&cli, args, printer).await,
+        Command::Audit(args) => audit::run(&cli, args, printer).await,
         Command::Merge(args) => merge::run(&cli, args, printer),
         Command::Show(args) => show::run(&cli, args, printer),
         Command::Baseline(args) => baseline::run(&cli, args, printer).await,

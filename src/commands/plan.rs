@@ -20,29 +20,46 @@ pub(crate) async fn read_and_plan(
     show: bool,
     today: Date,
 ) -> Plan {
-    let started = Instant::now();
-    let reading = if show {
+    let reading = read_progress(printer, show);
+    let read = crate::live::read_observed(desired, base, &reading);
+    let live = drive_read(printer, show, &reading, read).await;
+    let mut plan = crate::plan::plan(desired, &live);
+    crate::plan::accept::accept(&mut plan, &desired.accept, &desired.scope, today);
+    plan
+}
+
+/// The counters of a read, drawn on stderr when `show`.
+pub(crate) fn read_progress(printer: &Printer, show: bool) -> crate::live::ReadProgress {
+    if show {
         progress::read_progress(printer)
     } else {
         crate::live::ReadProgress::new()
-    };
-    let read = crate::live::read_observed(desired, base, &reading);
+    }
+}
+
+/// Runs `read`, which counts into `reading`, drawing the progress line
+/// every 200 ms when `show`, and once more at the end.
+pub(crate) async fn drive_read<T>(
+    printer: &Printer,
+    show: bool,
+    reading: &crate::live::ReadProgress,
+    read: impl std::future::Future<Output = T>,
+) -> T {
+    let started = Instant::now();
     tokio::pin!(read);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    let live = loop {
+    let out = loop {
         tokio::select! {
-            live = &mut read => break live,
+            out = &mut read => break out,
             _ = tick.tick() => if show {
-                progress::draw_read(printer, &reading, started, false);
+                progress::draw_read(printer, reading, started, false);
             },
         }
     };
     if show {
-        progress::draw_read(printer, &reading, started, true);
+        progress::draw_read(printer, reading, started, true);
     }
-    let mut plan = crate::plan::plan(desired, &live);
-    crate::plan::accept::accept(&mut plan, &desired.accept, &desired.scope, today);
-    plan
+    out
 }
 
 /// The exit status of a plan: 1 with errors; with `--detailed-exitcode`, 2

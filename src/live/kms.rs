@@ -326,6 +326,11 @@ impl SdkKms {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
+
+    /// The client, for reads outside [`KmsRead`].
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl KmsRead for SdkKms {
@@ -442,6 +447,9 @@ impl KmsRead for SdkKms {
                 .custom_key_store_id()
                 .filter(|id| !id.is_empty())
                 .map(str::to_string),
+            deletion_epoch: meta
+                .deletion_date()
+                .map(aws_sdk_sts::primitives::DateTime::secs),
             creation_epoch: meta
                 .creation_date()
                 .map(aws_sdk_sts::primitives::DateTime::secs),
@@ -541,7 +549,7 @@ fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
 /// The rotation status, or `None` where it cannot be read: in some key
 /// states (PendingDeletion, Disabled) and for some key types. That is not a
 /// failure of the read.
-pub(super) fn rotation_if_readable<T>(
+pub(crate) fn rotation_if_readable<T>(
     read: Result<T, AwsCallError>,
 ) -> Result<Option<T>, AwsCallError> {
     match read {

@@ -11,6 +11,7 @@
 //! builds snapshots (paging, filtering, what to read in full, how errors are
 //! classified) is generic over them and unit-tested with in-memory fakes.
 
+pub mod audit;
 pub mod error;
 pub mod iam;
 pub mod import;

@@ -11,11 +11,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod accept;
+mod audit;
 mod live;
 pub mod names;
 pub mod tag;
 
 pub use accept::{AcceptEntry, Date};
+pub use audit::{AuditState, AuditedKey, LastUsage};
 pub use live::*;
 pub use names::{dns_suffix, key_arn, parse_key_arn, partition, version_order, PolicyKind};
 

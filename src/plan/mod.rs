@@ -51,6 +51,10 @@ pub struct Plan {
     /// made (commands stamp it) or one read from a format 1 document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<PlanMeta>,
+    /// For `c3 audit`: every key it judged, with a verdict per control;
+    /// `None` for a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Vec<crate::audit::KeyAudit>>,
 }
 
 impl Plan {
@@ -128,7 +132,14 @@ impl Plan {
     pub fn merge(plans: Vec<Plan>) -> Result<Plan, String> {
         let mut owner: BTreeMap<String, usize> = BTreeMap::new();
         let mut merged = Plan::default();
+        let audits = plans.iter().filter(|p| p.audit.is_some()).count();
+        if audits != 0 && audits != plans.len() {
+            return Err("audits (`c3 audit --out`) and plans cannot be merged together".to_string());
+        }
         for (i, p) in plans.into_iter().enumerate() {
+            if let Some(keys) = p.audit {
+                merged.audit.get_or_insert_with(Vec::new).extend(keys);
+            }
             let accounts: std::collections::BTreeSet<String> = p
                 .changes
                 .iter()
@@ -210,6 +221,7 @@ impl Changes {
             fingerprint: String::new(),
             key_id: None,
             key_arn: None,
+            control: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -322,6 +334,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         notes: scope::notes(desired),
         warnings: Vec::new(),
         meta: None,
+        audit: None,
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);

@@ -90,6 +90,7 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(i64::from(generation)),
             rotation: Some(Rotation {
                 enabled: true,

@@ -42,6 +42,9 @@ pub struct PlanDocument {
     /// with its place in keys.toml (`keys.toml:42: …`).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// `c3 audit` only: every key it judged, with a verdict per control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Vec<crate::audit::KeyAudit>>,
 }
 
 impl PlanDocument {
@@ -70,6 +73,7 @@ impl PlanDocument {
             summary: plan.summary(),
             notes: plan.notes.clone(),
             warnings: plan.warnings.clone(),
+            audit: plan.audit.clone(),
         }
     }
 
@@ -88,6 +92,7 @@ impl PlanDocument {
             notes: self.notes,
             warnings: self.warnings,
             meta,
+            audit: self.audit,
         }
     }
 }

@@ -386,6 +386,7 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: false,

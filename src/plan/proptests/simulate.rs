@@ -115,6 +115,7 @@ fn key_step(
                     origin: "AWS_KMS".into(),
                     multi_region: false,
                     custom_key_store_id: None,
+                    deletion_epoch: None,
                     creation_epoch: Some(epoch),
                     rotation: Some(Rotation {
                         enabled: true,

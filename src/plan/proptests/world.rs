@@ -159,6 +159,7 @@ pub(super) fn c3_world_key(
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: true,
