@@ -44,6 +44,11 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
   * CreateKey generates an RSA-2048 private key even for SYMMETRIC_DEFAULT keys (~40 ms each, which
     makes seeding large estates slow). -> for SYMMETRIC_DEFAULT keys it is generated lazily, on the
     first use of key.private_key (no KMS operation on a symmetric key uses it).
+  * GetKeyLastUsage does not exist. -> answered as AWS documents it: every successful Encrypt, Decrypt,
+    ReEncrypt (both keys), GenerateDataKey(WithoutPlaintext), GenerateMac, VerifyMac, Sign, Verify records
+    Operation, Timestamp, CloudTrailEventId, KmsRequestId on its key; TrackingStartDate = the later of
+    KEY_LAST_USAGE_TRACKING_START (2026-04-27) and the key's creation; KeyLastUsage {} when none;
+    AccessDeniedException when the key policy has a Deny of kms:GetKeyLastUsage / kms:Get* / kms:* on "*".
 Everything else is moto's own behaviour. The patches reach into moto internals: pin moto.
 """
 import argparse
@@ -57,7 +62,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape as xml_escape
@@ -253,6 +258,91 @@ def schedule_key_deletion(self):
     if window is not None and not 7 <= int(window) <= 30:
         raise _err("ValidationException", f"PendingWindowInDays should be between 7 and 30, but it is {window}")
     return _orig["schedule_key_deletion"](self)
+
+
+# ---- GetKeyLastUsage (moto has no such operation) --------------------------------------------------
+# AWS (API_GetKeyLastUsage, API_KeyLastUsageData): the last *successful* cryptographic operation per key
+# (Operation, Timestamp, CloudTrailEventId, KmsRequestId), TrackingStartDate = the later of the date KMS
+# began tracking and the key's creation, KeyLastUsage {} when nothing was recorded. ReEncrypt records
+# both keys. Required permission kms:GetKeyLastUsage (key policy); errors NotFoundException etc.
+#: The date KMS began tracking: the feature's launch (API change of 2026-04-27, "AWS KMS tracks last
+#: usage of KMS keys", What's New 2026/04). Keys created earlier report this date (see README.md).
+KEY_LAST_USAGE_TRACKING_START = datetime(2026, 4, 27)  # 00:00 UTC (moto's datetimes are naive UTC)
+#: The operations AWS tracks (KeyLastUsageTrackingOperation) that moto 5.2.5 implements, by handler.
+#: Not implemented by moto, so never recorded: GenerateDataKeyPair(WithoutPlaintext), DeriveSharedSecret.
+_TRACKED = {"encrypt": "Encrypt", "decrypt": "Decrypt", "re_encrypt": "ReEncrypt",
+            "generate_data_key": "GenerateDataKey",
+            "generate_data_key_without_plaintext": "GenerateDataKeyWithoutPlaintext",
+            "generate_mac": "GenerateMac", "verify_mac": "VerifyMac", "sign": "Sign", "verify": "Verify"}
+#: Actions whose explicit Deny in the key policy (Resource "*") refuses GetKeyLastUsage, as moto's own
+#: policy_validator does for kms:DescribeKey (moto evaluates no Allow, Principal or Condition).
+_LAST_USAGE_ACTIONS = ("kms:*", "kms:Get*", "kms:GetKeyLastUsage")
+
+
+def _record_last_usage(backend, key_ref, operation):
+    """Record a successful `operation` on the key that `key_ref` (id, ARN; alias for VerifyMac) names."""
+    if not key_ref:
+        return
+    key_id = backend.get_key_id(key_ref)
+    if key_ref.startswith("alias/") or ":alias/" in key_ref:
+        key_id = backend.get_key_id_from_alias(backend.get_alias_name(key_ref)) or key_id
+    key = backend.keys.get(key_id)
+    if key is not None:
+        key.c3_last_usage = {"Operation": operation, "Timestamp": unix_time(utcnow()),
+                             "CloudTrailEventId": str(uuid.uuid4()), "KmsRequestId": str(uuid.uuid4())}
+
+
+def _tracked(handler, operation):
+    def wrapper(self):
+        outermost = not getattr(self, "_c3_tracking", False)  # GenerateDataKeyWithoutPlaintext calls
+        self._c3_tracking = True  # generate_data_key: record only the operation the client called
+        try:
+            body = _orig[handler](self)
+        finally:
+            if outermost:
+                self._c3_tracking = False
+        if outermost:
+            out = json.loads(body)
+            if handler == "re_encrypt":
+                _record_last_usage(self.kms_backend, out.get("SourceKeyId"), operation)
+            _record_last_usage(self.kms_backend, out.get("KeyId") or self._get_param("KeyId"), operation)
+        return body
+
+    wrapper.__name__ = handler
+    return wrapper
+
+
+for _handler, _operation in _TRACKED.items():
+    _patch(_handler)(_tracked(_handler, _operation))
+
+
+def _denies(statement, action_names):
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    resources = statement.get("Resource", "")
+    resources = [resources] if isinstance(resources, str) else resources
+    return (str(statement.get("Effect", "")).lower() == "deny" and any(a in action_names for a in actions)
+            and "*" in resources)
+
+
+def get_key_last_usage(self):
+    """https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html"""
+    key = _key(self, self._get_param("KeyId"))
+    try:
+        statements = json.loads(key.policy).get("Statement", [])
+    except (ValueError, AttributeError, TypeError):
+        statements = []
+    statements = [statements] if isinstance(statements, dict) else statements
+    if any(isinstance(s, dict) and _denies(s, _LAST_USAGE_ACTIONS) for s in statements):
+        raise _err("AccessDeniedException",
+                   f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+                   f"kms:GetKeyLastUsage on resource: {key.arn} with an explicit deny in a resource-based policy")
+    return json.dumps({"KeyId": key.id, "KeyCreationDate": key.creation_date,
+                       "TrackingStartDate": max(key.creation_date, unix_time(KEY_LAST_USAGE_TRACKING_START)),
+                       "KeyLastUsage": dict(getattr(key, "c3_last_usage", {}))})
+
+
+KmsResponse.get_key_last_usage = get_key_last_usage
 
 
 # ---- fast CreateKey: no RSA key generation for symmetric keys ---------------------------------

@@ -21,6 +21,7 @@
 // Helpers for every test module; not every module uses every helper.
 #![allow(dead_code)]
 
+pub mod audit_estate;
 pub mod estates;
 mod selftest;
 
