@@ -199,19 +199,34 @@ pub fn day(epoch: i64) -> String {
     crate::model::Date::from_days_since_epoch(days).to_string()
 }
 
-/// KMS.3: FAILED when the key is PendingDeletion.
+/// Whether a key is scheduled for deletion: PendingDeletion, or a
+/// multi-Region primary waiting for its replicas to go
+/// (PendingReplicaDeletion).
+pub fn scheduled_for_deletion(state: &KeyState) -> bool {
+    match state {
+        KeyState::PendingDeletion => true,
+        KeyState::Other(s) => s == "PendingReplicaDeletion",
+        _ => false,
+    }
+}
+
+/// KMS.3: FAILED when the key is scheduled for deletion.
 pub fn kms_3(key: &AuditedKey) -> Verdict {
     let d = &key.details;
-    if d.state == KeyState::PendingDeletion {
-        let when = d
-            .deletion_epoch
-            .map_or_else(|| "on a date AWS did not report".to_string(), |e| format!("on {}", day(e)));
+    if scheduled_for_deletion(&d.state) {
+        let when = d.deletion_epoch.map_or_else(
+            || "on a date AWS did not report".to_string(),
+            |e| format!("on {}", day(e)),
+        );
         Verdict::fail(
             &KMS_3,
             Severity::Critical,
             format!(
-                "the key is scheduled for deletion {when}; `aws kms cancel-key-deletion --key-id {}` \
+                "the key is {} and will be deleted {when}{}; `aws kms cancel-key-deletion --key-id {}` \
                  stops it if that was not intended",
+                d.state,
+                d.creation_epoch
+                    .map_or_else(String::new, |e| format!(" (created {})", day(e))),
                 key.key_id
             ),
         )
@@ -240,7 +255,7 @@ fn rotation_not_applicable(key: &AuditedKey) -> Option<String> {
             "keys in a custom key store ({store}) do not support automatic rotation"
         ));
     }
-    if d.state == KeyState::PendingDeletion {
+    if scheduled_for_deletion(&d.state) {
         return Some("the key is scheduled for deletion (KMS.3 reports it)".to_string());
     }
     None
@@ -273,7 +288,10 @@ pub fn rotation(control: &Control, key: &AuditedKey) -> Verdict {
         ),
         None => Verdict::not_applicable(
             control,
-            format!("KMS reports no rotation status for a {} key", key.details.state),
+            format!(
+                "KMS reports no rotation status for a {} key",
+                key.details.state
+            ),
         ),
     }
 }
@@ -290,7 +308,11 @@ pub fn kms_5(key: &AuditedKey) -> Verdict {
     let doc = match Document::parse(text, partition) {
         Ok(doc) => doc,
         Err(e) => {
-            let mut v = Verdict::new(&KMS_5, Status::Unknown, format!("the key policy does not parse: {}", e.0));
+            let mut v = Verdict::new(
+                &KMS_5,
+                Status::Unknown,
+                format!("the key policy does not parse: {}", e.0),
+            );
             v.severity = Some(Severity::Medium);
             return v;
         }
@@ -303,7 +325,10 @@ pub fn kms_5(key: &AuditedKey) -> Verdict {
         })
         .collect();
     if public.is_empty() {
-        Verdict::pass(&KMS_5, "no statement of the key policy lets anyone use the key")
+        Verdict::pass(
+            &KMS_5,
+            "no statement of the key policy lets anyone use the key",
+        )
     } else {
         Verdict::fail(
             &KMS_5,
@@ -363,17 +388,28 @@ pub fn key_state(key: &AuditedKey, standing: &Standing<'_>) -> Verdict {
         KeyState::Enabled => Verdict::pass(control, "the key is Enabled"),
         KeyState::Disabled => Verdict::fail(
             control,
-            if standing.managed() { Severity::High } else { Severity::Low },
+            if standing.managed() {
+                Severity::High
+            } else {
+                Severity::Low
+            },
             format!("the key is Disabled{created}: nothing can encrypt or decrypt with it"),
         ),
         KeyState::PendingDeletion => {
-            let when = d.deletion_epoch.map_or_else(String::new, |e| format!(" on {}", day(e)));
+            let when = d
+                .deletion_epoch
+                .map_or_else(String::new, |e| format!(" on {}", day(e)));
             Verdict::fail(
                 control,
                 Severity::Critical,
                 format!("the key is PendingDeletion{created}: it will be deleted{when}"),
             )
         }
+        KeyState::Other(state) if scheduled_for_deletion(&d.state) => Verdict::fail(
+            control,
+            Severity::Critical,
+            format!("the key is {state}{created}: it will be deleted"),
+        ),
         KeyState::Other(state) => {
             Verdict::not_applicable(control, format!("the key is {state}{created}"))
         }
@@ -393,7 +429,10 @@ fn declared_accounts(spec: Option<&KeySpec>, account: &str) -> BTreeSet<String> 
         .cloned()
         .collect();
     for s in &spec.statements {
-        collect_strings(s.get("principal").or_else(|| s.get("Principal")), &mut principals);
+        collect_strings(
+            s.get("principal").or_else(|| s.get("Principal")),
+            &mut principals,
+        );
     }
     principals
         .iter()
@@ -461,21 +500,36 @@ pub fn cross_account(key: &AuditedKey, standing: &Standing<'_>) -> Vec<Verdict> 
     let declared = declared_accounts(standing.declared, standing.account);
     let (in_policy, in_grants) = other_accounts(key, standing.account);
     let mut verdicts = Vec::new();
-    for (resource, found) in [(Resource::KeyPolicy, in_policy), (Resource::Grant, in_grants)] {
+    for (resource, found) in [
+        (Resource::KeyPolicy, in_policy),
+        (Resource::Grant, in_grants),
+    ] {
         let undeclared: Vec<&String> = found.iter().filter(|a| !declared.contains(*a)).collect();
         if undeclared.is_empty() {
             continue;
         }
         let outside = undeclared.iter().any(|a| !standing.estate.contains(*a));
-        let place = if resource == Resource::Grant { "a grant" } else { "the key policy" };
+        let place = if resource == Resource::Grant {
+            "a grant"
+        } else {
+            "the key policy"
+        };
         let list: Vec<&str> = undeclared.iter().map(|a| a.as_str()).collect();
         let mut v = Verdict::fail(
             control,
-            if outside { Severity::High } else { Severity::Medium },
+            if outside {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
             format!(
                 "{place} lets principals of another account use the key: {}{}",
                 list.join(", "),
-                if outside { "" } else { " (accounts of keys.toml)" }
+                if outside {
+                    ""
+                } else {
+                    " (accounts of keys.toml)"
+                }
             ),
         );
         v.resource = Some(resource);
@@ -493,7 +547,11 @@ pub fn cross_account(key: &AuditedKey, standing: &Standing<'_>) -> Vec<Verdict> 
         }
     }
     if verdicts.is_empty() {
-        let grants = if key.details.grants.is_some() { " or its grants" } else { "" };
+        let grants = if key.details.grants.is_some() {
+            " or its grants"
+        } else {
+            ""
+        };
         verdicts.push(Verdict::pass(
             control,
             format!("no undeclared principal of another account in the key policy{grants}"),

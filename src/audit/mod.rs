@@ -90,7 +90,10 @@ pub fn audit(desired: &DesiredState, live: &AuditState) -> Plan {
             )),
         }
     }
-    keys.sort_by(|a, b| (&a.account, &a.region, &a.name, &a.key_id).cmp(&(&b.account, &b.region, &b.name, &b.key_id)));
+    keys.sort_by(|a, b| {
+        (&a.account, &a.region, &a.name, &a.key_id)
+            .cmp(&(&b.account, &b.region, &b.name, &b.key_id))
+    });
     let changes: Vec<Change> = keys.iter().flat_map(findings).collect();
     let mut plan = Plan {
         changes,
@@ -170,7 +173,11 @@ fn judge(
             .map(controls::day),
         key_spec: d.spec.clone(),
         key_usage: d.usage.clone(),
-        origin: if d.origin.is_empty() { "AWS_KMS".to_string() } else { d.origin.clone() },
+        origin: if d.origin.is_empty() {
+            "AWS_KMS".to_string()
+        } else {
+            d.origin.clone()
+        },
         last_used: key.last_usage.clone(),
         verdicts,
     }
@@ -178,9 +185,10 @@ fn judge(
 
 /// A key's first alias without `alias/`, else its id.
 fn display_name(key: &AuditedKey) -> String {
-    key.aliases
-        .first()
-        .map_or_else(|| key.key_id.clone(), |a| a.trim_start_matches("alias/").to_string())
+    key.aliases.first().map_or_else(
+        || key.key_id.clone(),
+        |a| a.trim_start_matches("alias/").to_string(),
+    )
 }
 
 /// How a key's last use reads in a finding.
@@ -214,14 +222,18 @@ pub fn last_used_text(usage: &LastUsage) -> String {
 fn findings(key: &KeyAudit) -> Vec<Change> {
     // Rotation off fails KMS.4 and CIS's control alike: one finding, which
     // names both.
+    // A key scheduled for deletion fails KMS.3 and C3.KEY_STATE alike: KMS.3's
+    // finding says it, with the date.
     let kms4_failed = key.status(controls::KMS_4.id) == Some(Status::Fail);
+    let kms3_failed = key.status(controls::KMS_3.id) == Some(Status::Fail);
     key.verdicts
         .iter()
         .filter(|v| matches!(v.status, Status::Fail | Status::Unknown))
         .filter(|v| !(kms4_failed && v.control == controls::CIS_ROTATION.id))
+        .filter(|v| !(kms3_failed && v.control == controls::C3_KEY_STATE.id))
         .filter_map(|v| {
             let control = controls::by_id(&v.control)?;
-            let mut detail = format!("{} {}: {}", control.id, control.title, v.detail);
+            let mut detail = format!("{}: {}", control.id, v.detail);
             if kms4_failed && v.control == controls::KMS_4.id {
                 detail.push_str(&format!(" (also fails {})", controls::CIS_ROTATION.id));
             }

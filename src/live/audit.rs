@@ -25,8 +25,10 @@ use crate::model::{tag, AuditedKey, KeyDetails, KeyState, LastUsage};
 /// GetKeyLastUsage, apart from [`KmsRead`] because only the audit calls it.
 pub trait UsageRead {
     /// GetKeyLastUsage of a key.
-    fn last_usage(&self, key_id: &str)
-        -> impl Future<Output = Result<LastUsage, AwsCallError>> + Send;
+    fn last_usage(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<LastUsage, AwsCallError>> + Send;
 }
 
 impl UsageRead for SdkKms {
@@ -38,7 +40,9 @@ impl UsageRead for SdkKms {
             .send()
             .await
             .map_err(|e| AwsCallError::from_sdk("GetKeyLastUsage", &e))?;
-        let secs = |d: Option<&aws_sdk_kms::primitives::DateTime>| d.map(|d| d.secs());
+        let secs = |d: Option<&aws_sdk_kms::primitives::DateTime>| {
+            d.map(aws_sdk_kms::primitives::DateTime::secs)
+        };
         let used = out.key_last_usage().and_then(|u| {
             Some(LastUsage::Used {
                 operation: u.operation()?.as_str().to_string(),
@@ -170,23 +174,33 @@ async fn read_key<K: KmsRead + UsageRead + Sync>(
     Ok(Some(audited))
 }
 
-/// Tags, key policy, rotation (where KMS.4 judges it) and grants of a key,
-/// concurrently, into `key`. `false` when the key vanished meanwhile.
-async fn read_parts<K: KmsRead + Sync>(
+/// The four reads of [`read_parts`], concurrently, on the heap (every
+/// key's read is queued at once: see `Calls::run`).
+#[allow(clippy::type_complexity)]
+async fn fetch_parts<K: KmsRead + Sync>(
     kms: &K,
     calls: &Calls<'_>,
-    key: &mut AuditedKey,
+    key: &AuditedKey,
     grants: bool,
-) -> Result<bool, AwsCallError> {
+) -> (
+    Result<Vec<(String, String)>, AwsCallError>,
+    Result<Option<String>, AwsCallError>,
+    Option<Result<crate::model::Rotation, AwsCallError>>,
+    Option<Result<Vec<crate::model::KmsGrant>, AwsCallError>>,
+) {
     let key_id = key.key_id.as_str();
     let rotation = rotation_applies(&key.details);
-    let (tags, policy, rotation, grants) = Box::pin(async {
+    Box::pin(async {
         futures::join!(
             collect_pages("ListResourceTags", calls, |m| kms.list_tags(key_id, m)),
             calls.run("GetKeyPolicy", || kms.policy(key_id)),
             async {
                 if rotation {
-                    Some(calls.run("GetKeyRotationStatus", || kms.rotation(key_id)).await)
+                    Some(
+                        calls
+                            .run("GetKeyRotationStatus", || kms.rotation(key_id))
+                            .await,
+                    )
                 } else {
                     None
                 }
@@ -200,7 +214,18 @@ async fn read_parts<K: KmsRead + Sync>(
             },
         )
     })
-    .await;
+    .await
+}
+
+/// Tags, key policy, rotation (where KMS.4 judges it) and grants of a key,
+/// concurrently, into `key`. `false` when the key vanished meanwhile.
+async fn read_parts<K: KmsRead + Sync>(
+    kms: &K,
+    calls: &Calls<'_>,
+    key: &mut AuditedKey,
+    grants: bool,
+) -> Result<bool, AwsCallError> {
+    let (tags, policy, rotation, grants) = fetch_parts(kms, calls, key, grants).await;
     let mut unread = BTreeMap::new();
     let mut keep = |operation: &str, e: AwsCallError| -> Result<bool, AwsCallError> {
         if e.is_not_found() {
@@ -327,7 +352,9 @@ async fn read_account(
                 let part = super::ReadPart::Region(region.clone());
                 super::ReadError::new(account, part, call).into()
             });
-            shared.progress.target_done(&account.name, region, keys.is_ok());
+            shared
+                .progress
+                .target_done(&account.name, region, keys.is_ok());
             (target, keys)
         }
     }))

@@ -134,7 +134,9 @@ impl Plan {
         let mut merged = Plan::default();
         let audits = plans.iter().filter(|p| p.audit.is_some()).count();
         if audits != 0 && audits != plans.len() {
-            return Err("audits (`c3 audit --out`) and plans cannot be merged together".to_string());
+            return Err(
+                "audits (`c3 audit --out`) and plans cannot be merged together".to_string(),
+            );
         }
         for (i, p) in plans.into_iter().enumerate() {
             if let Some(keys) = p.audit {

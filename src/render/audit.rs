@@ -50,9 +50,9 @@ fn mark(status: Option<Status>) -> &'static str {
 pub fn human(plan: &Plan, style: &Style) -> String {
     let keys = plan.audit.as_deref().unwrap_or_default();
     let mut out = String::new();
-    if keys.is_empty() {
+    if keys.is_empty() && plan.errors.is_empty() {
         out.push_str("No customer-managed key in the accounts and regions read.\n");
-    } else {
+    } else if !keys.is_empty() {
         out.push_str(&key_table(keys, style));
         out.push('\n');
     }
@@ -152,47 +152,19 @@ pub fn junit(plan: &Plan) -> String {
         for k in keys {
             for v in &k.verdicts {
                 n += 1;
-                let name = format!("{} {} ({})", k.name, v.control, k.key_id);
-                inner.push_str(&format!(
-                    "    <testcase name=\"{}\" classname=\"{}\">\n",
-                    escape(&name),
-                    escape(&classname)
-                ));
-                let accepted = plan.changes.iter().any(|c| {
-                    c.accepted.is_some()
-                        && c.key_id.as_deref() == Some(k.key_id.as_str())
-                        && c.control.as_deref() == Some(v.control.as_str())
-                });
-                match v.status {
-                    Status::Fail | Status::Unknown if !accepted => {
-                        f += 1;
-                        inner.push_str(&format!(
-                            "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                            escape(&v.detail),
-                            v.severity.map_or("medium", crate::plan::Severity::as_str),
-                            escape(&v.detail)
-                        ));
-                    }
-                    Status::Fail | Status::Unknown => {
-                        s += 1;
-                        inner.push_str("      <skipped message=\"accepted\"/>\n");
-                    }
-                    Status::NotApplicable => {
-                        s += 1;
-                        inner.push_str(&format!(
-                            "      <skipped message=\"{}\"/>\n",
-                            escape(&v.detail)
-                        ));
-                    }
-                    Status::Pass => {}
+                match case(&mut inner, plan, &classname, k, v) {
+                    Case::Failed => f += 1,
+                    Case::Skipped => s += 1,
+                    Case::Passed => {}
                 }
-                inner.push_str("    </testcase>\n");
             }
         }
         let mut e = 0;
-        for err in plan.errors.iter().filter(|x| {
-            x.account == account && x.region.as_deref().unwrap_or("global") == region
-        }) {
+        for err in plan
+            .errors
+            .iter()
+            .filter(|x| x.account == account && x.region.as_deref().unwrap_or("global") == region)
+        {
             e += 1;
             n += 1;
             inner.push_str(&format!(
@@ -214,4 +186,64 @@ pub fn junit(plan: &Plan) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"c3 audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{body}</testsuites>\n"
     )
+}
+
+/// How a test case ended.
+enum Case {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// One `<testcase>`: a key's verdict on one control.
+fn case(
+    out: &mut String,
+    plan: &Plan,
+    classname: &str,
+    k: &KeyAudit,
+    v: &crate::audit::Verdict,
+) -> Case {
+    let name = format!("{} {} ({})", k.name, v.control, k.key_id);
+    out.push_str(&format!(
+        "    <testcase name=\"{}\" classname=\"{}\">\n",
+        escape(&name),
+        escape(classname)
+    ));
+    // The finding a verdict is reported by: its own, or the one it shares
+    // (CIS's rotation control with KMS.4, a scheduled deletion with KMS.3).
+    let reported_by = |control: &str| {
+        control == v.control
+            || (control == controls::KMS_4.id && v.control == controls::CIS_ROTATION.id)
+            || (control == controls::KMS_3.id && v.control == controls::C3_KEY_STATE.id)
+    };
+    let accepted = plan.changes.iter().any(|c| {
+        c.accepted.is_some()
+            && c.key_id.as_deref() == Some(k.key_id.as_str())
+            && c.control.as_deref().is_some_and(reported_by)
+    });
+    let ended = match v.status {
+        Status::Fail | Status::Unknown if !accepted => {
+            out.push_str(&format!(
+                "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                escape(&v.detail),
+                v.severity.map_or("medium", crate::plan::Severity::as_str),
+                escape(&v.detail)
+            ));
+            Case::Failed
+        }
+        Status::Fail | Status::Unknown => {
+            out.push_str("      <skipped message=\"accepted\"/>\n");
+            Case::Skipped
+        }
+        Status::NotApplicable => {
+            out.push_str(&format!(
+                "      <skipped message=\"{}\"/>\n",
+                escape(&v.detail)
+            ));
+            Case::Skipped
+        }
+        Status::Pass => Case::Passed,
+    };
+    out.push_str("    </testcase>\n");
+    ended
 }

@@ -196,7 +196,11 @@ pub fn rules_of(plan: &crate::plan::Plan) -> &'static [Rule] {
 pub fn rule_of(change: &Change) -> &'static Rule {
     if let Some(control) = &change.control {
         // CIS's rotation control shares KMS.4's finding.
-        let id = if control.starts_with("CIS.") { "KMS.4" } else { control.as_str() };
+        let id = if control.starts_with("CIS.") {
+            "KMS.4"
+        } else {
+            control.as_str()
+        };
         if let Some(rule) = AUDIT_RULES.iter().find(|r| r.id == id) {
             return rule;
         }

@@ -12,6 +12,7 @@ use crate::support::{self, emulator};
 
 pub mod adopt;
 pub mod apply;
+pub mod audit;
 pub mod crash;
 pub mod drift_job;
 pub mod errors;
