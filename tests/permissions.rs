@@ -473,3 +473,26 @@ async fn example_policies_allow_exactly_what_c3_calls() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_policy_allows_exactly_what_c3_audit_calls() {
+    let account = fresh_account();
+    let seed = crate::support::estates::Seed::new(&account, R1).await;
+    let console = crate::support::estates::CONSOLE_KEY_POLICY.replace("ACCOUNT", &account);
+    // A key c3 manages (apply makes it), one nobody manages, one with rotation on.
+    let config = Arc::new(Config::new(&config_text(&account, &[("data", 1, "Data")])));
+    let (other, _) = seed.key("made by hand", &console, &[], false).await;
+    seed.rotate(&other, 365).await;
+    let calls = tokio::task::spawn_blocking(move || {
+        let _ = traced(&account, &config, &["apply", "--auto-approve"]);
+        traced(&account, &config, &["audit"])
+    })
+    .await
+    .expect("join");
+    let audit_actions: BTreeSet<String> = calls.iter().map(action).collect();
+    assert_eq!(
+        audit_actions,
+        allowed("c3-audit.json"),
+        "c3 audit's calls (left) vs examples/iam/c3-audit.json (right)"
+    );
+}
