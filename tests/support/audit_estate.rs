@@ -75,7 +75,9 @@ impl PublicCondition {
     }
 }
 
-/// What a seeded key is.
+/// What a seeded key is. Every key has rotation on at 365 days unless its role says otherwise
+/// ([`AuditKey::rotation_days`]), the console's default key policy unless its role names another
+/// (managed keys: the root-trust policy c3 writes), and `alias/audit-<role>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Tagged by c3 (`c3:managed`, `c3:name`, `c3:classification=internal`,
@@ -92,7 +94,7 @@ pub enum Role {
     UnmanagedRotationOff,
     /// No c3 tag, rotation on, then disabled.
     Disabled,
-    /// No c3 tag, scheduled for deletion in 7 days
+    /// No c3 tag, rotation on, then scheduled for deletion in 7 days
     /// ([`AuditKey::deletion_date`]).
     PendingDeletion,
     /// `RSA_2048`, `SIGN_VERIFY` (rotation not supported).
@@ -222,13 +224,9 @@ fn slug(role: Role) -> String {
 
 async fn seed_one(seed: &Seed, role: Role, other_account: &str) -> AuditKey {
     let name = format!("audit-{}", slug(role));
-    let (id, arn, managed, rotation_days) = match role {
+    let rotation_days = rotation_of(role);
+    let (id, arn, managed) = match role {
         Role::ManagedRotated | Role::ManagedRotationOff | Role::ManagedOtherPeriod => {
-            let days = match role {
-                Role::ManagedRotated => Some(365),
-                Role::ManagedOtherPeriod => Some(180),
-                _ => None,
-            };
             let tags = [
                 ("c3:managed", "true"),
                 ("c3:name", name.as_str()),
@@ -239,11 +237,11 @@ async fn seed_one(seed: &Seed, role: Role, other_account: &str) -> AuditKey {
             let (id, arn) = seed
                 .key(&description, &c3_like_policy(), &tags, false)
                 .await;
-            (id, arn, true, days)
+            (id, arn, true)
         }
         Role::AsymmetricSign | Role::Hmac | Role::External => {
             let (id, arn) = special_key(seed, role).await;
-            (id, arn, false, None)
+            (id, arn, false)
         }
         _ => {
             let policy = match role {
@@ -252,8 +250,7 @@ async fn seed_one(seed: &Seed, role: Role, other_account: &str) -> AuditKey {
                 _ => CONSOLE_KEY_POLICY.to_string(),
             };
             let (id, arn) = seed.key(&name, &policy, &[], false).await;
-            let days = matches!(role, Role::UnmanagedRotated | Role::Disabled).then_some(365);
-            (id, arn, false, days)
+            (id, arn, false)
         }
     };
     if let Some(days) = rotation_days {
@@ -269,6 +266,21 @@ async fn seed_one(seed: &Seed, role: Role, other_account: &str) -> AuditKey {
         managed,
         rotation_days,
         deletion_date,
+    }
+}
+
+/// The rotation period a role's key gets: 365 days, so that each key fails only the control its
+/// role is about; none for the rotation-off roles and for the keys that cannot rotate
+/// (asymmetric, HMAC, EXTERNAL); 180 for [`Role::ManagedOtherPeriod`].
+fn rotation_of(role: Role) -> Option<i32> {
+    match role {
+        Role::ManagedRotationOff
+        | Role::UnmanagedRotationOff
+        | Role::AsymmetricSign
+        | Role::Hmac
+        | Role::External => None,
+        Role::ManagedOtherPeriod => Some(180),
+        _ => Some(365),
     }
 }
 

@@ -377,6 +377,19 @@ async fn audit_estate_seeds_every_role() -> TestResult {
         estate.seed.account.as_str()
     );
 
+    for role in [
+        Role::Used,
+        Role::Public(PublicPrincipal::Star, PublicCondition::Unconditional),
+    ] {
+        let status = kms
+            .get_key_rotation_status()
+            .key_id(&estate.key(role).id)
+            .send()
+            .await?;
+        assert!(status.key_rotation_enabled(), "{role:?}: rotation on");
+        assert_eq!(status.rotation_period_in_days(), Some(365), "{role:?}");
+    }
+
     let grants = kms
         .list_grants()
         .key_id(&estate.key(Role::CrossAccountGrant).id)
