@@ -94,13 +94,13 @@ fn expected(role: Role) -> [&'static str; 7] {
         // Rotation is not judged on a key scheduled for deletion (KMS.3 is).
         Role::PendingDeletion => [F, NA, P, NA, NA, P, F],
         Role::AsymmetricSign | Role::Hmac | Role::External => [P, NA, P, NA, NA, P, P],
-        Role::Public(_, PublicCondition::PinsAccount) => [P, F, P, F, NA, P, P],
+        Role::Public(_, PublicCondition::PinsAccount) => [P, P, P, P, NA, P, P],
         // Unconditional, or only kms:ViaService: usable by any account's
         // principals (AWS's reading; Prowler passes the ViaService form,
         // see docs/audit.md).
-        Role::Public(_, _) => [P, F, F, F, NA, P, P],
-        Role::CrossAccountPolicy | Role::CrossAccountGrant => [P, F, P, F, NA, F, P],
-        Role::Used => [P, F, P, F, NA, P, P],
+        Role::Public(_, _) => [P, P, F, P, NA, P, P],
+        Role::CrossAccountPolicy | Role::CrossAccountGrant => [P, P, P, P, NA, F, P],
+        Role::Used => [P, P, P, P, NA, P, P],
     }
 }
 
