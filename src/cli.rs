@@ -103,17 +103,20 @@ pub enum Command {
 
 const AUDIT_EXAMPLES: &str = "\
 Controls (docs/audit.md lists each with the AWS page that defines it):
-  KMS.3  not scheduled for deletion            KMS.4  rotation enabled (symmetric keys)
-  KMS.5  not public (key policy)               CIS.3.6  CIS AWS Foundations rotation control
-  C3.ROTATION_PERIOD  a c3 key's declared period   C3.CROSS_ACCOUNT  other accounts in policy or grants
-  C3.KEY_STATE  Disabled / PendingDeletion with dates
+  KMS.3               Security Hub: not scheduled for deletion
+  KMS.4               Security Hub: rotation enabled (symmetric encryption keys)
+  KMS.5               Security Hub: not public (key policy)
+  CIS.3.6             CIS AWS Foundations: rotation enabled
+  C3.ROTATION_PERIOD  a c3 key rotates with its declared period
+  C3.CROSS_ACCOUNT    principals of other accounts in key policy or grants
+  C3.KEY_STATE        Disabled and PendingDeletion keys, with their dates
 Keys c3 does not manage, and c3's orphans, show when they were last used
 (GetKeyLastUsage); \"unknown\" when that call is denied, never \"unused\".
 
 Examples:
   c3 audit                                     every key of every account and region of keys.toml
   c3 audit --accounts prod --regions eu-west-1
-  c3 audit --detailed-exitcode                 exit 2 when a finding counts ([[accept]] entries apply)
+  c3 audit --detailed-exitcode                 exit 2 when a finding counts ([[accept]] applies)
   c3 audit --output sarif > audit.sarif        for GitHub code scanning
   c3 audit --output json --out audit.json      every key's verdict per control, for machines";
 
@@ -262,9 +265,27 @@ pub struct AuditArgs {
     /// Concurrent API calls at most (overrides [settings] parallelism).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: Option<u16>,
-    /// Which accounts and regions to audit.
-    #[command(flatten)]
-    pub scope: ScopeArgs,
+    /// Only these accounts (names from keys.toml or 12-digit ids), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ACCOUNTS")]
+    pub accounts: Vec<String>,
+    /// Only these regions, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
+    pub regions: Vec<String>,
+    /// Only shard I of N (1-based), as for plan; merge the JSON audits with `c3 merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+}
+
+impl AuditArgs {
+    /// The selection as plan's scope: every key of the accounts and regions.
+    pub fn scope(&self) -> ScopeArgs {
+        ScopeArgs {
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            keys: Vec::new(),
+            shard: self.shard,
+        }
+    }
 }
 
 /// Selecting and splitting an estate (plan and apply).

@@ -15,6 +15,7 @@
 //! | [`plan`] | desired + live → [`plan::Plan`], a pure function: each [`plan::Change`] is an action with its [`plan::Operation`] or a finding (report, conflict), with a [`plan::Severity`] and a subject; then `[[accept]]` on a given date ([`plan::accept`]) marks reviewed findings accepted | yes |
 //! | [`apply`] | the executable changes of a plan → AWS writes, through [`apply::writer::KeyWriter`] and [`apply::writer::PolicyWriter`], one attempt per write, every failure returned as an [`apply::Outcome`] | no |
 //! | [`render`] | everything a user reads: the plan table, diffs, JSON, outcomes, grouped errors, progress; [`render::Printer`] is the only writer to stdout and stderr | writes only through the printer |
+//! | [`audit`] | `c3 audit`'s judging: every customer-managed key read (plain values, [`model::AuditState`]) → a verdict per control (Security Hub KMS.3/4/5, CIS, c3's own) and findings as a plan's reported changes | yes |
 //! | [`import`] | `c3 import`'s pure part: live keys (plain values) → keys.toml text: statements recognised as c3's fields whatever their Sid, classifications inferred, `[[accept]]` for what the file cannot say | yes |
 //! | [`commands`] | the subcommands: the only room that touches every other one | no |
 //! | [`exit`], [`logging`] | exit codes (0, 1, 2 under `--detailed-exitcode`) and log setup (`-v`, SDK logs below `-vv`) | — |

@@ -13,14 +13,8 @@ pub(crate) async fn run(
     args: &AuditArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if !args.scope.keys.is_empty() {
-        printer.error(
-            "`c3 audit` judges every key of the accounts, declared or not: --keys does not apply; \
-             select with --accounts and --regions",
-        );
-        return Ok(ExitStatus::Failure);
-    }
-    let Some(desired) = super::load_for_run(cli, args.parallelism, &args.scope, printer) else {
+    let scope = args.scope();
+    let Some(desired) = super::load_for_run(cli, args.parallelism, &scope, printer) else {
         return Ok(ExitStatus::Failure);
     };
     let base = crate::aws::load_base_config().await;
@@ -34,7 +28,7 @@ pub(crate) async fn run(
         &desired.scope,
         super::today(cli),
     );
-    audit.meta = super::plan_meta(cli, &args.scope, &desired);
+    audit.meta = super::plan_meta(cli, &scope, &desired);
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::to_string(&audit))
             .with_context(|| format!("writing the audit to {}", path.display()))?;

@@ -13,7 +13,6 @@
 //! any other failure fails the region, like plan's reads.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use futures::future::try_join_all;
 
@@ -22,17 +21,9 @@ use super::{collect_pages, Calls};
 use crate::aws::AwsCallError;
 use crate::model::{tag, AuditedKey, KeyDetails, KeyState, LastUsage};
 
-/// GetKeyLastUsage, apart from [`KmsRead`] because only the audit calls it.
-pub trait UsageRead {
-    /// GetKeyLastUsage of a key.
-    fn last_usage(
-        &self,
-        key_id: &str,
-    ) -> impl Future<Output = Result<LastUsage, AwsCallError>> + Send;
-}
-
-impl UsageRead for SdkKms {
-    async fn last_usage(&self, key_id: &str) -> Result<LastUsage, AwsCallError> {
+impl SdkKms {
+    /// GetKeyLastUsage of a key ([`KmsRead::last_usage`]).
+    pub(crate) async fn get_last_usage(&self, key_id: &str) -> Result<LastUsage, AwsCallError> {
         let out = self
             .client()
             .get_key_last_usage()
@@ -57,6 +48,24 @@ impl UsageRead for SdkKms {
     }
 }
 
+/// GetKeyLastUsage under a permit: what it said, or `Unknown` with why when
+/// the call was denied, is unsupported or failed (never "unused": that
+/// would be a lie that gets keys deleted). A vanished key reads `Unknown`
+/// too; the next read drops it.
+pub(crate) async fn last_usage_of<K: KmsRead>(
+    kms: &K,
+    calls: &Calls<'_>,
+    key_id: &str,
+) -> LastUsage {
+    match calls
+        .run("GetKeyLastUsage", || kms.last_usage(key_id))
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => LastUsage::Unknown { reason: reason(&e) },
+    }
+}
+
 /// What the audit reads besides the key itself.
 #[derive(Debug, Clone)]
 pub struct AuditReads<'a> {
@@ -68,7 +77,7 @@ pub struct AuditReads<'a> {
 }
 
 /// Reads every customer-managed key of one (account, region).
-pub async fn read_region<K: KmsRead + UsageRead + Sync>(
+pub async fn read_region<K: KmsRead + Sync>(
     kms: &K,
     calls: &Calls<'_>,
     reads: &AuditReads<'_>,
@@ -128,7 +137,7 @@ pub fn rotation_applies(d: &KeyDetails) -> bool {
 }
 
 /// One key; `None` when it vanished while it was read, or it is AWS-managed.
-async fn read_key<K: KmsRead + UsageRead + Sync>(
+async fn read_key<K: KmsRead + Sync>(
     kms: &K,
     calls: &Calls<'_>,
     key: &KeyEntry,
@@ -160,16 +169,7 @@ async fn read_key<K: KmsRead + UsageRead + Sync>(
             .get(tag::NAME)
             .is_some_and(|n| reads.declared.contains(n));
     if !tag::is_managed(&audited.tags) || orphan {
-        let usage = calls
-            .run("GetKeyLastUsage", || kms.last_usage(key_id))
-            .await;
-        audited.last_usage = Some(match usage {
-            Ok(u) => u,
-            Err(e) if e.is_not_found() => return Ok(None),
-            // Denied, unsupported or failed: nobody can tell, and "unused"
-            // would be a lie that gets keys deleted.
-            Err(e) => LastUsage::Unknown { reason: reason(&e) },
-        });
+        audited.last_usage = Some(last_usage_of(kms, calls, key_id).await);
     }
     Ok(Some(audited))
 }

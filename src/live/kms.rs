@@ -76,6 +76,20 @@ pub trait KmsRead {
         key_id: &str,
         marker: Option<String>,
     ) -> impl Future<Output = Result<Page<KmsGrant>, AwsCallError>> + Send;
+    /// GetKeyLastUsage of a key. By default unsupported (so the last use
+    /// is "unknown"); [`SdkKms`] calls AWS (src/live/audit.rs).
+    fn last_usage(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<crate::model::LastUsage, AwsCallError>> + Send {
+        let _ = key_id;
+        async {
+            Err(AwsCallError::protocol(
+                "GetKeyLastUsage",
+                "not supported by this reader",
+            ))
+        }
+    }
 }
 
 /// Reads one (account, region).
@@ -244,6 +258,7 @@ async fn read_key<K: KmsRead>(
         None
     };
     Ok(Some(LiveKey {
+        last_usage: None,
         key_id: key.key_id.clone(),
         arn: key.arn.clone(),
         tags,
@@ -508,6 +523,9 @@ impl KmsRead for SdkKms {
             truncated: out.truncated(),
             next_marker: out.next_marker().map(str::to_string),
         })
+    }
+    async fn last_usage(&self, key_id: &str) -> Result<crate::model::LastUsage, AwsCallError> {
+        self.get_last_usage(key_id).await
     }
 }
 

@@ -69,6 +69,10 @@ pub struct LiveKey {
     /// What `DescribeKey`, `GetKeyRotationStatus` and `GetKeyPolicy` said, for
     /// keys read in full.
     pub details: Option<KeyDetails>,
+    /// When it was last used (GetKeyLastUsage), read for c3's orphans: keys
+    /// tagged by c3 whose name keys.toml no longer declares for the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_usage: Option<super::LastUsage>,
 }
 
 /// The full read of a key.

@@ -139,14 +139,12 @@ impl Plan {
             );
         }
         for (i, p) in plans.into_iter().enumerate() {
-            if let Some(keys) = p.audit {
-                merged.audit.get_or_insert_with(Vec::new).extend(keys);
-            }
             let accounts: std::collections::BTreeSet<String> = p
                 .changes
                 .iter()
                 .map(|c| c.account.clone())
                 .chain(p.errors.iter().map(|e| e.account.clone()))
+                .chain(p.audit.iter().flatten().map(|k| k.account.clone()))
                 .collect();
             for a in accounts {
                 if let Some(j) = owner.insert(a.clone(), i) {
@@ -156,6 +154,9 @@ impl Plan {
                         i + 1
                     ));
                 }
+            }
+            if let Some(keys) = p.audit {
+                merged.audit.get_or_insert_with(Vec::new).extend(keys);
             }
             merged.changes.extend(p.changes);
             merged.errors.extend(p.errors);

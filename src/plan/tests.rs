@@ -78,6 +78,7 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
     s.generation = generation;
     let policy = key_policy(&s, t);
     LiveKey {
+        last_usage: None,
         key_id: key_id(&spec.name, t, generation),
         arn: arn(t, &key_id(&spec.name, t, generation)),
         tags: s.tags(),
@@ -625,6 +626,7 @@ fn foreign_alias_is_a_conflict_that_blocks_create_and_adopt() {
     let mut live = converged(&d);
     let snap = region_mut(&mut live, A, R1);
     snap.keys.push(LiveKey {
+        last_usage: None,
         key_id: "foreign".into(),
         arn: arn(&Target::new(A, R1), "foreign"),
         tags: BTreeMap::new(),

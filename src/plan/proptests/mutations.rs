@@ -374,6 +374,7 @@ pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
 fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
     let id = w.new_id();
     LiveKey {
+        last_usage: None,
         arn: key_arn(t, &id),
         key_id: id,
         tags: BTreeMap::from([("team".to_string(), "someone-else".to_string())]),

@@ -103,6 +103,7 @@ fn key_step(
             }
             let arn = key_arn(t, &next_id);
             snap.keys.push(LiveKey {
+                last_usage: None,
                 key_id: next_id.clone(),
                 arn: arn.clone(),
                 tags: tags.clone(),

@@ -147,6 +147,7 @@ pub(super) fn c3_world_key(
     s.generation = generation;
     let id = w.new_id();
     LiveKey {
+        last_usage: None,
         arn: key_arn(t, &id),
         key_id: id,
         tags: s.tags(),
@@ -364,6 +365,7 @@ pub(super) fn observe(d: &DesiredState, w: &World) -> LiveState {
                     det
                 });
                 LiveKey {
+                    last_usage: None,
                     details,
                     ..k.clone()
                 }
