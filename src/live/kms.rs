@@ -257,12 +257,23 @@ async fn read_key<K: KmsRead>(
     } else {
         None
     };
+    // A c3 orphan: its last use goes into the plan's report of it, so
+    // nobody retires a key that still decrypts data.
+    let orphan = tag::is_managed(&tags)
+        && tags
+            .get(tag::NAME)
+            .is_some_and(|n| !full_reads.declared.contains(n));
+    let last_usage = if orphan {
+        Some(super::audit::last_usage_of(kms, calls, &key.key_id).await)
+    } else {
+        None
+    };
     Ok(Some(LiveKey {
-        last_usage: None,
         key_id: key.key_id.clone(),
         arn: key.arn.clone(),
         tags,
         details,
+        last_usage,
     }))
 }
 

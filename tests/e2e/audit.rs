@@ -375,3 +375,45 @@ async fn accepted_findings_do_not_count_and_every_format_renders() {
         .expect("audit");
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plans_orphan_key_says_when_it_was_last_used() {
+    let account = fresh_account();
+    let seed = crate::support::estates::Seed::new(&account, REGION).await;
+    let console = crate::support::estates::CONSOLE_KEY_POLICY.replace("ACCOUNT", &account);
+    let tags = [
+        ("c3:managed", "true"),
+        ("c3:name", "retired"),
+        ("c3:classification", "internal"),
+        ("c3:generation", "1"),
+    ];
+    let (used, _) = seed
+        .key("Managed by c3: retired", &console, &tags, false)
+        .await;
+    seed.kms
+        .encrypt()
+        .key_id(&used)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"still in use".to_vec()))
+        .send()
+        .await
+        .expect("Encrypt");
+    let config = Config::new(&format!(
+        "version = 1\n\n{}[classifications.internal]\n",
+        account_block("prod", &account, &[REGION])
+    ));
+    let path = config.path.clone();
+    let (run, doc) = tokio::task::spawn_blocking(move || plan_json(&path))
+        .await
+        .expect("plan");
+    assert_eq!(run.code, 0, "{run:?}");
+    let orphan = doc
+        .changes
+        .iter()
+        .find(|c| c.key == "retired" && c.detail.contains("no longer declared"))
+        .unwrap_or_else(|| panic!("no orphan row: {run:?}"));
+    assert!(
+        orphan.detail.contains("last used") && orphan.detail.contains("for Encrypt"),
+        "{}",
+        orphan.detail
+    );
+}
