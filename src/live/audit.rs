@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
 
-use super::kms::{KeyEntry, KmsRead, SdkKms, AWS_ALIAS_PREFIX};
+use super::kms::{KeyEntry, KmsRead, SdkKms};
 use super::{collect_pages, Calls};
 use crate::aws::AwsCallError;
 use crate::model::{tag, AuditedKey, KeyDetails, KeyState, LastUsage};
@@ -86,24 +86,12 @@ pub async fn read_region<K: KmsRead + Sync>(
         collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
         collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
     )?;
-    let mut aws_managed = BTreeSet::new();
-    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for alias in aliases {
-        let Some(id) = alias.target_key_id.filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        if alias.name.starts_with(AWS_ALIAS_PREFIX) {
-            aws_managed.insert(id);
-        } else {
-            by_key.entry(id).or_default().push(alias.name);
-        }
-    }
+    let (aws_managed, by_key) = super::kms::aliases_by_key(aliases);
     let read = try_join_all(
         keys.iter()
             .filter(|k| !aws_managed.contains(&k.key_id))
             .map(|k| {
-                let mut names = by_key.get(&k.key_id).cloned().unwrap_or_default();
-                names.sort();
+                let names = by_key.get(&k.key_id).cloned().unwrap_or_default();
                 read_key(kms, calls, k, names, reads)
             }),
     )

@@ -180,6 +180,30 @@ impl RegionAliases {
     }
 }
 
+/// The aliases of a region by the key they point at: the keys behind
+/// `alias/aws/*` (AWS-managed), and each other key's alias names
+/// (`alias/<name>`, sorted). Aliases without a target are left out.
+pub(crate) fn aliases_by_key(
+    listed: Vec<LiveAlias>,
+) -> (BTreeSet<String>, BTreeMap<String, Vec<String>>) {
+    let mut aws_managed = BTreeSet::new();
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for alias in listed {
+        let Some(id) = alias.target_key_id.filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        if alias.name.starts_with(AWS_ALIAS_PREFIX) {
+            aws_managed.insert(id);
+        } else {
+            by_key.entry(id).or_default().push(alias.name);
+        }
+    }
+    for names in by_key.values_mut() {
+        names.sort();
+    }
+    (aws_managed, by_key)
+}
+
 /// Which keys of a region are read in full.
 struct FullReads<'a> {
     /// The names of the keys declared for the target.

@@ -2,7 +2,7 @@
 //! the key table for people, and JUnit with a test case per key and control.
 //! JSON, Markdown and SARIF are the plan's own views.
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{Cell, Color};
 
 use crate::audit::{controls, KeyAudit, Status};
 use crate::options::Style;
@@ -72,24 +72,7 @@ pub fn human(plan: &Plan, style: &Style) -> String {
 }
 
 fn key_table(keys: &[KeyAudit], style: &Style) -> String {
-    let mut table = Table::new();
-    if style.terminal {
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = style.width {
-            table.set_width(w);
-        }
-    } else {
-        table
-            .load_preset(presets::ASCII_MARKDOWN)
-            .set_content_arrangement(ContentArrangement::Disabled);
-    }
-    if style.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
+    let mut table = super::table::styled(style);
     let mut header = vec!["account", "region", "key", "owner", "state"];
     header.extend(controls::ALL.iter().map(|c| c.id));
     header.push("last used");
