@@ -184,17 +184,10 @@ def run_c3(c3, args, endpoint, env_extra=None, line_times=False):
             "stderr": b"".join(chunks["stderr"]).decode("utf-8", "replace"), "lines": lines}
 
 
-def analyse_calls(entries, estate, latency_ms):
-    """Counts, critical path (round trips) and lower bound of one plan run, from its request-log lines.
-
-    c3's structure (src/live): connect (AssumeRole, GetCallerIdentity); then, concurrently, per account
-    the IAM chain (the GetAccountAuthorizationDetails pages, then one round of ListPolicyTags of every
-    c3-named policy, with GetPolicyVersion where a document is missing) and per (account, region) the
-    KMS chain (the ListAliases and ListKeys pages, concurrent; one round of ListResourceTags of every
-    key; then one round of the detail reads DescribeKey, GetKeyRotationStatus, GetKeyPolicy and
-    ListGrants of every managed key, where a key's further pages of grants add a round each).
-    A round lasts as long as the key with the most pages: the log names the key (KeyId) or policy
-    (PolicyArn) of each call."""
+def count_calls(entries):
+    """The calls of a run from its request-log lines: per operation; per (account, region) and
+    operation (KMS); per account and operation (IAM); and most_pages(scope, operation), the most
+    calls of that operation on one key (KeyId) or policy (PolicyArn) of the scope: its pages."""
     ops = collections.Counter(e["operation"] for e in entries)
     kms = collections.defaultdict(collections.Counter)  # (account, region) -> operation -> calls
     iam = collections.defaultdict(collections.Counter)  # account -> operation -> calls
@@ -214,6 +207,22 @@ def analyse_calls(entries, estate, latency_ms):
     def most_pages(scope, operation):
         listing = pages.get((scope, operation))
         return max(listing.values()) if listing else 0
+
+    return ops, kms, iam, most_pages
+
+
+def analyse_calls(entries, estate, latency_ms):
+    """Counts, critical path (round trips) and lower bound of one plan run, from its request-log lines.
+
+    c3's structure (src/live): connect (AssumeRole, GetCallerIdentity); then, concurrently, per account
+    the IAM chain (the GetAccountAuthorizationDetails pages, then one round of ListPolicyTags of every
+    c3-named policy, with GetPolicyVersion where a document is missing) and per (account, region) the
+    KMS chain (the ListAliases and ListKeys pages, concurrent; one round of ListResourceTags of every
+    key; then one round of the detail reads DescribeKey, GetKeyRotationStatus, GetKeyPolicy and
+    ListGrants of every managed key, where a key's further pages of grants add a round each).
+    A round lasts as long as the key with the most pages: the log names the key (KeyId) or policy
+    (PolicyArn) of each call."""
+    ops, kms, iam, most_pages = count_calls(entries)
 
     connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
     lat = latency_ms / 1000
@@ -266,21 +275,7 @@ def analyse_audit_calls(entries, estate, latency_ms):
     (account, region) the ListAliases and ListKeys pages (concurrent); a round of DescribeKey; a round
     of ListResourceTags, GetKeyPolicy, GetKeyRotationStatus and ListGrants (a key's further pages add a
     round each); a round of GetKeyLastUsage. The bounds are the plan's: calls bound and grant pacing."""
-    ops = collections.Counter(e["operation"] for e in entries)
-    kms = collections.defaultdict(collections.Counter)
-    pages = collections.defaultdict(collections.Counter)
-    for e in entries:
-        params = e.get("params") or {}
-        if e["service"] == "kms":
-            target = (e["account"], e["region"])
-            kms[target][e["operation"]] += 1
-            if "KeyId" in params:
-                pages[(target, e["operation"])][params["KeyId"]] += 1
-
-    def most_pages(scope, operation):
-        listing = pages.get((scope, operation))
-        return max(listing.values()) if listing else 0
-
+    ops, kms, _, most_pages = count_calls(entries)
     connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
     lat = latency_ms / 1000
     chain, pacing_bound = 0, 0.0
