@@ -430,6 +430,7 @@ mod tests {
             keys: Vec::new(),
             scope: crate::model::Scope::default(),
             accept: Vec::new(),
+            fleet: crate::model::Fleet::default(),
         };
         let base = SdkConfig::builder().build();
         let future = read(&desired, &base);
