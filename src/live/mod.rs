@@ -15,6 +15,7 @@ pub mod error;
 pub mod iam;
 pub mod import;
 pub mod kms;
+pub mod org;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod test_support;

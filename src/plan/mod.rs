@@ -18,6 +18,7 @@ mod iam;
 mod key_ids;
 mod kms;
 pub mod meta;
+pub mod rollout;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,10 @@ pub struct Plan {
     /// made (commands stamp it) or one read from a format 1 document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<PlanMeta>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`; `None` when keys.toml has neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<rollout::RolloutView>,
 }
 
 impl Plan {
@@ -322,6 +327,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         notes: scope::notes(desired),
         warnings: Vec::new(),
         meta: None,
+        rollout: None,
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);

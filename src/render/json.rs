@@ -42,6 +42,10 @@ pub struct PlanDocument {
     /// with its place in keys.toml (`keys.toml:42: …`).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`, when keys.toml has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::plan::rollout::RolloutView>,
 }
 
 impl PlanDocument {
@@ -70,6 +74,7 @@ impl PlanDocument {
             summary: plan.summary(),
             notes: plan.notes.clone(),
             warnings: plan.warnings.clone(),
+            rollout: plan.rollout.clone(),
         }
     }
 
@@ -88,6 +93,7 @@ impl PlanDocument {
             notes: self.notes,
             warnings: self.warnings,
             meta,
+            rollout: self.rollout,
         }
     }
 }
