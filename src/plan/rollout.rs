@@ -14,7 +14,8 @@ pub struct RolloutView {
     /// The accounts discovered from AWS Organizations, by id.
     #[serde(default)]
     pub discovered: Vec<DiscoveredRow>,
-    /// The waves in order; empty without `[rollout]`.
+    /// The waves in order, each with its accounts in the run's selection
+    /// (waves left empty by it are left out); empty without `[rollout]`.
     #[serde(default)]
     pub waves: Vec<WaveRow>,
 }
@@ -67,8 +68,17 @@ pub fn view(desired: &DesiredState, waves: Option<&Waves>) -> Option<RolloutView
             .map(|(i, selectors)| WaveRow {
                 wave: i + 1,
                 selectors: selectors.iter().map(|s| s.text.clone()).collect(),
-                accounts: waves.accounts.get(i).cloned().unwrap_or_default(),
+                accounts: waves
+                    .accounts
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .filter(|id| desired.scope.account(id))
+                    .cloned()
+                    .collect(),
             })
+            // A wave the selection (`--wave`, `--accounts`) leaves empty is not this run's.
+            .filter(|w| !w.accounts.is_empty())
             .collect(),
         _ => Vec::new(),
     };

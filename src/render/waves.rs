@@ -46,7 +46,6 @@ pub fn human_by_wave(plan: &Plan, style: &Style) -> Option<String> {
         return None;
     }
     let mut out = discovered(view);
-    let total = view.waves.len();
     for wave in &view.waves {
         let part = Plan {
             changes: plan
@@ -64,7 +63,7 @@ pub fn human_by_wave(plan: &Plan, style: &Style) -> Option<String> {
             ..Plan::default()
         };
         out.push_str(&format!(
-            "\nWave {} of {total} ({}): {} account(s), {}\n",
+            "\nWave {} ({}): {} account(s), {}\n",
             wave.wave,
             wave.selectors.join(", "),
             wave.accounts.len(),
@@ -174,6 +173,10 @@ pub fn table(ends: &[BTreeMap<String, AccountEnd>], tolerance: usize) -> String 
         String::from("| wave | accounts | converged | failed | not attempted | wave result |\n");
     out.push_str("|------|----------|-----------|--------|---------------|-------------|\n");
     for (w, accounts) in ends.iter().enumerate() {
+        if accounts.is_empty() {
+            // Not in this run's selection (`--wave`, `--accounts`).
+            continue;
+        }
         let count = |end| accounts.values().filter(|e| **e == end).count();
         let (ok, failed, skipped) = (
             count(AccountEnd::Converged),

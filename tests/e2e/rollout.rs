@@ -29,21 +29,21 @@ const WRITES: &[&str] = &[
 ];
 
 /// An organization in a fresh management account.
-struct Org {
-    management: String,
+pub struct Org {
+    pub management: String,
     client: Client,
-    root: String,
+    pub root: String,
 }
 
 /// One member account as created.
 #[derive(Debug, Clone)]
-struct Member {
-    id: String,
-    name: String,
+pub struct Member {
+    pub id: String,
+    pub name: String,
 }
 
 impl Org {
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let management = fresh_account();
         let client = Client::new(&sdk(&management, "us-east-1").await);
         client
@@ -61,7 +61,7 @@ impl Org {
         }
     }
 
-    async fn ou(&self, parent: &str, name: &str) -> String {
+    pub async fn ou(&self, parent: &str, name: &str) -> String {
         self.client
             .create_organizational_unit()
             .parent_id(parent)
@@ -76,7 +76,7 @@ impl Org {
     }
 
     /// CreateAccount, then MoveAccount from the root into `parent` and TagResource.
-    async fn account(&self, parent: &str, name: &str, tags: &[(&str, &str)]) -> Member {
+    pub async fn account(&self, parent: &str, name: &str, tags: &[(&str, &str)]) -> Member {
         let out = self
             .client
             .create_account()
@@ -129,7 +129,7 @@ impl Org {
     }
 
     /// `[organization]` reading through a role in the management account.
-    fn block(&self, parents: &[&str]) -> String {
+    pub fn block(&self, parents: &[&str]) -> String {
         let parents: Vec<String> = parents.iter().map(|p| format!("{p:?}")).collect();
         format!(
             "[organization]\nrole_arn = \"arn:aws:iam::{}:role/c3-org-read\"\nparents = [{}]\nrole_name = \"c3\"\nregions = [\"{REGION}\"]\n\n",
@@ -456,4 +456,127 @@ async fn a_failed_account_of_wave_2_stops_the_rollout_unless_tolerated() {
             assert!(!writes(&m.id).is_empty(), "{}", m.name);
         }
     }
+}
+
+async fn run_c3(config: &Config, args: &'static [&'static str]) -> super::Run {
+    let path = config.path.clone();
+    tokio::task::spawn_blocking(move || c3(&path, args))
+        .await
+        .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waves_are_checked_again_once_the_accounts_are_discovered() {
+    let s = small_estate().await;
+    let root = s.org.root.clone();
+    // Line 13: a selector that picks nothing; line 14: a-2 is already in wave 2 (ou:A).
+    let waves = format!(
+        "[\n  [\"canary\"],\n  [\"ou:{}\"],\n  [\"ou:ou-zzzz-nothere1\"],\n  [\"a-2\", \"*\"],\n]",
+        s.ou_a
+    );
+    let text = keys_toml(&s.org.block(&[&root]), &rollout_block(&waves, 2, 0));
+    assert_eq!(text.lines().nth(12), Some("  [\"ou:ou-zzzz-nothere1\"],"));
+    let config = Config::new(&text);
+    let run = run_c3(&config, &["plan"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let file = config.path.display().to_string();
+    assert!(
+        run.stderr.contains(&format!(
+            "{file}:13: rollout.waves[2][0]: wave selector \"ou:ou-zzzz-nothere1\" (wave 3) matches no declared or discovered account"
+        )),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "{file}:14: rollout.waves[3][0]: account `a-2` is in two waves"
+        )),
+        "{run:?}"
+    );
+    // Nothing was read in the accounts: the waves are checked first.
+    assert!(emulator().requests(&s.canary.id).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_wave_at_a_time_with_wave_n_and_the_plan_grouped_by_wave() {
+    let s = small_estate().await;
+    let config = small_config(&s, 0);
+    let plan = run_c3(&config, &["plan"]).await;
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let w1 = plan
+        .stdout
+        .find("Wave 1 (canary): 1 account(s), Plan: 5 to create");
+    let w2 = plan.stdout.find("Wave 2 (ou:");
+    let w3 = plan
+        .stdout
+        .find("Wave 3 (*): 5 account(s), Plan: 25 to create");
+    assert!(w1 < w2 && w2 < w3 && w1.is_some(), "{plan:?}");
+    assert!(plan
+        .stdout
+        .contains("Accounts discovered from AWS Organizations (10):"));
+    let doc = run_c3(&config, &["plan", "--wave", "2", "--output", "json"]).await;
+    let doc: c3::render::json::PlanDocument = serde_json::from_str(&doc.stdout).expect("json");
+    let planned: BTreeSet<String> = doc.changes.iter().map(|c| c.account.clone()).collect();
+    let wave2: BTreeSet<String> = s.a.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(planned, wave2);
+    let shown = doc.rollout.expect("rollout").waves;
+    assert_eq!(shown.len(), 1);
+    assert_eq!(
+        (shown[0].wave, &shown[0].accounts),
+        (2, &wave2.iter().cloned().collect())
+    );
+    let run = run_c3(&config, &["apply", "--auto-approve", "--wave", "1"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("| 1 | 1 | 1 | 0 | 0 | converged |"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("| 2 |"), "{run:?}");
+    assert!(!writes(&s.canary.id).is_empty());
+    for m in s.a.iter().chain(&s.b) {
+        assert!(writes(&m.id).is_empty(), "{} was written to", m.name);
+    }
+    let bad = run_c3(&config, &["plan", "--wave", "4"]).await;
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("--wave 4: keys.toml has 3 wave(s)"),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn region_order_applies_the_regions_of_an_account_one_after_the_other() {
+    let account = fresh_account();
+    let text = format!(
+        "version = 1\n\n{}[rollout]\nwaves = [[\"*\"]]\nregion_order = [\"eu-central-1\", \"eu-west-1\"]\n\n[classifications.internal]\n\n[[keys]]\nname = \"a\"\nclassification = \"internal\"\n\n[[keys]]\nname = \"b\"\nclassification = \"internal\"\n",
+        super::account_block("prod", &account, &["eu-west-1", "eu-central-1"])
+    );
+    let config = Config::new(&text);
+    let run = run_c3(&config, &["apply", "--auto-approve"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let kms_writes: Vec<Request> = writes(&account)
+        .into_iter()
+        .filter(|r| r.service == "kms")
+        .collect();
+    let last_central = kms_writes
+        .iter()
+        .filter(|r| r.region == "eu-central-1")
+        .map(|r| r.micros.1)
+        .max()
+        .expect("writes in eu-central-1");
+    let first_west = kms_writes
+        .iter()
+        .filter(|r| r.region == "eu-west-1")
+        .map(|r| r.micros.0)
+        .min()
+        .expect("writes in eu-west-1");
+    assert!(
+        last_central < first_west,
+        "eu-west-1 began before eu-central-1 was done"
+    );
+    // The managed policies, written last, name the keys of both regions.
+    let policies: usize = writes(&account)
+        .iter()
+        .filter(|r| r.operation == "CreatePolicy")
+        .count();
+    assert_eq!(policies, 6);
 }
