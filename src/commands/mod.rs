@@ -60,8 +60,13 @@ fn validate(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     let key_targets: usize = desired.keys.iter().map(|k| k.targets.len()).sum();
+    let discovered = if desired.fleet.organization.is_some() {
+        " (declared; plan and apply add the accounts [organization] discovers)"
+    } else {
+        ""
+    };
     printer.out_line(&printer.style.paint_ok(&format!(
-        "{} is valid: {} account(s), {} region target(s), {} key(s) in {} key target(s).",
+        "{} is valid: {} account(s), {} region target(s), {} key(s) in {} key target(s){discovered}.",
         cli.global.config.display(),
         desired.accounts.len(),
         desired.targets().len(),
