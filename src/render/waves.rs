@@ -198,3 +198,34 @@ pub fn table(ends: &[BTreeMap<String, AccountEnd>], tolerance: usize) -> String 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_counts_each_wave_and_leaves_out_waves_outside_the_selection() {
+        let wave = |ends: &[(&str, AccountEnd)]| -> BTreeMap<String, AccountEnd> {
+            ends.iter().map(|(id, e)| ((*id).to_string(), *e)).collect()
+        };
+        let ends = [
+            wave(&[("1", AccountEnd::Converged)]),
+            BTreeMap::new(),
+            wave(&[("2", AccountEnd::Failed), ("3", AccountEnd::Converged)]),
+            wave(&[("4", AccountEnd::NotAttempted)]),
+        ];
+        let text = table(&ends, 0);
+        assert!(text.contains("| 1 | 1 | 1 | 0 | 0 | converged |"), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("| 2 |")), "{text}");
+        assert!(text.contains("| 3 | 2 | 1 | 1 | 0 | failed |"), "{text}");
+        assert!(
+            text.contains("| 4 | 1 | 0 | 0 | 1 | not attempted |"),
+            "{text}"
+        );
+        assert!(table(&ends, 1).contains("| 3 | 2 | 1 | 1 | 0 | converged |"));
+        assert_eq!(
+            account_line(2, "a-1", "111111111111", AccountEnd::Failed, "why"),
+            "wave 2: a-1 (111111111111): failed, why"
+        );
+    }
+}
