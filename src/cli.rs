@@ -247,6 +247,13 @@ pub struct PlanArgs {
     /// Which part of the estate to plan.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Only the accounts of this wave of [rollout] (from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub wave: Option<u16>,
+    /// Show which accounts each wave of [rollout] takes, and by which
+    /// selector, then stop (no KMS or IAM read; [organization] is listed).
+    #[arg(long)]
+    pub show_waves: bool,
 }
 
 /// `c3 audit`.
@@ -371,6 +378,9 @@ pub struct ApplyArgs {
     /// Which part of the estate to apply.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Only the accounts of this wave of [rollout] (from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub wave: Option<u16>,
 }
 
 /// `c3 baseline`.

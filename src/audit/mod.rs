@@ -102,6 +102,7 @@ pub fn audit(desired: &DesiredState, live: &AuditState) -> Plan {
         warnings: Vec::new(),
         meta: None,
         audit: Some(keys),
+        rollout: None,
     };
     plan.sort();
     crate::plan::fingerprint::assign(&mut plan.changes);

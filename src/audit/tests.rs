@@ -278,6 +278,7 @@ fn findings_merge_what_two_controls_say_of_one_problem() {
         keys: Vec::new(),
         scope: crate::model::Scope::default(),
         accept: Vec::new(),
+        fleet: crate::model::Fleet::default(),
     };
     let plan = audit(&desired, &live);
     // KMS.4 and CIS.3.6 both fail; one finding names both.

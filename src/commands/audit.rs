@@ -14,10 +14,12 @@ pub(crate) async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let scope = args.scope();
-    let Some(desired) = super::load_for_run(cli, args.parallelism, &scope, printer) else {
+    // Accounts discovered from AWS Organizations are audited like declared ones.
+    let Some((desired, base, _waves)) =
+        super::load_with_fleet(cli, args.parallelism, &scope, None, printer).await
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let base = crate::aws::load_base_config().await;
     let reading = super::plan::read_progress(printer, true);
     let read = crate::live::audit::read(&desired, &base, &reading);
     let live = super::plan::drive_read(printer, true, &reading, read).await;

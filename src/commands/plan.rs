@@ -80,8 +80,17 @@ pub(crate) async fn run(
     args: &PlanArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let Some(super::Planned { desired, plan, .. }) =
-        super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+    if args.show_waves {
+        return show_waves(cli, args, printer).await;
+    }
+    let Some(super::Planned { desired, plan, .. }) = super::load_and_plan(
+        cli,
+        args.parallelism,
+        &args.scope,
+        args.wave.map(usize::from),
+        printer,
+    )
+    .await
     else {
         return Ok(ExitStatus::Failure);
     };
@@ -94,4 +103,29 @@ pub(crate) async fn run(
     let ctx = super::show::context(&cli.global.config, &plan);
     super::show::write(printer, &plan, args.output, &ctx)?;
     Ok(exit_status(&plan, args.detailed_exitcode))
+}
+
+/// `c3 plan --show-waves`: the waves and which selector took which account,
+/// with no KMS or IAM read.
+async fn show_waves(cli: &Cli, args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let Some((desired, _, waves)) = super::load_with_fleet(
+        cli,
+        args.parallelism,
+        &args.scope,
+        args.wave.map(usize::from),
+        printer,
+    )
+    .await
+    else {
+        return Ok(ExitStatus::Failure);
+    };
+    let Some(waves) = waves else {
+        printer.error("keys.toml has no [rollout]: there are no waves to show");
+        return Ok(ExitStatus::Failure);
+    };
+    if let Some(view) = crate::plan::rollout::view(&desired, Some(&waves)) {
+        printer.out(&render::waves::discovered(&view))?;
+    }
+    printer.out(&render::waves::show(&desired, &waves))?;
+    Ok(ExitStatus::Success)
 }

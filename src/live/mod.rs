@@ -16,6 +16,7 @@ pub mod error;
 pub mod iam;
 pub mod import;
 pub mod kms;
+pub mod org;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod test_support;
@@ -431,6 +432,7 @@ mod tests {
             keys: Vec::new(),
             scope: crate::model::Scope::default(),
             accept: Vec::new(),
+            fleet: crate::model::Fleet::default(),
         };
         let base = SdkConfig::builder().build();
         let future = read(&desired, &base);

@@ -18,6 +18,7 @@ mod iam;
 mod key_ids;
 mod kms;
 pub mod meta;
+pub mod rollout;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,10 @@ pub struct Plan {
     /// `None` for a plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<Vec<crate::audit::KeyAudit>>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`; `None` when keys.toml has neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<rollout::RolloutView>,
 }
 
 impl Plan {
@@ -338,6 +343,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         warnings: Vec::new(),
         meta: None,
         audit: None,
+        rollout: None,
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);

@@ -60,6 +60,7 @@ pub(super) fn desired(keys: Vec<KeySpec>) -> DesiredState {
         keys,
         scope: Scope::default(),
         accept: Vec::new(),
+        fleet: crate::model::Fleet::default(),
     }
 }
 

@@ -45,6 +45,10 @@ pub struct PlanDocument {
     /// `c3 audit` only: every key it judged, with a verdict per control.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<Vec<crate::audit::KeyAudit>>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`, when keys.toml has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::plan::rollout::RolloutView>,
 }
 
 impl PlanDocument {
@@ -74,6 +78,7 @@ impl PlanDocument {
             notes: plan.notes.clone(),
             warnings: plan.warnings.clone(),
             audit: plan.audit.clone(),
+            rollout: plan.rollout.clone(),
         }
     }
 
@@ -93,6 +98,7 @@ impl PlanDocument {
             warnings: self.warnings,
             meta,
             audit: self.audit,
+            rollout: self.rollout,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod report;
 pub mod sarif;
 pub mod table;
+pub mod waves;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -30,7 +31,14 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         return audit::human(plan, style);
     }
     let mut out = String::new();
-    if plan.changes.is_empty() && plan.errors.is_empty() {
+    if let Some(by_wave) = waves::human_by_wave(plan, style) {
+        out.push_str(&by_wave);
+    } else if let Some(view) = &plan.rollout {
+        out.push_str(&waves::discovered(view));
+    }
+    if plan.rollout.as_ref().is_some_and(|v| !v.waves.is_empty()) {
+        // The waves above carry the tables.
+    } else if plan.changes.is_empty() && plan.errors.is_empty() {
         out.push_str(
             &style.paint_ok("No differences: every account and region matches keys.toml."),
         );

@@ -22,6 +22,7 @@ pub mod import;
 pub mod ownership;
 pub mod plan;
 pub mod policy_content;
+pub mod rollout;
 pub mod show;
 
 /// A keys.toml in a temp dir.

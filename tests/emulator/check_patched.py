@@ -271,6 +271,8 @@ if LOG:
           "PolicyArn, VersionId)",
           lambda: _params_of("CreatePolicy") == [{"PolicyName": "c3-check-log", "Path": "/c3/"}]
           and _params_of("GetPolicyVersion") == [{"PolicyArn": _pol_other["Arn"], "VersionId": "v1"}])
+    check("request log: each line has the start and end of the call (epoch seconds, start <= end)",
+          lambda: all(isinstance(e.get("start"), float) and e["start"] <= e["end"] for e in entries))
     check("request log: STS AssumeRole logs its RoleArn",
           lambda: any(e["operation"] == "AssumeRole"
                       and e.get("params") == {"RoleArn": f"arn:aws:iam::{other}:role/c3-test"} for e in entries))
@@ -308,6 +310,15 @@ check("deny GetAccountAuthorizationDetails: boto3 gets AccessDenied (HTTP 403)",
 check("deny with a code and message: IAM answers them, HTTP 400",
       lambda: deny(_denied, "ListPolicies", code="Throttling", message="Rate exceeded") is not None
       and call(_iam_denied.list_policies) == ("err", "Throttling", "Rate exceeded", 400))
+_role_denied = f"arn:aws:iam::{_denied}:role/c3-denied"
+check("deny AssumeRole into one role: AccessDenied (HTTP 403) naming it; another role of the account is assumed",
+      lambda: deny(_denied, "AssumeRole", role_arn=_role_denied) is not None
+      and (lambda r: r[:2] == ("err", "AccessDenied") and r[3] == 403 and _role_denied in r[2])(
+          call(client("sts").assume_role, RoleArn=_role_denied, RoleSessionName="c3"))
+      and call(client("sts").assume_role, RoleArn=f"arn:aws:iam::{_denied}:role/c3-test", RoleSessionName="c3")[0]
+      == "ok")
+check("deny: a role_arn of another account than the rule's is refused with 400",
+      lambda: _http_error(lambda: deny(_free, "AssumeRole", role_arn=_role_denied)).code == 400)
 check("deny: a bad body is refused with 400 and a reason",
       lambda: (lambda e: e.code == 400 and "12 digits" in json.loads(e.read())["error"])(
           _http_error(lambda: deny("12345", "ListGrants"))))

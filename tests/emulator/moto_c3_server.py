@@ -538,9 +538,14 @@ class DenyRule:
     operation: str
     code: str | None = None
     message: str | None = None
+    #: Only calls whose RoleArn is this role (AssumeRole into it), then `account` is the role's account.
+    role_arn: str | None = None
 
     def as_json(self):
-        return {"account": self.account, "operation": self.operation, "code": self.code, "message": self.message}
+        doc = {"account": self.account, "operation": self.operation, "code": self.code, "message": self.message}
+        if self.role_arn is not None:
+            doc["role_arn"] = self.role_arn
+        return doc
 
 
 class Denials:
@@ -555,7 +560,7 @@ class Denials:
 
     def add(self, rule):
         with self._lock:
-            self._rules[(rule.account, rule.operation)] = rule
+            self._rules[(rule.account, rule.operation, rule.role_arn)] = rule
 
     def clear(self):
         with self._lock:
@@ -566,8 +571,17 @@ class Denials:
             return [rule.as_json() for rule in self._rules.values()]
 
     def match(self, call):
+        """The rule of the call's (account, operation), else that of the role it names (RoleArn: the
+        role's account, the operation and the ARN), as AWS refuses AssumeRole into a role whose trust
+        policy does not let the caller in."""
         with self._lock:
-            return self._rules.get((call.account, call.operation))
+            rule = self._rules.get((call.account, call.operation, None))
+            role = call.params.get("RoleArn")
+            if rule is None and role:
+                parts = role.split(":")
+                role_account = parts[4] if len(parts) > 5 else ""
+                rule = self._rules.get((role_account, call.operation, role))
+            return rule
 
 
 def _denied_response(call, rule):
@@ -606,7 +620,15 @@ def _deny_rule_from(body):
         raise ValueError(f"code must be an AWS error code such as AccessDeniedException, got {code!r}")
     if message is not None and not isinstance(message, str):
         raise ValueError(f"message must be a string, got {message!r}")
-    return DenyRule(account=account, operation=operation, code=code, message=message)
+    role_arn = doc.get("role_arn")
+    if role_arn is not None:
+        match = isinstance(role_arn, str) and re.fullmatch(r"arn:aws[a-z-]*:iam::([0-9]{12}):role/[!-~]+", role_arn)
+        if not match or match.group(1) != account:
+            raise ValueError(f"role_arn must be an IAM role ARN in account {account}, got {role_arn!r}")
+        if message is None and operation == "AssumeRole":
+            # AWS's words for a role whose trust policy does not let the caller in.
+            message = f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    return DenyRule(account=account, operation=operation, code=code, message=message, role_arn=role_arn)
 
 
 def _respond(start_response, status, headers, body):
@@ -640,6 +662,7 @@ class C3Middleware:
         if call is None and entry is None:  # not a signed AWS call (e.g. /moto-api/)
             return self.app(environ, start_response)
         entry = entry or call.log_entry()
+        entry["start"] = time.time()
         rule = self.denials.match(call) if call is not None else None
         seen = {}
 
@@ -654,6 +677,7 @@ class C3Middleware:
         finally:
             if self.log is not None:
                 entry["status"] = seen.get("status")
+                entry["end"] = time.time()
                 self.log.append(entry)
 
     def _control(self, environ, start_response, path):
