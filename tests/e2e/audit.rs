@@ -417,3 +417,26 @@ async fn a_plans_orphan_key_says_when_it_was_last_used() {
         orphan.detail
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_discovered_from_organizations_are_audited_too() {
+    use crate::e2e::rollout::Org;
+    let org = Org::new().await;
+    let ou = org.ou(&org.root, "Workloads").await;
+    let member = org.account(&ou, "Team One", &[]).await;
+    let seed = crate::support::estates::Seed::new(&member.id, "eu-west-1").await;
+    let console = crate::support::estates::CONSOLE_KEY_POLICY.replace("ACCOUNT", &member.id);
+    let (key, _) = seed.key("made by the team", &console, &[], false).await;
+    let config = Config::new(&format!(
+        "version = 1\n\n{}[classifications.internal]\n",
+        org.block(&[&ou])
+    ));
+    let path = config.path.clone();
+    let (run, doc) = tokio::task::spawn_blocking(move || audit_json(&path, &[]))
+        .await
+        .expect("audit");
+    assert_eq!(run.code, 0, "{run:?}");
+    let row = key_row(&doc, &key);
+    assert_eq!(row["account"], member.id.as_str(), "{row}");
+    assert_eq!(row["owner"], "unmanaged", "{row}");
+}
