@@ -4,7 +4,7 @@
 #   scripts/bench.sh            # full: 3 estates x (grants read, read_grants = false) x (0 ms, 30 ms) x 3 runs,
 #                               # 10,000 keys, apply
 #   scripts/bench.sh --quick    # smoke: small estates, one run each (~25 s once built)
-#   scripts/bench.sh --only A,C --runs 5    # a subset (A, B, C, M, W, R, I); other flags go to bench.py
+#   scripts/bench.sh --only A,C --runs 5    # a subset (A, B, C, M, W, R, I, U); other flags go to bench.py
 #
 # It builds c3 in release mode, creates the emulator venv if needed, starts its own emulator
 # (C3_EMULATOR_NAME=bench, state in .c3-tmp/bench.*) and, from bench.py, its own proxies; everything

@@ -83,6 +83,9 @@ pub enum Command {
     /// Make the safe part of the plan real: create, add, repoint, restore. Never deletes, disables or removes.
     #[command(after_long_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
+    /// Judge every customer-managed key of the accounts (managed or not) against Security Hub KMS.3/4/5, CIS and c3's controls. Never writes.
+    #[command(after_long_help = AUDIT_EXAMPLES)]
+    Audit(AuditArgs),
     /// Merge the JSON plans of `plan --shard I/N` jobs into one document.
     Merge(MergeArgs),
     /// Render a saved plan (human, json, markdown, sarif, junit). Makes no AWS call.
@@ -97,6 +100,25 @@ pub enum Command {
     /// Print the JSON Schema of keys.toml (for editors: `#:schema ./schema/keys.schema.json`).
     Schema,
 }
+
+const AUDIT_EXAMPLES: &str = "\
+Controls (docs/audit.md lists each with the AWS page that defines it):
+  KMS.3               Security Hub: not scheduled for deletion
+  KMS.4               Security Hub: rotation enabled (symmetric encryption keys)
+  KMS.5               Security Hub: not public (key policy)
+  CIS.3.6             CIS AWS Foundations: rotation enabled
+  C3.ROTATION_PERIOD  a c3 key rotates with its declared period
+  C3.CROSS_ACCOUNT    principals of other accounts in key policy or grants
+  C3.KEY_STATE        Disabled and PendingDeletion keys, with their dates
+Keys c3 does not manage, and c3's orphans, show when they were last used
+(GetKeyLastUsage); \"unknown\" when that call is denied, never \"unused\".
+
+Examples:
+  c3 audit                                     every key of every account and region of keys.toml
+  c3 audit --accounts prod --regions eu-west-1
+  c3 audit --detailed-exitcode                 exit 2 when a finding counts ([[accept]] applies)
+  c3 audit --output sarif > audit.sarif        for GitHub code scanning
+  c3 audit --output json --out audit.json      every key's verdict per control, for machines";
 
 const PLAN_EXAMPLES: &str = "\
 Examples:
@@ -225,6 +247,52 @@ pub struct PlanArgs {
     /// Which part of the estate to plan.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Only the accounts of this wave of [rollout] (from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub wave: Option<u16>,
+    /// Show which accounts each wave of [rollout] takes, and by which
+    /// selector, then stop (no KMS or IAM read; [organization] is listed).
+    #[arg(long)]
+    pub show_waves: bool,
+}
+
+/// `c3 audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Exit 0 when no finding counts, 2 when one does (failed or unknown
+    /// verdicts not accepted by [[accept]]), 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also write the audit as JSON to this file (`c3 show FILE` renders it again).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Concurrent API calls at most (overrides [settings] parallelism).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+    /// Only these accounts (names from keys.toml or 12-digit ids), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ACCOUNTS")]
+    pub accounts: Vec<String>,
+    /// Only these regions, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
+    pub regions: Vec<String>,
+    /// Only shard I of N (1-based), as for plan; merge the JSON audits with `c3 merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+}
+
+impl AuditArgs {
+    /// The selection as plan's scope: every key of the accounts and regions.
+    pub fn scope(&self) -> ScopeArgs {
+        ScopeArgs {
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            keys: Vec::new(),
+            shard: self.shard,
+        }
+    }
 }
 
 /// Selecting and splitting an estate (plan and apply).
@@ -310,6 +378,9 @@ pub struct ApplyArgs {
     /// Which part of the estate to apply.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Only the accounts of this wave of [rollout] (from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub wave: Option<u16>,
 }
 
 /// `c3 baseline`.

@@ -188,6 +188,7 @@ mod tests {
             keys: vec![],
             scope: crate::model::Scope::default(),
             accept: Vec::new(),
+            fleet: crate::model::Fleet::default(),
         }
     }
 

@@ -1221,3 +1221,44 @@ fn key_policy_fields_are_added_to_the_classifications() {
         "true"
     );
 }
+
+#[test]
+fn organization_and_rollout_expand_with_their_lines() {
+    let state = load_valid("organization.toml");
+    let org = state.fleet.organization.as_ref().unwrap();
+    assert_eq!(org.parents, ["ou-ab12-cd34ef56", "ou-ab12-11112222"]);
+    assert_eq!(org.role_name, "c3");
+    assert_eq!(org.regions, ["eu-central-1", "eu-west-1"]);
+    assert_eq!(org.tags.get("c3").map(String::as_str), Some("enabled"));
+    assert!(org.at.ends_with("organization.toml:9"), "{}", org.at);
+    let rollout = state.fleet.rollout.as_ref().unwrap();
+    assert_eq!(rollout.max_concurrent_accounts, 5);
+    assert_eq!(rollout.failure_tolerance, 1);
+    let texts: Vec<Vec<&str>> = rollout
+        .waves
+        .iter()
+        .map(|w| w.iter().map(|s| s.text.as_str()).collect())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            vec!["canary"],
+            vec!["ou:ou-ab12-cd34ef56", "tag:env=staging"],
+            vec!["*"]
+        ]
+    );
+    assert!(rollout.waves[1][1].at.ends_with("organization.toml:17"));
+    // `payments` names no account: discovered accounts get it too.
+    let open: Vec<&str> = state
+        .fleet
+        .open_keys
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(open, ["payments"]);
+    // Without accounts, a file with [organization] is valid and targets
+    // nothing until discovery.
+    let only = load_valid("organization_only.toml");
+    assert!(only.accounts.is_empty());
+    assert!(only.fleet.organization.as_ref().unwrap().root);
+}

@@ -22,7 +22,7 @@ use crate::e2e::Run;
 use crate::support::{self, offline, run};
 
 const SUBCOMMANDS: &[&str] = &[
-    "validate", "plan", "apply", "merge", "show", "baseline", "import", "schema",
+    "validate", "plan", "apply", "audit", "merge", "show", "baseline", "import", "schema",
 ];
 
 fn repo() -> &'static Path {

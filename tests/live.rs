@@ -138,6 +138,7 @@ fn desired(accounts: Vec<Account>, keys: Vec<KeySpec>, policy_path: &str) -> Des
         keys,
         scope: c3::model::Scope::default(),
         accept: Vec::new(),
+        fleet: c3::model::Fleet::default(),
     }
 }
 

@@ -497,3 +497,68 @@ async fn example_policies_allow_exactly_what_c3_calls() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_policy_allows_exactly_what_c3_audit_calls() {
+    let account = fresh_account();
+    let seed = crate::support::estates::Seed::new(&account, R1).await;
+    let console = crate::support::estates::CONSOLE_KEY_POLICY.replace("ACCOUNT", &account);
+    // A key c3 manages (apply makes it), one nobody manages, one with rotation on.
+    let config = Arc::new(Config::new(&config_text(&account, &[("data", 1, "Data")])));
+    let (other, _) = seed.key("made by hand", &console, &[], false).await;
+    seed.rotate(&other, 365).await;
+    let calls = tokio::task::spawn_blocking(move || {
+        let _ = traced(&account, &config, &["apply", "--auto-approve"]);
+        traced(&account, &config, &["audit"])
+    })
+    .await
+    .expect("join");
+    let audit_actions: BTreeSet<String> = calls.iter().map(action).collect();
+    assert_eq!(
+        audit_actions,
+        allowed("c3-audit.json"),
+        "c3 audit's calls (left) vs examples/iam/c3-audit.json (right)"
+    );
+}
+
+/// examples/iam/c3-org-read.json against the calls of account discovery in
+/// the management account, both ways: from the root with a tag filter
+/// (ListRoots, ListTagsForResource), and from an OU.
+#[tokio::test(flavor = "multi_thread")]
+async fn org_read_policy_allows_exactly_what_discovery_calls() {
+    use crate::e2e::rollout::Org;
+    let org = Org::new().await;
+    let ou = org.ou(&org.root, "Workloads").await;
+    let sub = org.ou(&ou, "Team").await;
+    org.account(&ou, "One", &[("c3", "enabled")]).await;
+    org.account(&sub, "Two", &[("c3", "enabled")]).await;
+    let rollout = "[rollout]\nwaves = [[\"*\"]]\n\n";
+    let keys =
+        "[classifications.internal]\n\n[[keys]]\nname = \"data\"\nclassification = \"internal\"\n";
+    let from_root = org
+        .block(&[])
+        .replace("parents = []", "root = true\ntags = { c3 = \"enabled\" }");
+    let from_ou = org.block(&[&ou]);
+    let mut calls = Vec::new();
+    for block in [from_root, from_ou] {
+        let config = Config::new(&format!("version = 1\n\n{block}{rollout}{keys}"));
+        let management = org.management.clone();
+        calls.extend(
+            tokio::task::spawn_blocking(move || {
+                traced(&management, &config, &["plan", "--show-waves"])
+            })
+            .await
+            .expect("join"),
+        );
+    }
+    let called: BTreeSet<String> = calls.iter().map(action).collect();
+    assert_eq!(
+        called,
+        allowed("c3-org-read.json"),
+        "discovery's calls in the management account (left) vs examples/iam/c3-org-read.json (right)"
+    );
+    let file = statements("c3-org-read.json");
+    for r in &calls {
+        assert_allowed("c3-org-read.json", &file, &action(r), "*");
+    }
+}

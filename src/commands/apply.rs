@@ -40,7 +40,15 @@ pub(crate) async fn run(
         base,
         plan,
         today,
-    }) = super::load_and_plan(cli, args.parallelism, scope, printer).await
+        waves,
+    }) = super::load_and_plan(
+        cli,
+        args.parallelism,
+        scope,
+        args.wave.map(usize::from),
+        printer,
+    )
+    .await
     else {
         return Ok(ExitStatus::Failure);
     };
@@ -66,15 +74,37 @@ pub(crate) async fn run(
     if !consent(args, executable, printer)? {
         return Ok(ExitStatus::Failure);
     }
-    let progress = ApplyProgress::new(printer, &plan);
-    let outcomes = crate::apply::execute(&desired, &plan, &base, &progress).await;
+    if let Some(waves) = &waves {
+        let rollout = super::rollout::Rollout {
+            desired: &desired,
+            base: &base,
+            plan: &plan,
+            today,
+        };
+        return Box::pin(super::rollout::run(&rollout, waves, printer)).await;
+    }
+    Box::pin(all_at_once(&desired, &base, &plan, today, printer)).await
+}
+
+/// Applies every executable change at once (no `[rollout]`), then plans
+/// again and says whether the accounts converged.
+async fn all_at_once(
+    desired: &DesiredState,
+    base: &aws_config::SdkConfig,
+    plan: &Plan,
+    today: Date,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let names = super::account_names(desired);
+    let progress = ApplyProgress::new(printer, plan);
+    let outcomes = crate::apply::execute(desired, plan, base, &progress).await;
     let failed = outcomes.iter().filter(|o| o.status != Status::Done).count();
     printer.out(&format!(
         "\n{}\n{}\n",
         outcome::table(&outcomes, &printer.style),
         outcome::summary(&outcomes)
     ))?;
-    let after = settle(&desired, &base, &plan, failed, printer, today).await;
+    let after = settle(desired, base, plan, failed, printer, today).await;
     let converged = !after.has_executable() && after.errors.is_empty();
     if converged {
         let except = converged_except(&after);
@@ -138,6 +168,11 @@ fn read_saved(cli: &Cli, path: &std::path::Path) -> anyhow::Result<Result<Saved,
             "{name} has format_version {}; this c3 reads 1 to {}: nothing was changed. Make the plan again with this c3 (`c3 plan --out {name}`).",
             doc.format_version,
             crate::plan::FORMAT_VERSION
+        )));
+    }
+    if doc.audit.is_some() {
+        return Ok(Err(format!(
+            "{name} is an audit report (`c3 audit --out`), not a plan: nothing was changed. Make a plan with `c3 plan --out FILE`."
         )));
     }
     let plan = doc.into_plan();
@@ -229,7 +264,7 @@ fn consent(args: &ApplyArgs, executable: usize, printer: &Printer) -> anyhow::Re
 /// written is given time to show before anything is called drift. When to
 /// wait and for how long is [`retry::settle_again`]'s and
 /// [`retry::SETTLE_PAUSES`]'s decision.
-async fn settle(
+pub(super) async fn settle(
     desired: &DesiredState,
     base: &aws_config::SdkConfig,
     before: &Plan,

@@ -15,7 +15,7 @@ pub(crate) async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let Some(super::Planned { desired, plan, .. }) =
-        super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+        super::load_and_plan(cli, args.parallelism, &args.scope, None, printer).await
     else {
         return Ok(ExitStatus::Failure);
     };
@@ -152,6 +152,7 @@ mod tests {
             fingerprint: String::new(),
             key_id: None,
             key_arn: None,
+            control: None,
         }
     }
 

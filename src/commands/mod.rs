@@ -4,10 +4,13 @@
 //! printed by `main` with its causes.
 
 mod apply;
+mod audit;
 mod baseline;
+mod fleet;
 mod import;
 mod merge;
 mod plan;
+mod rollout;
 mod show;
 
 use std::collections::BTreeMap;
@@ -28,6 +31,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Validate => validate(&cli, printer),
         Command::Plan(args) => plan::run(&cli, args, printer).await,
         Command::Apply(args) => apply::run(&cli, args, printer).await,
+        Command::Audit(args) => audit::run(&cli, args, printer).await,
         Command::Merge(args) => merge::run(&cli, args, printer),
         Command::Show(args) => show::run(&cli, args, printer),
         Command::Baseline(args) => baseline::run(&cli, args, printer).await,
@@ -58,8 +62,13 @@ fn validate(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     let key_targets: usize = desired.keys.iter().map(|k| k.targets.len()).sum();
+    let discovered = if desired.fleet.organization.is_some() {
+        " (declared; plan and apply add the accounts [organization] discovers)"
+    } else {
+        ""
+    };
     printer.out_line(&printer.style.paint_ok(&format!(
-        "{} is valid: {} account(s), {} region target(s), {} key(s) in {} key target(s).",
+        "{} is valid: {} account(s), {} region target(s), {} key(s) in {} key target(s){discovered}.",
         cli.global.config.display(),
         desired.accounts.len(),
         desired.targets().len(),
@@ -77,7 +86,18 @@ pub(crate) fn load_for_run(
     scope: &crate::cli::ScopeArgs,
     printer: &Printer,
 ) -> Option<DesiredState> {
-    let mut desired = load(cli, printer)?;
+    scoped(load(cli, printer)?, parallelism, scope, printer)
+}
+
+/// The run's `--parallelism` and selection applied to a loaded keys.toml
+/// (its discovered accounts joined); `None` when the selection is wrong
+/// (printed).
+pub(crate) fn scoped(
+    mut desired: DesiredState,
+    parallelism: Option<u16>,
+    scope: &crate::cli::ScopeArgs,
+    printer: &Printer,
+) -> Option<DesiredState> {
     if let Some(p) = parallelism {
         desired.settings.parallelism = usize::from(p);
     }
@@ -108,27 +128,66 @@ pub(crate) struct Planned {
     pub plan: crate::plan::Plan,
     /// The date `[[accept]]` entries were judged on.
     pub today: Date,
+    /// The waves of `[rollout]` over every account of the run.
+    pub waves: Option<crate::model::fleet::Waves>,
 }
 
-/// Loads keys.toml for a run ([`load_for_run`]), reads every selected
+/// keys.toml for a run: loaded, its `[organization]` accounts discovered
+/// and joined, its waves checked, the selection (and `--wave`) applied.
+/// `None` when anything is wrong (already printed).
+pub(crate) async fn load_with_fleet(
+    cli: &Cli,
+    parallelism: Option<u16>,
+    scope: &crate::cli::ScopeArgs,
+    wave: Option<usize>,
+    printer: &Printer,
+) -> Option<(
+    DesiredState,
+    aws_config::SdkConfig,
+    Option<crate::model::fleet::Waves>,
+)> {
+    let mut desired = load(cli, printer)?;
+    let base = crate::aws::load_base_config().await;
+    if !Box::pin(fleet::discover(&mut desired, &base, printer)).await {
+        return None;
+    }
+    let waves = fleet::waves(&desired, printer).ok()?;
+    let mut desired = scoped(desired, parallelism, scope, printer)?;
+    if let Some(n) = wave {
+        if !fleet::select_wave(&mut desired, waves.as_ref(), n, printer) {
+            return None;
+        }
+        if desired.targets().is_empty() {
+            printer.error(&format!(
+                "--wave {n} and the selection (--accounts, --regions, --shard) leave no account and region to work on"
+            ));
+            return None;
+        }
+    }
+    Some((desired, base, waves))
+}
+
+/// Loads keys.toml for a run ([`load_with_fleet`]), reads every selected
 /// target and plans it, with progress; `None` when the file or the
 /// selection is wrong (already printed).
 pub(crate) async fn load_and_plan(
     cli: &Cli,
     parallelism: Option<u16>,
     scope: &crate::cli::ScopeArgs,
+    wave: Option<usize>,
     printer: &Printer,
 ) -> Option<Planned> {
-    let desired = load_for_run(cli, parallelism, scope, printer)?;
-    let base = crate::aws::load_base_config().await;
+    let (desired, base, waves) = load_with_fleet(cli, parallelism, scope, wave, printer).await?;
     let today = today(cli);
     let mut plan = plan::read_and_plan(&desired, &base, printer, true, today).await;
     plan.meta = plan_meta(cli, scope, &desired);
+    plan.rollout = crate::plan::rollout::view(&desired, waves.as_ref());
     Some(Planned {
         desired,
         base,
         plan,
         today,
+        waves,
     })
 }
 

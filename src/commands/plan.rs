@@ -20,29 +20,46 @@ pub(crate) async fn read_and_plan(
     show: bool,
     today: Date,
 ) -> Plan {
-    let started = Instant::now();
-    let reading = if show {
+    let reading = read_progress(printer, show);
+    let read = crate::live::read_observed(desired, base, &reading);
+    let live = drive_read(printer, show, &reading, read).await;
+    let mut plan = crate::plan::plan(desired, &live);
+    crate::plan::accept::accept(&mut plan, &desired.accept, &desired.scope, today);
+    plan
+}
+
+/// The counters of a read, drawn on stderr when `show`.
+pub(crate) fn read_progress(printer: &Printer, show: bool) -> crate::live::ReadProgress {
+    if show {
         progress::read_progress(printer)
     } else {
         crate::live::ReadProgress::new()
-    };
-    let read = crate::live::read_observed(desired, base, &reading);
+    }
+}
+
+/// Runs `read`, which counts into `reading`, drawing the progress line
+/// every 200 ms when `show`, and once more at the end.
+pub(crate) async fn drive_read<T>(
+    printer: &Printer,
+    show: bool,
+    reading: &crate::live::ReadProgress,
+    read: impl std::future::Future<Output = T>,
+) -> T {
+    let started = Instant::now();
     tokio::pin!(read);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    let live = loop {
+    let out = loop {
         tokio::select! {
-            live = &mut read => break live,
+            out = &mut read => break out,
             _ = tick.tick() => if show {
-                progress::draw_read(printer, &reading, started, false);
+                progress::draw_read(printer, reading, started, false);
             },
         }
     };
     if show {
-        progress::draw_read(printer, &reading, started, true);
+        progress::draw_read(printer, reading, started, true);
     }
-    let mut plan = crate::plan::plan(desired, &live);
-    crate::plan::accept::accept(&mut plan, &desired.accept, &desired.scope, today);
-    plan
+    out
 }
 
 /// The exit status of a plan: 1 with errors; with `--detailed-exitcode`, 2
@@ -63,8 +80,17 @@ pub(crate) async fn run(
     args: &PlanArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let Some(super::Planned { desired, plan, .. }) =
-        super::load_and_plan(cli, args.parallelism, &args.scope, printer).await
+    if args.show_waves {
+        return show_waves(cli, args, printer).await;
+    }
+    let Some(super::Planned { desired, plan, .. }) = super::load_and_plan(
+        cli,
+        args.parallelism,
+        &args.scope,
+        args.wave.map(usize::from),
+        printer,
+    )
+    .await
     else {
         return Ok(ExitStatus::Failure);
     };
@@ -77,4 +103,29 @@ pub(crate) async fn run(
     let ctx = super::show::context(&cli.global.config, &plan);
     super::show::write(printer, &plan, args.output, &ctx)?;
     Ok(exit_status(&plan, args.detailed_exitcode))
+}
+
+/// `c3 plan --show-waves`: the waves and which selector took which account,
+/// with no KMS or IAM read.
+async fn show_waves(cli: &Cli, args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let Some((desired, _, waves)) = super::load_with_fleet(
+        cli,
+        args.parallelism,
+        &args.scope,
+        args.wave.map(usize::from),
+        printer,
+    )
+    .await
+    else {
+        return Ok(ExitStatus::Failure);
+    };
+    let Some(waves) = waves else {
+        printer.error("keys.toml has no [rollout]: there are no waves to show");
+        return Ok(ExitStatus::Failure);
+    };
+    if let Some(view) = crate::plan::rollout::view(&desired, Some(&waves)) {
+        printer.out(&render::waves::discovered(&view))?;
+    }
+    printer.out(&render::waves::show(&desired, &waves))?;
+    Ok(ExitStatus::Success)
 }

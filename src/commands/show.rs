@@ -54,6 +54,9 @@ pub(crate) fn write(
         OutputFormat::Json => printer.out(&render::json::to_string(plan))?,
         OutputFormat::Markdown => printer.out(&render::markdown::render(plan))?,
         OutputFormat::Sarif => printer.out(&render::sarif::render(plan, ctx))?,
+        OutputFormat::Junit if plan.audit.is_some() => {
+            printer.out(&render::audit::junit(plan))?;
+        }
         OutputFormat::Junit => printer.out(&render::junit::render(plan))?,
     }
     Ok(())

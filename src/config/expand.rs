@@ -13,8 +13,10 @@ use super::file::{
     AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, ManagedPoliciesFile,
     PrincipalFile, SettingsFile, StatementFile, Strings,
 };
+use crate::model::fleet::OrganizationSpec;
 use crate::model::{
-    AcceptEntry, Account, Date, DesiredState, KeySpec, KeyType, PolicyKind, Scope, Settings, Target,
+    AcceptEntry, Account, Date, DesiredState, Fleet, KeySpec, KeyType, PolicyKind, Scope, Settings,
+    Target,
 };
 
 /// Rotation period when neither the key nor its classification sets one.
@@ -39,6 +41,40 @@ pub(crate) fn expand(file: &KeysFile) -> DesiredState {
         keys,
         scope: Scope::default(),
         accept,
+        fleet: fleet(file),
+    }
+}
+
+/// `[organization]` and `[rollout]` (their places in the file are the
+/// caller's to fill in), and the keys that live in every account.
+fn fleet(file: &KeysFile) -> Fleet {
+    let organization = file.organization.as_ref().map(|o| {
+        let regions: BTreeSet<&String> = o.regions.iter().flatten().collect();
+        OrganizationSpec {
+            role_arn: o.role_arn.clone(),
+            external_id: o.external_id.clone(),
+            parents: o.parents.clone().unwrap_or_default(),
+            root: o.root.unwrap_or(false),
+            tags: o.tags.clone().unwrap_or_default(),
+            role_name: o.role_name.clone().unwrap_or_default(),
+            regions: regions.into_iter().cloned().collect(),
+            at: String::new(),
+        }
+    });
+    let open_keys = file
+        .keys
+        .iter()
+        .filter(|k| k.accounts.is_none())
+        .map(|k| {
+            let regions = k.regions.as_ref().map(|r| r.iter().cloned().collect());
+            (k.name.clone().unwrap_or_default(), regions)
+        })
+        .collect();
+    Fleet {
+        organization,
+        rollout: file.rollout.as_ref().map(super::validate::rollout_of),
+        discovered: Vec::new(),
+        open_keys,
     }
 }
 

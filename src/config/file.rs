@@ -20,6 +20,9 @@ use serde_json::Value;
 
 mod statement;
 pub use statement::{ConditionValue, PrincipalFile, StatementFile, Strings};
+#[path = "file_fleet.rs"]
+mod fleet;
+pub use fleet::{OrganizationFile, RolloutFile};
 
 /// Account and classification names (`[accounts.<name>]`).
 pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
@@ -114,6 +117,13 @@ pub struct KeysFile {
     /// not expired accepts it.
     #[serde(default)]
     pub accept: Vec<AcceptFile>,
+    /// Accounts discovered from AWS Organizations (`[organization]`): they
+    /// join `[accounts]` (a declared id wins), named by a stable rule
+    /// (docs/config.md). With it, `[accounts]` may be left out.
+    pub organization: Option<OrganizationFile>,
+    /// How `apply` rolls out across accounts (`[rollout]`): waves, each
+    /// applied and converged before the next starts.
+    pub rollout: Option<RolloutFile>,
 }
 
 /// `[settings]`: run-wide settings.
@@ -417,6 +427,10 @@ pub(crate) enum Table {
     Accept,
     /// `[[keys.statements]]`, [`StatementFile`].
     Statement,
+    /// `[organization]`, [`OrganizationFile`].
+    Organization,
+    /// `[rollout]`, [`RolloutFile`].
+    Rollout,
 }
 
 /// The fields of a table: all of them in the order of the struct, and
@@ -432,7 +446,7 @@ impl Table {
     /// The top level requires only `version` here: a file without
     /// `accounts` is validation's to report ("no account is declared").
     pub(crate) fn fields(self) -> &'static Fields {
-        static FIELDS: OnceLock<[Fields; 7]> = OnceLock::new();
+        static FIELDS: OnceLock<[Fields; 9]> = OnceLock::new();
         let all = FIELDS.get_or_init(|| {
             static SCHEMA: OnceLock<Value> = OnceLock::new();
             let schema = SCHEMA.get_or_init(schema);
@@ -447,6 +461,8 @@ impl Table {
                 fields_of(&defs["KeyFile"]),
                 fields_of(&defs["AcceptFile"]),
                 fields_of(&defs["StatementFile"]),
+                fields_of(&defs["OrganizationFile"]),
+                fields_of(&defs["RolloutFile"]),
             ]
         });
         &all[self as usize]
@@ -540,7 +556,9 @@ mod tests {
                 "accounts",
                 "classifications",
                 "keys",
-                "accept"
+                "accept",
+                "organization",
+                "rollout"
             ]
         );
         assert_eq!(Table::Accept.fields().required, ["reason", "expires"]);

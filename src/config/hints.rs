@@ -2,6 +2,15 @@
 //! and the numeric limits the words state.
 
 pub(crate) const VERSION: &str = "version = 1";
+pub(crate) const PARENTS: &str =
+    "a non-empty array of OU ids or root ids, e.g. [\"ou-ab12-cd34ef56\"]";
+pub(crate) const PARENT: &str = "an OU id (ou-<4 to 32 of a-z 0-9>-<8 to 32 of a-z 0-9>, \
+    e.g. \"ou-ab12-cd34ef56\") or a root id (r-<4 to 32 of a-z 0-9>, e.g. \"r-ab12\")";
+pub(crate) const ROLE_NAME: &str = "an IAM role name: 1 to 64 of A-Z a-z 0-9 and _ + = , . @ -";
+pub(crate) const WAVES: &str = "a non-empty array of waves, each a non-empty array of account \
+    selectors, e.g. [[\"canary\"], [\"ou:ou-ab12-cd34ef56\"], [\"*\"]]";
+pub(crate) const SELECTOR: &str = "an account name or 12-digit id, a glob on names (prod-*), \
+    ou:<OU or root id>, tag:<key>=<value>, or * (every account no other wave takes)";
 pub(crate) const POLICY_PATH: &str = "an IAM path that begins and ends with `/`, \
      1 to 512 printable ASCII characters without spaces, e.g. \"/\" or \"/c3/\"";
 pub(crate) const SESSION_NAME: &str = "2 to 64 characters of A-Z a-z 0-9 and _ + = , . @ -";
@@ -222,6 +231,25 @@ fn accept(shape: &str) -> Option<&'static str> {
         }
         "accept[].reason" => "a string that says why the finding is accepted, e.g. \"INC-1234: reviewed\"",
         "accept[].expires" => ACCEPT_EXPIRES,
+        "organization" => "a table: [organization] with role_name, regions and parents or root = true",
+        "organization.role_arn" => "an IAM role ARN in the management or a delegated administrator account",
+        "organization.external_id" => EXTERNAL_ID,
+        "organization.parents" => PARENTS,
+        "organization.parents[]" => PARENT,
+        "organization.root" => "true (every account of the organization) or false",
+        "organization.tags" => "a table of string values, e.g. tags = { c3 = \"enabled\" }",
+        "organization.tags.*" => "a string",
+        "organization.role_name" => ROLE_NAME,
+        "organization.regions" => REGIONS,
+        "organization.regions[]" => REGION,
+        "rollout" => "a table: [rollout] with waves",
+        "rollout.waves" => WAVES,
+        "rollout.waves[]" => "a non-empty array of account selectors",
+        "rollout.waves[][]" => SELECTOR,
+        "rollout.max_concurrent_accounts" => "an integer from 1 to 256",
+        "rollout.failure_tolerance" => "an integer from 0 to 10000",
+        "rollout.region_order" => "an array of region names, e.g. [\"eu-west-1\", \"eu-central-1\"]",
+        "rollout.region_order[]" => REGION,
         _ => return None,
     };
     Some(text)

@@ -43,6 +43,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic};
 pub use lines::{declaration_lines, DeclarationLines};
+pub use validate::wave_message;
 
 use crate::model::DesiredState;
 use locate::TomlSource;
@@ -112,6 +113,18 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
             for (i, entry) in desired.accept.iter_mut().enumerate() {
                 let (line, _) = doc.line_col_of(&accept.index(i));
                 entry.at = format!("{file_name}:{line}");
+            }
+            let at = |path: &FieldPath| format!("{file_name}:{}", doc.line_col_of(path).0);
+            if let Some(o) = &mut desired.fleet.organization {
+                o.at = at(&FieldPath::root().key("organization"));
+            }
+            if let Some(r) = &mut desired.fleet.rollout {
+                let waves = FieldPath::root().key("rollout").key("waves");
+                for (w, wave) in r.waves.iter_mut().enumerate() {
+                    for (s, selector) in wave.iter_mut().enumerate() {
+                        selector.at = at(&waves.index(w).index(s));
+                    }
+                }
             }
             return Ok(desired);
         }

@@ -38,6 +38,7 @@ fn key(account: &str, id: &str, aliases: &[&str], policy: String) -> FoundKey {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
         },
     }
 }

@@ -3,12 +3,12 @@
 //! GetKeyRotationStatus, GetKeyPolicy, ListGrants, concurrently like
 //! plan's reads), and described only when none does (to list it).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aws_sdk_kms::Client;
 use futures::future::try_join_all;
 
-use super::kms::{KeyEntry, KmsRead, SdkKms, AWS_ALIAS_PREFIX};
+use super::kms::{KeyEntry, KmsRead, SdkKms};
 use super::{collect_pages, Calls};
 use crate::aws::AwsCallError;
 use crate::import::FoundKey;
@@ -26,24 +26,18 @@ pub async fn read_region(
         collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
         collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
     )?;
-    let mut aws_managed = BTreeSet::new();
-    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for alias in aliases {
-        let Some(id) = alias.target_key_id.filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        if alias.name.starts_with(AWS_ALIAS_PREFIX) {
-            aws_managed.insert(id);
-        } else if let Some(name) = alias.name.strip_prefix("alias/") {
-            by_key.entry(id).or_default().push(name.to_string());
-        }
-    }
+    let (aws_managed, by_key) = super::kms::aliases_by_key(aliases);
     let read = try_join_all(
         keys.iter()
             .filter(|k| !aws_managed.contains(&k.key_id))
             .map(|k| {
-                let mut names = by_key.get(&k.key_id).cloned().unwrap_or_default();
-                names.sort();
+                // Names without `alias/`, sorted.
+                let names: Vec<String> = by_key
+                    .get(&k.key_id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.strip_prefix("alias/").map(str::to_string))
+                    .collect();
                 read_key(&kms, calls, k, names, target, grants)
             }),
     )

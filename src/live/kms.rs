@@ -76,6 +76,20 @@ pub trait KmsRead {
         key_id: &str,
         marker: Option<String>,
     ) -> impl Future<Output = Result<Page<KmsGrant>, AwsCallError>> + Send;
+    /// GetKeyLastUsage of a key. By default unsupported (so the last use
+    /// is "unknown"); [`SdkKms`] calls AWS (src/live/audit.rs).
+    fn last_usage(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<crate::model::LastUsage, AwsCallError>> + Send {
+        let _ = key_id;
+        async {
+            Err(AwsCallError::protocol(
+                "GetKeyLastUsage",
+                "not supported by this reader",
+            ))
+        }
+    }
 }
 
 /// Reads one (account, region).
@@ -166,6 +180,30 @@ impl RegionAliases {
     }
 }
 
+/// The aliases of a region by the key they point at: the keys behind
+/// `alias/aws/*` (AWS-managed), and each other key's alias names
+/// (`alias/<name>`, sorted). Aliases without a target are left out.
+pub(crate) fn aliases_by_key(
+    listed: Vec<LiveAlias>,
+) -> (BTreeSet<String>, BTreeMap<String, Vec<String>>) {
+    let mut aws_managed = BTreeSet::new();
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for alias in listed {
+        let Some(id) = alias.target_key_id.filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        if alias.name.starts_with(AWS_ALIAS_PREFIX) {
+            aws_managed.insert(id);
+        } else {
+            by_key.entry(id).or_default().push(alias.name);
+        }
+    }
+    for names in by_key.values_mut() {
+        names.sort();
+    }
+    (aws_managed, by_key)
+}
+
 /// Which keys of a region are read in full.
 struct FullReads<'a> {
     /// The names of the keys declared for the target.
@@ -243,11 +281,23 @@ async fn read_key<K: KmsRead>(
     } else {
         None
     };
+    // A c3 orphan: its last use goes into the plan's report of it, so
+    // nobody retires a key that still decrypts data.
+    let orphan = tag::is_managed(&tags)
+        && tags
+            .get(tag::NAME)
+            .is_some_and(|n| !full_reads.declared.contains(n));
+    let last_usage = if orphan {
+        Some(super::audit::last_usage_of(kms, calls, &key.key_id).await)
+    } else {
+        None
+    };
     Ok(Some(LiveKey {
         key_id: key.key_id.clone(),
         arn: key.arn.clone(),
         tags,
         details,
+        last_usage,
     }))
 }
 
@@ -325,6 +375,11 @@ impl SdkKms {
     /// Wraps a client (already set to its region).
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+
+    /// The client, for reads outside [`KmsRead`].
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -447,6 +502,9 @@ impl KmsRead for SdkKms {
                 .custom_key_store_id()
                 .filter(|id| !id.is_empty())
                 .map(str::to_string),
+            deletion_epoch: meta
+                .deletion_date()
+                .map(aws_sdk_sts::primitives::DateTime::secs),
             creation_epoch: meta
                 .creation_date()
                 .map(aws_sdk_sts::primitives::DateTime::secs),
@@ -506,6 +564,9 @@ impl KmsRead for SdkKms {
             next_marker: out.next_marker().map(str::to_string),
         })
     }
+    async fn last_usage(&self, key_id: &str) -> Result<crate::model::LastUsage, AwsCallError> {
+        self.get_last_usage(key_id).await
+    }
 }
 
 fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
@@ -546,7 +607,7 @@ fn grant_from_sdk(g: &aws_sdk_kms::types::GrantListEntry) -> KmsGrant {
 /// The rotation status, or `None` where it cannot be read: in some key
 /// states (PendingDeletion, Disabled) and for some key types. That is not a
 /// failure of the read.
-pub(super) fn rotation_if_readable<T>(
+pub(crate) fn rotation_if_readable<T>(
     read: Result<T, AwsCallError>,
 ) -> Result<Option<T>, AwsCallError> {
     match read {

@@ -11,10 +11,12 @@
 //! builds snapshots (paging, filtering, what to read in full, how errors are
 //! classified) is generic over them and unit-tested with in-memory fakes.
 
+pub mod audit;
 pub mod error;
 pub mod iam;
 pub mod import;
 pub mod kms;
+pub mod org;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod test_support;
@@ -430,6 +432,7 @@ mod tests {
             keys: Vec::new(),
             scope: crate::model::Scope::default(),
             accept: Vec::new(),
+            fleet: crate::model::Fleet::default(),
         };
         let base = SdkConfig::builder().build();
         let future = read(&desired, &base);

@@ -69,6 +69,10 @@ pub struct LiveKey {
     /// What `DescribeKey`, `GetKeyRotationStatus` and `GetKeyPolicy` said, for
     /// keys read in full.
     pub details: Option<KeyDetails>,
+    /// When it was last used (GetKeyLastUsage), read for c3's orphans: keys
+    /// tagged by c3 whose name keys.toml no longer declares for the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_usage: Option<super::LastUsage>,
 }
 
 /// The full read of a key.
@@ -98,6 +102,10 @@ pub struct KeyDetails {
     /// The custom key store the key lives in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_key_store_id: Option<String>,
+    /// When a PendingDeletion key will be deleted, seconds since the epoch
+    /// (DescribeKey's `DeletionDate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_epoch: Option<i64>,
     /// Creation time, seconds since the epoch (used only to order duplicates).
     pub creation_epoch: Option<i64>,
     /// Rotation status; `None` when it cannot be read (e.g. a PendingDeletion key).

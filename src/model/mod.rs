@@ -11,12 +11,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod accept;
+mod audit;
+pub mod fleet;
 pub mod key_type;
 mod live;
 pub mod names;
 pub mod tag;
 
 pub use accept::{AcceptEntry, Date};
+pub use audit::{AuditState, AuditedKey, LastUsage};
+pub use fleet::Fleet;
 pub use key_type::KeyType;
 pub use live::*;
 pub use names::{dns_suffix, key_arn, parse_key_arn, partition, version_order, PolicyKind};
@@ -219,6 +223,8 @@ pub struct DesiredState {
     pub scope: Scope,
     /// `[[accept]]`: reviewed findings accepted until a date, in file order.
     pub accept: Vec<AcceptEntry>,
+    /// `[organization]` and `[rollout]`, and the accounts discovered.
+    pub fleet: Fleet,
 }
 
 impl DesiredState {
@@ -250,5 +256,46 @@ impl DesiredState {
     /// The account with this id.
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// Adds the accounts AWS Organizations listed (see [`Fleet::join`]):
+    /// a declared id wins; keys that name no account target the new ones
+    /// too. Without `[organization]`, nothing changes.
+    pub fn join_discovered(&mut self, found: Vec<fleet::OrgAccount>) {
+        let Some(spec) = self.fleet.organization.clone() else {
+            return;
+        };
+        self.fleet.discovered = Fleet::join(&spec, found, &mut self.accounts);
+        for key in &mut self.keys {
+            let extra = self.fleet.open_targets(&key.name);
+            if extra.is_empty() {
+                continue;
+            }
+            let all: BTreeSet<Target> = key.targets.drain(..).chain(extra).collect();
+            key.targets = all.into_iter().collect();
+        }
+    }
+
+    /// Every account as the waves see it.
+    pub fn members(&self) -> Vec<fleet::Member<'_>> {
+        static NONE: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+        let none = NONE.get_or_init(BTreeMap::new);
+        self.accounts
+            .iter()
+            .map(|a| match self.fleet.discovered(&a.id) {
+                Some(d) => fleet::Member {
+                    name: &a.name,
+                    id: &a.id,
+                    ous: &d.org.ous,
+                    tags: &d.org.tags,
+                },
+                None => fleet::Member {
+                    name: &a.name,
+                    id: &a.id,
+                    ous: &[],
+                    tags: none,
+                },
+            })
+            .collect()
     }
 }

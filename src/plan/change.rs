@@ -210,6 +210,9 @@ pub struct Change {
     pub key_id: Option<String>,
     /// That key's ARN.
     pub key_arn: Option<String>,
+    /// The control an audit finding is about (`KMS.4`, `C3.CROSS_ACCOUNT`);
+    /// `None` for a plan's changes.
+    pub control: Option<String>,
 }
 
 /// Why a finding is accepted: the `[[accept]]` entry that accepts it.
@@ -307,6 +310,8 @@ struct ChangeRecord {
     diff: Option<PolicyDiff>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     operation: Option<Operation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    control: Option<String>,
 }
 
 impl From<Change> for ChangeRecord {
@@ -332,6 +337,7 @@ impl From<Change> for ChangeRecord {
             key_arn: c.key_arn,
             diff: c.diff,
             operation,
+            control: c.control,
         }
     }
 }
@@ -378,6 +384,7 @@ impl TryFrom<ChangeRecord> for Change {
             fingerprint: r.fingerprint,
             key_id: r.key_id,
             key_arn: r.key_arn,
+            control: r.control,
         })
     }
 }

@@ -18,6 +18,7 @@ mod iam;
 mod key_ids;
 mod kms;
 pub mod meta;
+pub mod rollout;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,14 @@ pub struct Plan {
     /// made (commands stamp it) or one read from a format 1 document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<PlanMeta>,
+    /// For `c3 audit`: every key it judged, with a verdict per control;
+    /// `None` for a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Vec<crate::audit::KeyAudit>>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`; `None` when keys.toml has neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<rollout::RolloutView>,
 }
 
 impl Plan {
@@ -128,12 +137,19 @@ impl Plan {
     pub fn merge(plans: Vec<Plan>) -> Result<Plan, String> {
         let mut owner: BTreeMap<String, usize> = BTreeMap::new();
         let mut merged = Plan::default();
+        let audits = plans.iter().filter(|p| p.audit.is_some()).count();
+        if audits != 0 && audits != plans.len() {
+            return Err(
+                "audits (`c3 audit --out`) and plans cannot be merged together".to_string(),
+            );
+        }
         for (i, p) in plans.into_iter().enumerate() {
             let accounts: std::collections::BTreeSet<String> = p
                 .changes
                 .iter()
                 .map(|c| c.account.clone())
                 .chain(p.errors.iter().map(|e| e.account.clone()))
+                .chain(p.audit.iter().flatten().map(|k| k.account.clone()))
                 .collect();
             for a in accounts {
                 if let Some(j) = owner.insert(a.clone(), i) {
@@ -143,6 +159,9 @@ impl Plan {
                         i + 1
                     ));
                 }
+            }
+            if let Some(keys) = p.audit {
+                merged.audit.get_or_insert_with(Vec::new).extend(keys);
             }
             merged.changes.extend(p.changes);
             merged.errors.extend(p.errors);
@@ -210,6 +229,7 @@ impl Changes {
             fingerprint: String::new(),
             key_id: None,
             key_arn: None,
+            control: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]
@@ -333,6 +353,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState) -> Plan {
         notes: scope::notes(desired),
         warnings: Vec::new(),
         meta: None,
+        audit: None,
+        rollout: None,
     };
     plan.sort();
     fingerprint::assign(&mut plan.changes);

@@ -167,6 +167,7 @@ fn managed_policies_wait_while_no_key_exists_or_is_created() {
     let mut live = LiveState::default().tap(|l| empty_account(l, &d));
     let snap = region_mut(&mut live, A, R1);
     snap.keys.push(LiveKey {
+        last_usage: None,
         key_id: "foreign".into(),
         arn: arn(&Target::new(A, R1), "foreign"),
         tags: BTreeMap::new(),
@@ -194,6 +195,7 @@ fn a_policy_names_a_key_of_one_region_while_another_waits() {
     let snap = region_mut(&mut live, A, R2);
     snap.keys.clear();
     snap.keys.push(LiveKey {
+        last_usage: None,
         key_id: "foreign".into(),
         arn: arn(&Target::new(A, R2), "foreign"),
         tags: BTreeMap::new(),
@@ -609,6 +611,7 @@ fn a_policy_naming_a_deleted_key_is_low_and_one_naming_a_foreign_key_high() {
         let old = "0ld00000-0000-0000-0000-000000000000";
         if present {
             region_mut(&mut live, A, R1).keys.push(LiveKey {
+                last_usage: None,
                 key_id: old.into(),
                 arn: arn(&t, old),
                 tags: BTreeMap::new(),

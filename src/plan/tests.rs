@@ -61,6 +61,7 @@ pub(super) fn desired(keys: Vec<KeySpec>) -> DesiredState {
         keys,
         scope: Scope::default(),
         accept: Vec::new(),
+        fleet: crate::model::Fleet::default(),
     }
 }
 
@@ -79,6 +80,7 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
     s.generation = generation;
     let policy = key_policy(&s, t);
     LiveKey {
+        last_usage: None,
         key_id: key_id(&spec.name, t, generation),
         arn: arn(t, &key_id(&spec.name, t, generation)),
         tags: s.tags(),
@@ -92,6 +94,7 @@ pub(super) fn c3_key(spec: &KeySpec, t: &Target, generation: u32) -> LiveKey {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(i64::from(generation)),
             rotation: Some(Rotation {
                 enabled: true,
@@ -626,6 +629,7 @@ fn foreign_alias_is_a_conflict_that_blocks_create_and_adopt() {
     let mut live = converged(&d);
     let snap = region_mut(&mut live, A, R1);
     snap.keys.push(LiveKey {
+        last_usage: None,
         key_id: "foreign".into(),
         arn: arn(&Target::new(A, R1), "foreign"),
         tags: BTreeMap::new(),

@@ -42,6 +42,13 @@ pub struct PlanDocument {
     /// with its place in keys.toml (`keys.toml:42: …`).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// `c3 audit` only: every key it judged, with a verdict per control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Vec<crate::audit::KeyAudit>>,
+    /// The accounts discovered from AWS Organizations and the waves of
+    /// `[rollout]`, when keys.toml has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::plan::rollout::RolloutView>,
 }
 
 impl PlanDocument {
@@ -70,6 +77,8 @@ impl PlanDocument {
             summary: plan.summary(),
             notes: plan.notes.clone(),
             warnings: plan.warnings.clone(),
+            audit: plan.audit.clone(),
+            rollout: plan.rollout.clone(),
         }
     }
 
@@ -88,6 +97,8 @@ impl PlanDocument {
             notes: self.notes,
             warnings: self.warnings,
             meta,
+            audit: self.audit,
+            rollout: self.rollout,
         }
     }
 }

@@ -41,7 +41,11 @@ fn row(c: &Change) -> String {
 
 fn head(plan: &Plan) -> String {
     let summary = plan.summary();
-    let mut out = String::from("# c3 plan\n\n");
+    let mut out = String::from(if plan.audit.is_some() {
+        "# c3 audit\n\n"
+    } else {
+        "# c3 plan\n\n"
+    });
     out.push_str(&format!("{}\n\n", super::summary_line(plan)));
     out.push_str("| severity | counted |\n| --- | ---: |\n");
     for s in Severity::ALL {

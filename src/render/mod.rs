@@ -3,6 +3,7 @@
 //! anything; colour, format and progress were resolved once, into the
 //! [`printer::Printer`] that is the only writer to the terminal.
 
+pub mod audit;
 pub mod diff;
 pub mod errors;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod progress;
 pub mod report;
 pub mod sarif;
 pub mod table;
+pub mod waves;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -25,8 +27,18 @@ pub use printer::Printer;
 /// The human view of a plan (stdout): table, policy diffs, notes, summary.
 /// Errors are not part of it: see [`errors()`].
 pub fn human(plan: &Plan, style: &Style) -> String {
+    if plan.audit.is_some() {
+        return audit::human(plan, style);
+    }
     let mut out = String::new();
-    if plan.changes.is_empty() && plan.errors.is_empty() {
+    if let Some(by_wave) = waves::human_by_wave(plan, style) {
+        out.push_str(&by_wave);
+    } else if let Some(view) = &plan.rollout {
+        out.push_str(&waves::discovered(view));
+    }
+    if plan.rollout.as_ref().is_some_and(|v| !v.waves.is_empty()) {
+        // The waves above carry the tables.
+    } else if plan.changes.is_empty() && plan.errors.is_empty() {
         out.push_str(
             &style.paint_ok("No differences: every account and region matches keys.toml."),
         );
@@ -59,7 +71,11 @@ pub fn human(plan: &Plan, style: &Style) -> String {
 /// The summary line; with errors, it says how many targets could not be
 /// read, so an incomplete plan never reads as a clean one.
 pub fn summary_line(plan: &Plan) -> String {
-    let line = plan.summary().line();
+    let line = if plan.audit.is_some() {
+        audit::summary_line(plan)
+    } else {
+        plan.summary().line()
+    };
     match plan.errors.len() {
         0 => line,
         n => format!("{line} {n} account(s) or region(s) could not be read: see the errors."),

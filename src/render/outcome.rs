@@ -182,6 +182,7 @@ mod tests {
             fingerprint: String::new(),
             key_id: None,
             key_arn: None,
+            control: None,
         }
     }
 

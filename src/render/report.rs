@@ -161,8 +161,50 @@ pub const RULES: [Rule; 13] = [
         "Run `c3 apply` to create it."),
 ];
 
+/// The rules of `c3 audit`: one per control (docs/audit.md).
+pub const AUDIT_RULES: [Rule; 6] = [
+    rule!("KMS.3", Critical, "availability", "AWS KMS keys should not be deleted unintentionally",
+        "Security Hub KMS.3: the key is scheduled for deletion (PendingDeletion).",
+        "If the deletion is not intended, `aws kms cancel-key-deletion --key-id KEY` (then `aws kms enable-key`); check the key's last use first."),
+    rule!("KMS.4", Medium, "hygiene", "AWS KMS key rotation should be enabled",
+        "Security Hub KMS.4 (and CIS AWS Foundations 3.6): automatic rotation is off on a symmetric encryption key that supports it.",
+        "`aws kms enable-key-rotation --key-id KEY` (for a c3 key: `c3 apply`), or accept the finding with an `[[accept]]` entry."),
+    rule!("KMS.5", Critical, "exposure", "KMS keys should not be publicly accessible",
+        "Security Hub KMS.5: a statement of the key policy allows principal \"*\" with no condition that limits callers to an account, organisation, network or named principal.",
+        "Remove the statement, or limit it with a condition such as kms:CallerAccount or aws:PrincipalOrgID."),
+    rule!("C3.ROTATION_PERIOD", Medium, "hygiene", "A c3 key rotates with another period than declared",
+        "A c3-managed key's rotation period differs from its classification's `rotation_days`, or its rotation is off.",
+        "Run `c3 apply` (it sets the declared period)."),
+    rule!("C3.CROSS_ACCOUNT", High, "access", "Another account may use the key",
+        "The key policy or a grant names a principal of another account that keys.toml does not declare for the key.",
+        "Remove the statement or retire the grant, declare the principal in keys.toml (`users`), or accept it with an `[[accept]]` entry."),
+    rule!("C3.KEY_STATE", High, "availability", "The key is Disabled or scheduled for deletion",
+        "The key cannot be used: Disabled, or PendingDeletion (with the date it will be deleted).",
+        "Enable it (`aws kms enable-key`), cancel the deletion, or retire whatever still uses it."),
+];
+
+/// The rules of a report: the audit's for an audit, else the plan's.
+pub fn rules_of(plan: &crate::plan::Plan) -> &'static [Rule] {
+    if plan.audit.is_some() {
+        &AUDIT_RULES
+    } else {
+        &RULES
+    }
+}
+
 /// The rule a change belongs to.
 pub fn rule_of(change: &Change) -> &'static Rule {
+    if let Some(control) = &change.control {
+        // CIS's rotation control shares KMS.4's finding.
+        let id = if control.starts_with("CIS.") {
+            "KMS.4"
+        } else {
+            control.as_str()
+        };
+        if let Some(rule) = AUDIT_RULES.iter().find(|r| r.id == id) {
+            return rule;
+        }
+    }
     let id = match (change.resource, change.action(), change.severity) {
         (Resource::KeyPolicy | Resource::Grant, _, Severity::Critical) => "c3/public-key",
         (_, ActionKind::Create, _) => "c3/missing",

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::report::{level, region_name, rule_of, security_severity, ReportContext, RULES};
+use super::report::{level, region_name, rule_of, rules_of, security_severity, ReportContext};
 use crate::plan::{Change, Plan};
 
 /// The schema URI written in `$schema`.
@@ -25,8 +25,9 @@ pub fn render(plan: &Plan, ctx: &ReportContext) -> String {
 
 /// The SARIF log as a JSON value.
 pub fn log(plan: &Plan, ctx: &ReportContext) -> Value {
-    let rules: Vec<Value> = RULES.iter().map(rule).collect();
-    let results: Vec<Value> = plan.changes.iter().map(|c| result(c, ctx)).collect();
+    let all = rules_of(plan);
+    let rules: Vec<Value> = all.iter().map(rule).collect();
+    let results: Vec<Value> = plan.changes.iter().map(|c| result(c, all, ctx)).collect();
     let notifications: Vec<Value> = plan
         .errors
         .iter()
@@ -49,7 +50,11 @@ pub fn log(plan: &Plan, ctx: &ReportContext) -> Value {
                 "informationUri": INFORMATION_URI,
                 "rules": rules,
             }},
-            "automationDetails": {"id": format!("c3/plan/{}/", ctx.selection)},
+            "automationDetails": {"id": format!(
+                "c3/{}/{}/",
+                if plan.audit.is_some() { "audit" } else { "plan" },
+                ctx.selection
+            )},
             "invocations": [{
                 "executionSuccessful": plan.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
@@ -87,9 +92,9 @@ fn location(uri: &str, line: u32) -> Value {
     })
 }
 
-fn result(c: &Change, ctx: &ReportContext) -> Value {
+fn result(c: &Change, rules: &[super::report::Rule], ctx: &ReportContext) -> Value {
     let rule = rule_of(c);
-    let index = RULES.iter().position(|r| r.id == rule.id).unwrap_or(0);
+    let index = rules.iter().position(|r| r.id == rule.id).unwrap_or(0);
     let region = region_name(c.region.as_deref());
     let mut r = json!({
         "ruleId": rule.id,

@@ -25,16 +25,16 @@ fn severity_color(severity: Severity) -> Option<Color> {
     }
 }
 
-/// Renders the table. On a terminal it fits the width; elsewhere it is a
-/// Markdown table, one line per change, ready to paste into a pull request.
-pub fn render(plan: &Plan, style: &Style) -> String {
+/// An empty table in the style of the run: on a terminal, boxes fitted to
+/// its width (`COLUMNS` wins; a terminal that reports no usable size gets
+/// 160 columns); elsewhere a Markdown table, one line per row. Coloured only
+/// when the style says so.
+pub fn styled(style: &Style) -> Table {
     let mut table = Table::new();
     if style.terminal {
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        // An explicit COLUMNS wins; a terminal that reports no usable size
-        // (a pseudo-terminal of 0 columns) gets a sensible width.
         match (style.width, table.width()) {
             (Some(w), _) => {
                 table.set_width(w);
@@ -54,6 +54,13 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     } else {
         table.force_no_tty();
     }
+    table
+}
+
+/// Renders the table. On a terminal it fits the width; elsewhere it is a
+/// Markdown table, one line per change, ready to paste into a pull request.
+pub fn render(plan: &Plan, style: &Style) -> String {
+    let mut table = styled(style);
     table.set_header(vec![
         "account", "region", "key", "resource", "action", "severity", "detail",
     ]);

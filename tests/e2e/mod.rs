@@ -12,6 +12,7 @@ use crate::support::{self, emulator};
 
 pub mod adopt;
 pub mod apply;
+pub mod audit;
 pub mod crash;
 pub mod drift_job;
 pub mod errors;
@@ -22,6 +23,7 @@ pub mod key_types;
 pub mod ownership;
 pub mod plan;
 pub mod policy_content;
+pub mod rollout;
 pub mod show;
 
 /// A keys.toml in a temp dir.

@@ -18,6 +18,9 @@ Against a running moto_c3_server.py (with its request log), through proxies of o
   4. applies 10 new keys in each of 6 targets at the added latency, against c3's write pacing;
   5. (estate I) `c3 import` of 500 keys in one account and region against `c3 plan` of the same
      estate (c3's keys: what an adopted estate is), --runs times each at 0 ms and the added latency.
+  6. (estate U) `c3 audit` of 1,000 keys in one account and region that keys.toml does not declare
+     (each read like a key c3 does not manage, GetKeyLastUsage included), --runs times each at 0 ms
+     and the added latency, against its lower bound computed like the plan's (analyse_audit_calls).
 Prints markdown tables and writes DIR/results.md and DIR/results.json.
 """
 import argparse
@@ -44,7 +47,7 @@ R3 = ["eu-west-1", "eu-central-1", "us-east-1"]
 # The calls c3 makes per managed key (ListGrants only with read_grants, the default).
 PER_KEY_OPS = ("ListResourceTags", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")
 DETAIL_OPS = ("DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants")  # one concurrent round
-ESTATE_NAMES = ("A", "B", "C", "M", "W", "R", "I")
+ESTATE_NAMES = ("A", "B", "C", "M", "W", "R", "I", "U")
 WRITE_OPS = ("CreateKey", "ReplicateKey", "EnableKeyRotation", "CreateAlias", "CreatePolicy")
 
 
@@ -65,7 +68,12 @@ def estates(quick):
 def multi_region_estate(quick):
     """The multi-Region apply estate: W's shape, every key multi-Region (primary in eu-west-1, a replica
     in each other region of each account)."""
-    return seed.Estate("R", 700_000_000_000, 2, R3, 3 if quick else 10, multi_region=True)
+    return seed.Estate("R", 800_000_000_000, 2, R3, 3 if quick else 10, multi_region=True)
+
+
+def audit_estate(quick):
+    """The estate `c3 audit` is timed on: 1,000 keys (100 quick) in one account and region."""
+    return seed.Estate("U", 700_000_000_000, 1, ["eu-west-1"], 100 if quick else 1000)
 
 
 def import_estate(quick):
@@ -182,17 +190,10 @@ def run_c3(c3, args, endpoint, env_extra=None, line_times=False):
             "stderr": b"".join(chunks["stderr"]).decode("utf-8", "replace"), "lines": lines}
 
 
-def analyse_calls(entries, estate, latency_ms):
-    """Counts, critical path (round trips) and lower bound of one plan run, from its request-log lines.
-
-    c3's structure (src/live): connect (AssumeRole, GetCallerIdentity); then, concurrently, per account
-    the IAM chain (the GetAccountAuthorizationDetails pages, then one round of ListPolicyTags of every
-    c3-named policy, with GetPolicyVersion where a document is missing) and per (account, region) the
-    KMS chain (the ListAliases and ListKeys pages, concurrent; one round of ListResourceTags of every
-    key; then one round of the detail reads DescribeKey, GetKeyRotationStatus, GetKeyPolicy and
-    ListGrants of every managed key, where a key's further pages of grants add a round each).
-    A round lasts as long as the key with the most pages: the log names the key (KeyId) or policy
-    (PolicyArn) of each call."""
+def count_calls(entries):
+    """The calls of a run from its request-log lines: per operation; per (account, region) and
+    operation (KMS); per account and operation (IAM); and most_pages(scope, operation), the most
+    calls of that operation on one key (KeyId) or policy (PolicyArn) of the scope: its pages."""
     ops = collections.Counter(e["operation"] for e in entries)
     kms = collections.defaultdict(collections.Counter)  # (account, region) -> operation -> calls
     iam = collections.defaultdict(collections.Counter)  # account -> operation -> calls
@@ -212,6 +213,22 @@ def analyse_calls(entries, estate, latency_ms):
     def most_pages(scope, operation):
         listing = pages.get((scope, operation))
         return max(listing.values()) if listing else 0
+
+    return ops, kms, iam, most_pages
+
+
+def analyse_calls(entries, estate, latency_ms):
+    """Counts, critical path (round trips) and lower bound of one plan run, from its request-log lines.
+
+    c3's structure (src/live): connect (AssumeRole, GetCallerIdentity); then, concurrently, per account
+    the IAM chain (the GetAccountAuthorizationDetails pages, then one round of ListPolicyTags of every
+    c3-named policy, with GetPolicyVersion where a document is missing) and per (account, region) the
+    KMS chain (the ListAliases and ListKeys pages, concurrent; one round of ListResourceTags of every
+    key; then one round of the detail reads DescribeKey, GetKeyRotationStatus, GetKeyPolicy and
+    ListGrants of every managed key, where a key's further pages of grants add a round each).
+    A round lasts as long as the key with the most pages: the log names the key (KeyId) or policy
+    (PolicyArn) of each call."""
+    ops, kms, iam, most_pages = count_calls(entries)
 
     connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
     lat = latency_ms / 1000
@@ -255,6 +272,38 @@ def analyse_calls(entries, estate, latency_ms):
     }
 
 
+AUDIT_PER_KEY_OPS = ("DescribeKey", "ListResourceTags", "GetKeyPolicy", "GetKeyRotationStatus", "ListGrants",
+                     "GetKeyLastUsage")
+
+
+def analyse_audit_calls(entries, estate, latency_ms):
+    """Counts, critical path and lower bound of one `c3 audit` run (src/live/audit.rs): connect; per
+    (account, region) the ListAliases and ListKeys pages (concurrent); a round of DescribeKey; a round
+    of ListResourceTags, GetKeyPolicy, GetKeyRotationStatus and ListGrants (a key's further pages add a
+    round each); a round of GetKeyLastUsage. The bounds are the plan's: calls bound and grant pacing."""
+    ops, kms, _, most_pages = count_calls(entries)
+    connect = (1 if ops["AssumeRole"] else 0) + (1 if ops["GetCallerIdentity"] else 0)
+    lat = latency_ms / 1000
+    chain, pacing_bound = 0, 0.0
+    for target, c in kms.items():
+        lists = max(c["ListAliases"], c["ListKeys"])
+        parts = max(most_pages(target, "ListResourceTags"), most_pages(target, "ListGrants"),
+                    1 if c["GetKeyPolicy"] else 0)
+        usage = 1 if c["GetKeyLastUsage"] else 0
+        chain = max(chain, lists + (1 if c["DescribeKey"] else 0) + parts + usage)
+        n = c["ListGrants"]
+        if n:
+            bound = (connect + lists + 2) * lat + (n - 1) / estate.grant_reads_per_second
+            pacing_bound = max(pacing_bound, bound)
+    total = len(entries)
+    critical_path = connect + chain
+    calls_bound = critical_path * lat + total * lat / estate.parallelism
+    return {"calls": total, "ops": dict(sorted(ops.items())), "critical_path": critical_path,
+            "per_key_calls_per_key": sum(ops[o] for o in AUDIT_PER_KEY_OPS) / estate.managed_keys,
+            "calls_bound": calls_bound, "pacing_bound": pacing_bound,
+            "lower_bound": max(calls_bound, pacing_bound)}
+
+
 def plan_ok(result):
     if result["code"] != 0:
         return False, f"exit code {result['code']}: {result['stderr'][-2000:]}"
@@ -280,7 +329,8 @@ class Bench:
                                                            "quick": args.quick,
                                                            "rss_source": "GNU time %M" if os.access(TIME, os.X_OK)
                                                            else "VmHWM sampled every 20 ms"},
-                        "seed": [], "plan": [], "memory": None, "apply": None, "import": None}
+                        "seed": [], "plan": [], "memory": None, "apply": None, "import": None,
+                        "audit": None}
         self.started = time.monotonic()
 
     def say(self, text):
@@ -364,6 +414,8 @@ class Bench:
             self.results["apply_multi_region"] = self.apply(multi_region_estate(self.args.quick))
         if not only or "I" in only:
             self.results["import"] = self.import_vs_plan(import_estate(self.args.quick))
+        if not only or "U" in only:
+            self.results["audit"] = self.audit(audit_estate(self.args.quick))
         self.results["seconds"] = time.monotonic() - self.started
         self.results["machine"]["load_after"] = os.getloadavg()
 
@@ -458,6 +510,35 @@ class Bench:
                      f"{pl:.2f} s ({calls['plan']} calls): {imp / pl:.2f}x")
         return row
 
+    def audit(self, estate):
+        """`c3 audit -c accounts.toml` (the estate's accounts and settings, no key declared: every key
+        is read as one c3 does not manage, GetKeyLastUsage included), --runs times per latency."""
+        self.say(f"estate {estate.name} (audit): {shape(estate)}")
+        path = self.seed(estate)
+        accounts = os.path.join(self.args.out, f"accounts-{estate.name}.toml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(accounts, "w", encoding="utf-8") as f:
+            f.write(text.split("[[keys]]", 1)[0])
+        row = {"estate": estate.name, "shape": shape(estate), "keys": estate.managed_keys}
+        for latency in (0, self.args.latency_ms):
+            walls, calls = [], None
+            for _ in range(self.args.runs):
+                self.log.skip()
+                r = run_c3(self.args.c3, ["audit", "-c", accounts, "--output", "json"], self.proxies[latency].url)
+                calls = analyse_audit_calls(self.log.take(), estate, latency)
+                doc = json.loads(r["stdout"]) if r["code"] == 0 else {}
+                if len(doc.get("audit") or []) != estate.managed_keys or doc.get("errors"):
+                    raise SystemExit(f"bench: audit of {estate.name} failed ({r['code']}): {r['stderr'][-2000:]}")
+                walls.append(r["wall"])
+            median = statistics.median(walls)
+            row[f"{latency:g}"] = {"walls": walls, "median": median, "calls": calls, "cpu": r["cpu"],
+                                   "rss_mb": r["rss_mb"], "ratio": median / calls["lower_bound"]}
+            self.say(f"  audit {estate.name} @{latency:g} ms: {median:.2f} s, {calls['calls']} calls "
+                     f"({calls['per_key_calls_per_key']:.2f} per key), critical path {calls['critical_path']}, "
+                     f"lower bound {calls['lower_bound']:.2f} s, ratio {median / calls['lower_bound']:.2f}")
+        return row
+
     def close(self):
         for p in self.proxies.values():
             p.stop()
@@ -544,6 +625,20 @@ def markdown(res):
             r = i[latency]
             out.append(f"| {i['estate']}: {i['shape']} | {i['keys']:,} | {latency} ms | {r['import']:.2f} s "
                        f"| {r['plan']:.2f} s | {r['ratio']:.2f} | {r['calls']['import']:,} | {r['calls']['plan']:,} |")
+        out.append("")
+    if res.get("audit"):
+        a = res["audit"]
+        out += ["### c3 audit", "",
+                "| estate | keys | latency | c3 audit | calls bound | grant pacing bound | lower bound | ratio "
+                "| API calls | per-key calls / key | critical path (round trips) | c3 CPU | peak RSS |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for latency in ("0", lat):
+            r = a[latency]
+            c = r["calls"]
+            out.append(f"| {a['estate']}: {a['shape']} | {a['keys']:,} | {latency} ms | {r['median']:.2f} s "
+                       f"| {c['calls_bound']:.2f} s | {c['pacing_bound']:.2f} s | {c['lower_bound']:.2f} s "
+                       f"| {r['ratio']:.2f} | {c['calls']:,} | {c['per_key_calls_per_key']:.2f} "
+                       f"| {c['critical_path']} | {r['cpu']:.2f} s | {r['rss_mb']:.1f} MB |")
         out.append("")
     if res["seed"]:
         out += ["### Seeding", "",

@@ -6,6 +6,7 @@ usage: .venv/bin/python tests/emulator/check_patched.py
          checks a running server (it is RESET, deny rules too: never point this at a server others use); the
          request-log checks run only when C3_EMULATOR_LOG names the log that server writes
 """
+import datetime
 import json
 import os
 import statistics
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
 import boto3
 from botocore.config import Config
@@ -192,6 +194,71 @@ _sig = kms.sign(KeyId=asym, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")
 check("RSA key still signs and verifies", lambda: kms.verify(KeyId=asym, Message=b"m", Signature=_sig,
                                                               SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"])
 
+# ---- GetKeyLastUsage (moto has none): answered as AWS documents it ---------------------------------
+def _last_usage(key_id, whole=False):
+    """GetKeyLastUsage's KeyLastUsage (the whole answer with `whole`); {"error": code} when it fails
+    (plain moto has no GetKeyLastUsage: the checks fail instead of stopping the script)."""
+    got = call(kms.get_key_last_usage, KeyId=key_id)
+    if got[0] != "ok":
+        return {"error": got[1]}
+    return got[1] if whole else got[1]["KeyLastUsage"]
+
+
+_lu = kms.create_key(Description="last usage")["KeyMetadata"]
+_lu_empty = _last_usage(_lu["KeyId"], whole=True)
+check("GetKeyLastUsage of an unused key: KeyLastUsage {}, KeyId the key id, dates = creation",
+      lambda: _lu_empty.get("KeyLastUsage") == {} and _lu_empty["KeyId"] == _lu["KeyId"]
+      and _lu_empty["KeyCreationDate"] == _lu["CreationDate"] == _lu_empty["TrackingStartDate"])
+_before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+_lu_blob = kms.encrypt(KeyId=_lu["Arn"], Plaintext=b"used")["CiphertextBlob"]
+_lu_used = _last_usage(_lu["Arn"])
+_after = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
+check("GetKeyLastUsage after Encrypt (by ARN): Operation, Timestamp, CloudTrailEventId (uuid), KmsRequestId",
+      lambda: _lu_used["Operation"] == "Encrypt" and _before <= _lu_used["Timestamp"] <= _after
+      and str(uuid.UUID(_lu_used["CloudTrailEventId"])) == _lu_used["CloudTrailEventId"]
+      and _lu_used.get("KmsRequestId"))
+kms.decrypt(CiphertextBlob=_lu_blob)
+_lu_dec = _last_usage(_lu["KeyId"])
+check("GetKeyLastUsage after Decrypt (key from the ciphertext): Decrypt, a new event id",
+      lambda: _lu_dec["Operation"] == "Decrypt" and _lu_dec["CloudTrailEventId"] != _lu_used.get("CloudTrailEventId"))
+_lu2 = kms.create_key()["KeyMetadata"]["KeyId"]
+kms.re_encrypt(CiphertextBlob=_lu_blob, DestinationKeyId=_lu2)
+check("GetKeyLastUsage after ReEncrypt: recorded for the source and the destination key",
+      lambda: _last_usage(_lu["KeyId"])["Operation"] == "ReEncrypt"
+      and _last_usage(_lu2)["Operation"] == "ReEncrypt")
+kms.generate_data_key_without_plaintext(KeyId=_lu2, KeySpec="AES_256")
+check("GetKeyLastUsage after GenerateDataKeyWithoutPlaintext: that operation",
+      lambda: _last_usage(_lu2)["Operation"] == "GenerateDataKeyWithoutPlaintext")
+kms.sign(KeyId=asym, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")
+check("GetKeyLastUsage after Sign: Sign",
+      lambda: _last_usage(asym)["Operation"] == "Sign")
+_hmac = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+kms.generate_mac(KeyId=_hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256")
+_bad_mac = call(kms.verify_mac, KeyId=_hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=b"0" * 32)
+check("GetKeyLastUsage: a failed VerifyMac is not recorded (still GenerateMac)",
+      lambda: _bad_mac[0] == "err"
+      and _last_usage(_hmac)["Operation"] == "GenerateMac")
+check("GetKeyLastUsage of an unknown key -> NotFoundException",
+      lambda: code(kms.get_key_last_usage, KeyId="1234abcd-12ab-34cd-56ef-1234567890ab") == "NotFoundException")
+
+
+def _deny_policy(action):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{common.ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "no", "Effect": "Deny", "Principal": "*", "Action": action, "Resource": "*"}]})
+
+
+_lu_denied = kms.create_key(Policy=_deny_policy("kms:GetKeyLastUsage"))["KeyMetadata"]["KeyId"]
+_lu_denied_call = call(kms.get_key_last_usage, KeyId=_lu_denied)
+check("GetKeyLastUsage with an explicit Deny of kms:GetKeyLastUsage in the key policy -> AccessDeniedException",
+      lambda: _lu_denied_call[:2] == ("err", "AccessDeniedException") and _lu_denied_call[3] == 400)
+check("GetKeyLastUsage: a Deny of kms:* denies it too, a Deny of kms:Encrypt does not",
+      lambda: code(kms.get_key_last_usage, KeyId=kms.create_key(Policy=_deny_policy(["kms:*"]))["KeyMetadata"]["KeyId"])
+      == "AccessDeniedException"
+      and code(kms.get_key_last_usage, KeyId=kms.create_key(Policy=_deny_policy("kms:Encrypt"))["KeyMetadata"]["KeyId"])
+      == "ok")
+
 # ---- IAM gaps closed by the launcher -----------------------------------------------------------
 iam = client("iam")
 doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "A b", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
@@ -269,6 +336,8 @@ if LOG:
           "PolicyArn, VersionId)",
           lambda: _params_of("CreatePolicy") == [{"PolicyName": "c3-check-log", "Path": "/c3/"}]
           and _params_of("GetPolicyVersion") == [{"PolicyArn": _pol_other["Arn"], "VersionId": "v1"}])
+    check("request log: each line has the start and end of the call (epoch seconds, start <= end)",
+          lambda: all(isinstance(e.get("start"), float) and e["start"] <= e["end"] for e in entries))
     check("request log: STS AssumeRole logs its RoleArn",
           lambda: any(e["operation"] == "AssumeRole"
                       and e.get("params") == {"RoleArn": f"arn:aws:iam::{other}:role/c3-test"} for e in entries))
@@ -306,6 +375,15 @@ check("deny GetAccountAuthorizationDetails: boto3 gets AccessDenied (HTTP 403)",
 check("deny with a code and message: IAM answers them, HTTP 400",
       lambda: deny(_denied, "ListPolicies", code="Throttling", message="Rate exceeded") is not None
       and call(_iam_denied.list_policies) == ("err", "Throttling", "Rate exceeded", 400))
+_role_denied = f"arn:aws:iam::{_denied}:role/c3-denied"
+check("deny AssumeRole into one role: AccessDenied (HTTP 403) naming it; another role of the account is assumed",
+      lambda: deny(_denied, "AssumeRole", role_arn=_role_denied) is not None
+      and (lambda r: r[:2] == ("err", "AccessDenied") and r[3] == 403 and _role_denied in r[2])(
+          call(client("sts").assume_role, RoleArn=_role_denied, RoleSessionName="c3"))
+      and call(client("sts").assume_role, RoleArn=f"arn:aws:iam::{_denied}:role/c3-test", RoleSessionName="c3")[0]
+      == "ok")
+check("deny: a role_arn of another account than the rule's is refused with 400",
+      lambda: _http_error(lambda: deny(_free, "AssumeRole", role_arn=_role_denied)).code == 400)
 check("deny: a bad body is refused with 400 and a reason",
       lambda: (lambda e: e.code == 400 and "12 digits" in json.loads(e.read())["error"])(
           _http_error(lambda: deny("12345", "ListGrants"))))

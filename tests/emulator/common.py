@@ -164,9 +164,12 @@ def _c3_api(path, doc=None):
         return json.loads(r.read())
 
 
-def deny(account, operation, code=None, message=None):
-    """Make every later call of `operation` in `account` fail (moto_c3_server.py's POST /c3-api/deny)."""
+def deny(account, operation, code=None, message=None, role_arn=None):
+    """Make every later call of `operation` in `account` fail (moto_c3_server.py's POST /c3-api/deny);
+    with `role_arn`, only the calls naming that role of `account` (AssumeRole into it)."""
     doc = {"account": account, "operation": operation}
+    if role_arn is not None:
+        doc["role_arn"] = role_arn
     if code is not None:
         doc["code"] = code
     if message is not None:

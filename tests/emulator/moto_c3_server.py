@@ -56,6 +56,11 @@ Plain moto 5.2.5 gets these wrong (see README.md); this launcher patches them in
   * Keys never leave PendingDeletion. -> POST /c3-api/kms/expire-deletions ends the waiting period.
   * CreateKey refuses the ML_DSA_44/65/87 specs. -> ML-DSA SIGN_VERIFY keys (cryptography's ML-DSA), Sign
     and Verify with ML_DSA_SHAKE_256 (MessageType RAW).
+  * GetKeyLastUsage does not exist. -> answered as AWS documents it: every successful Encrypt, Decrypt,
+    ReEncrypt (both keys), GenerateDataKey(WithoutPlaintext), GenerateMac, VerifyMac, Sign, Verify records
+    Operation, Timestamp, CloudTrailEventId, KmsRequestId on its key; TrackingStartDate = the later of
+    KEY_LAST_USAGE_TRACKING_START (2026-04-27) and the key's creation; KeyLastUsage {} when none;
+    AccessDeniedException when the key policy has a Deny of kms:GetKeyLastUsage / kms:Get* / kms:* on "*".
 Everything else is moto's own behaviour. The patches reach into moto internals: pin moto.
 """
 import argparse
@@ -69,7 +74,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape as xml_escape
@@ -331,6 +336,91 @@ def expire_deletions(account):
     return deleted
 
 
+# ---- GetKeyLastUsage (moto has no such operation) --------------------------------------------------
+# AWS (API_GetKeyLastUsage, API_KeyLastUsageData): the last *successful* cryptographic operation per key
+# (Operation, Timestamp, CloudTrailEventId, KmsRequestId), TrackingStartDate = the later of the date KMS
+# began tracking and the key's creation, KeyLastUsage {} when nothing was recorded. ReEncrypt records
+# both keys. Required permission kms:GetKeyLastUsage (key policy); errors NotFoundException etc.
+#: The date KMS began tracking: the feature's launch (API change of 2026-04-27, "AWS KMS tracks last
+#: usage of KMS keys", What's New 2026/04). Keys created earlier report this date (see README.md).
+KEY_LAST_USAGE_TRACKING_START = datetime(2026, 4, 27)  # 00:00 UTC (moto's datetimes are naive UTC)
+#: The operations AWS tracks (KeyLastUsageTrackingOperation) that moto 5.2.5 implements, by handler.
+#: Not implemented by moto, so never recorded: GenerateDataKeyPair(WithoutPlaintext), DeriveSharedSecret.
+_TRACKED = {"encrypt": "Encrypt", "decrypt": "Decrypt", "re_encrypt": "ReEncrypt",
+            "generate_data_key": "GenerateDataKey",
+            "generate_data_key_without_plaintext": "GenerateDataKeyWithoutPlaintext",
+            "generate_mac": "GenerateMac", "verify_mac": "VerifyMac", "sign": "Sign", "verify": "Verify"}
+#: Actions whose explicit Deny in the key policy (Resource "*") refuses GetKeyLastUsage, as moto's own
+#: policy_validator does for kms:DescribeKey (moto evaluates no Allow, Principal or Condition).
+_LAST_USAGE_ACTIONS = ("kms:*", "kms:Get*", "kms:GetKeyLastUsage")
+
+
+def _record_last_usage(backend, key_ref, operation):
+    """Record a successful `operation` on the key that `key_ref` (id, ARN; alias for VerifyMac) names."""
+    if not key_ref:
+        return
+    key_id = backend.get_key_id(key_ref)
+    if key_ref.startswith("alias/") or ":alias/" in key_ref:
+        key_id = backend.get_key_id_from_alias(backend.get_alias_name(key_ref)) or key_id
+    key = backend.keys.get(key_id)
+    if key is not None:
+        key.c3_last_usage = {"Operation": operation, "Timestamp": unix_time(utcnow()),
+                             "CloudTrailEventId": str(uuid.uuid4()), "KmsRequestId": str(uuid.uuid4())}
+
+
+def _tracked(handler, operation):
+    def wrapper(self):
+        outermost = not getattr(self, "_c3_tracking", False)  # GenerateDataKeyWithoutPlaintext calls
+        self._c3_tracking = True  # generate_data_key: record only the operation the client called
+        try:
+            body = _orig[handler](self)
+        finally:
+            if outermost:
+                self._c3_tracking = False
+        if outermost:
+            out = json.loads(body)
+            if handler == "re_encrypt":
+                _record_last_usage(self.kms_backend, out.get("SourceKeyId"), operation)
+            _record_last_usage(self.kms_backend, out.get("KeyId") or self._get_param("KeyId"), operation)
+        return body
+
+    wrapper.__name__ = handler
+    return wrapper
+
+
+for _handler, _operation in _TRACKED.items():
+    _patch(_handler)(_tracked(_handler, _operation))
+
+
+def _denies(statement, action_names):
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    resources = statement.get("Resource", "")
+    resources = [resources] if isinstance(resources, str) else resources
+    return (str(statement.get("Effect", "")).lower() == "deny" and any(a in action_names for a in actions)
+            and "*" in resources)
+
+
+def get_key_last_usage(self):
+    """https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html"""
+    key = _key(self, self._get_param("KeyId"))
+    try:
+        statements = json.loads(key.policy).get("Statement", [])
+    except (ValueError, AttributeError, TypeError):
+        statements = []
+    statements = [statements] if isinstance(statements, dict) else statements
+    if any(isinstance(s, dict) and _denies(s, _LAST_USAGE_ACTIONS) for s in statements):
+        raise _err("AccessDeniedException",
+                   f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+                   f"kms:GetKeyLastUsage on resource: {key.arn} with an explicit deny in a resource-based policy")
+    return json.dumps({"KeyId": key.id, "KeyCreationDate": key.creation_date,
+                       "TrackingStartDate": max(key.creation_date, unix_time(KEY_LAST_USAGE_TRACKING_START)),
+                       "KeyLastUsage": dict(getattr(key, "c3_last_usage", {}))})
+
+
+KmsResponse.get_key_last_usage = get_key_last_usage
+
+
 # ---- fast CreateKey: no RSA key generation for symmetric keys ---------------------------------
 # moto's Key.__init__ calls generate_private_key(key_spec), which makes an RSA-2048 key for
 # SYMMETRIC_DEFAULT too (~40 ms per CreateKey). Sign/Verify/GetPublicKey are the only users of
@@ -584,9 +674,14 @@ class DenyRule:
     operation: str
     code: str | None = None
     message: str | None = None
+    #: Only calls whose RoleArn is this role (AssumeRole into it), then `account` is the role's account.
+    role_arn: str | None = None
 
     def as_json(self):
-        return {"account": self.account, "operation": self.operation, "code": self.code, "message": self.message}
+        doc = {"account": self.account, "operation": self.operation, "code": self.code, "message": self.message}
+        if self.role_arn is not None:
+            doc["role_arn"] = self.role_arn
+        return doc
 
 
 class Denials:
@@ -601,7 +696,7 @@ class Denials:
 
     def add(self, rule):
         with self._lock:
-            self._rules[(rule.account, rule.operation)] = rule
+            self._rules[(rule.account, rule.operation, rule.role_arn)] = rule
 
     def clear(self):
         with self._lock:
@@ -612,8 +707,17 @@ class Denials:
             return [rule.as_json() for rule in self._rules.values()]
 
     def match(self, call):
+        """The rule of the call's (account, operation), else that of the role it names (RoleArn: the
+        role's account, the operation and the ARN), as AWS refuses AssumeRole into a role whose trust
+        policy does not let the caller in."""
         with self._lock:
-            return self._rules.get((call.account, call.operation))
+            rule = self._rules.get((call.account, call.operation, None))
+            role = call.params.get("RoleArn")
+            if rule is None and role:
+                parts = role.split(":")
+                role_account = parts[4] if len(parts) > 5 else ""
+                rule = self._rules.get((role_account, call.operation, role))
+            return rule
 
 
 def _denied_response(call, rule):
@@ -652,7 +756,15 @@ def _deny_rule_from(body):
         raise ValueError(f"code must be an AWS error code such as AccessDeniedException, got {code!r}")
     if message is not None and not isinstance(message, str):
         raise ValueError(f"message must be a string, got {message!r}")
-    return DenyRule(account=account, operation=operation, code=code, message=message)
+    role_arn = doc.get("role_arn")
+    if role_arn is not None:
+        match = isinstance(role_arn, str) and re.fullmatch(r"arn:aws[a-z-]*:iam::([0-9]{12}):role/[!-~]+", role_arn)
+        if not match or match.group(1) != account:
+            raise ValueError(f"role_arn must be an IAM role ARN in account {account}, got {role_arn!r}")
+        if message is None and operation == "AssumeRole":
+            # AWS's words for a role whose trust policy does not let the caller in.
+            message = f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    return DenyRule(account=account, operation=operation, code=code, message=message, role_arn=role_arn)
 
 
 def _respond(start_response, status, headers, body):
@@ -686,6 +798,7 @@ class C3Middleware:
         if call is None and entry is None:  # not a signed AWS call (e.g. /moto-api/)
             return self.app(environ, start_response)
         entry = entry or call.log_entry()
+        entry["start"] = time.time()
         rule = self.denials.match(call) if call is not None else None
         seen = {}
 
@@ -700,6 +813,7 @@ class C3Middleware:
         finally:
             if self.log is not None:
                 entry["status"] = seen.get("status")
+                entry["end"] = time.time()
                 self.log.append(entry)
 
     def _control(self, environ, start_response, path):

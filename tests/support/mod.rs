@@ -21,6 +21,7 @@
 // Helpers for every test module; not every module uses every helper.
 #![allow(dead_code)]
 
+pub mod audit_estate;
 pub mod estates;
 mod selftest;
 
@@ -101,6 +102,9 @@ pub struct Request {
     /// `PolicyArn`, `PolicyName`, `Path`, `VersionId`, `KeyId`, `AliasName`, `TargetKeyId`,
     /// `GrantId`, `RoleArn` (see tests/emulator/README.md); empty when it carries none.
     pub params: BTreeMap<String, String>,
+    /// When the server received the call and when it answered it, in microseconds since the
+    /// epoch (the log's `start` and `end`).
+    pub micros: (u64, u64),
 }
 
 impl Request {
@@ -228,6 +232,13 @@ impl Emulator {
                         .unwrap_or("")
                         .to_string()
                 };
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let micros = |name: &str| {
+                    entry
+                        .get(name)
+                        .and_then(serde_json::Value::as_f64)
+                        .map_or(0, |s| (s * 1e6) as u64)
+                };
                 (
                     field("account"),
                     Request {
@@ -248,6 +259,7 @@ impl Emulator {
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        micros: (micros("start"), micros("end")),
                     },
                 )
             })
@@ -280,6 +292,24 @@ impl Emulator {
         if let Err(why) = post_json(self.port, "/c3-api/kms/expire-deletions", &body) {
             panic!(
                 "the emulator at {} did not expire deletions: {why}",
+                self.endpoint
+            );
+        }
+    }
+
+    /// From now on, AssumeRole into `role_arn` fails as AWS refuses a role whose trust policy
+    /// does not let the caller in: `AccessDenied` (HTTP 403), "User is not authorized to perform:
+    /// sts:AssumeRole on resource: <role>". Other roles are assumed as before.
+    ///
+    /// Panics when the server does not take the rule.
+    pub fn deny_assume_role(&self, role_arn: &str) {
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
+        let rule = serde_json::json!({
+            "account": account, "operation": "AssumeRole", "role_arn": role_arn
+        });
+        if let Err(why) = post_json(self.port, "/c3-api/deny", &rule.to_string()) {
+            panic!(
+                "the emulator at {} did not take the deny rule {rule}: {why}",
                 self.endpoint
             );
         }

@@ -316,3 +316,114 @@ fn c3_command_is_hermetic() -> TestResult {
     assert!(out.status.success(), "{out:?}");
     Ok(())
 }
+
+/// The audit estate (`audit_estate::seed`) makes one key per role in the state the role names, and
+/// the emulator's GetKeyLastUsage reads back through the Rust SDK: empty for an unused key, the
+/// Encrypt for the used one.
+#[tokio::test]
+async fn audit_estate_seeds_every_role() -> TestResult {
+    use super::audit_estate::{self, PublicCondition, PublicPrincipal, Role};
+    use aws_sdk_kms::types::{KeyLastUsageTrackingOperation, KeySpec, KeyState, OriginType};
+
+    let seeded = audit_estate::seed("eu-west-1").await;
+    let estate = &seeded;
+    let kms = &estate.seed.kms;
+    let roles = audit_estate::roles();
+    assert_eq!(estate.keys.len(), roles.len());
+    let ids: HashSet<&str> = estate.keys.iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(ids.len(), roles.len(), "one key per role");
+
+    let meta = |role| async move {
+        let id = estate.key(role).id.clone();
+        let out = kms.describe_key().key_id(id).send().await?;
+        out.key_metadata()
+            .cloned()
+            .ok_or_else(|| Box::<dyn Error>::from("no metadata"))
+    };
+    assert_eq!(
+        meta(Role::Disabled).await?.key_state(),
+        Some(&KeyState::Disabled)
+    );
+    let pending = meta(Role::PendingDeletion).await?;
+    assert_eq!(pending.key_state(), Some(&KeyState::PendingDeletion));
+    assert!(estate.key(Role::PendingDeletion).deletion_date.is_some());
+    assert_eq!(
+        meta(Role::AsymmetricSign).await?.key_spec(),
+        Some(&KeySpec::Rsa2048)
+    );
+    assert_eq!(meta(Role::Hmac).await?.key_spec(), Some(&KeySpec::Hmac256));
+    assert_eq!(
+        meta(Role::External).await?.origin(),
+        Some(&OriginType::External)
+    );
+
+    let policy_of = |role| async move {
+        let id = estate.key(role).id.clone();
+        let out = kms.get_key_policy().key_id(id).send().await?;
+        let doc: serde_json::Value = serde_json::from_str(out.policy().unwrap_or_default())?;
+        Ok::<_, Box<dyn Error>>(doc)
+    };
+    let public = policy_of(Role::Public(
+        PublicPrincipal::AwsStarList,
+        PublicCondition::PinsAccount,
+    ))
+    .await?;
+    assert_eq!(
+        public["Statement"][1]["Principal"],
+        serde_json::json!({"AWS": ["*"]})
+    );
+    assert_eq!(
+        public["Statement"][1]["Condition"]["StringEquals"]["kms:CallerAccount"],
+        estate.seed.account.as_str()
+    );
+
+    for role in [
+        Role::Used,
+        Role::Public(PublicPrincipal::Star, PublicCondition::Unconditional),
+    ] {
+        let status = kms
+            .get_key_rotation_status()
+            .key_id(&estate.key(role).id)
+            .send()
+            .await?;
+        assert!(status.key_rotation_enabled(), "{role:?}: rotation on");
+        assert_eq!(status.rotation_period_in_days(), Some(365), "{role:?}");
+    }
+
+    let grants = kms
+        .list_grants()
+        .key_id(&estate.key(Role::CrossAccountGrant).id)
+        .send()
+        .await?;
+    let grantee = format!("arn:aws:iam::{}:role/reader", estate.other_account);
+    assert!(grants
+        .grants()
+        .iter()
+        .any(|g| g.grantee_principal() == Some(grantee.as_str())));
+
+    let used = kms
+        .get_key_last_usage()
+        .key_id(&estate.key(Role::Used).id)
+        .send()
+        .await?;
+    let usage = used.key_last_usage().ok_or("no KeyLastUsage")?;
+    assert_eq!(
+        usage.operation(),
+        Some(&KeyLastUsageTrackingOperation::Encrypt)
+    );
+    assert!(usage.timestamp().is_some() && usage.cloud_trail_event_id().is_some());
+    let unused = kms
+        .get_key_last_usage()
+        .key_id(&estate.key(Role::ManagedRotated).arn)
+        .send()
+        .await?;
+    assert_eq!(
+        unused.key_id(),
+        Some(estate.key(Role::ManagedRotated).id.as_str())
+    );
+    assert!(unused
+        .key_last_usage()
+        .is_some_and(|u| u.operation().is_none()));
+    assert_eq!(unused.tracking_start_date(), unused.key_creation_date());
+    Ok(())
+}

@@ -140,6 +140,7 @@ mod tests {
             include_str!("../../../tests/fixtures/valid/allow_regions.toml"),
             include_str!("../../../tests/fixtures/valid/accept.toml"),
             include_str!("../../../tests/fixtures/valid/policy_content.toml"),
+            include_str!("../../../tests/fixtures/valid/organization.toml"),
         ] {
             let whole: KeysFile = toml::from_str(source).unwrap_or_default();
             assert_ne!(whole, KeysFile::default());

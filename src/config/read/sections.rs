@@ -7,8 +7,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::super::file::{
-    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, SettingsFile, StatementFile,
-    Table,
+    AcceptFile, AccountFile, ClassificationFile, KeyFile, KeysFile, OrganizationFile, RolloutFile,
+    SettingsFile, StatementFile, Table,
 };
 use super::{Loc, Reader};
 
@@ -27,6 +27,8 @@ impl Reader<'_> {
                 "classifications" => file.classifications = r.named(p, v, Self::classification),
                 "keys" => file.keys = r.listed(p, v, Self::key),
                 "accept" => file.accept = r.listed(p, v, Self::accept),
+                "organization" => file.organization = Some(r.entry(p, v, Self::organization)),
+                "rollout" => file.rollout = Some(r.entry(p, v, Self::rollout)),
                 _ => return false,
             }
             true
@@ -138,6 +140,39 @@ impl Reader<'_> {
             true
         });
         a
+    }
+
+    fn organization(&mut self, at: &Loc<'_>, table: &DeTable<'_>) -> OrganizationFile {
+        let mut o = OrganizationFile::default();
+        self.fields(at, table, Table::Organization, |r, name, p, v| {
+            match name {
+                "role_arn" => o.role_arn = r.string(p, v),
+                "external_id" => o.external_id = r.string(p, v),
+                "parents" => o.parents = r.strings(p, v),
+                "root" => o.root = r.boolean(p, v),
+                "tags" => o.tags = r.string_map(p, v),
+                "role_name" => o.role_name = r.string(p, v),
+                "regions" => o.regions = r.strings(p, v),
+                _ => return false,
+            }
+            true
+        });
+        o
+    }
+
+    fn rollout(&mut self, at: &Loc<'_>, table: &DeTable<'_>) -> RolloutFile {
+        let mut o = RolloutFile::default();
+        self.fields(at, table, Table::Rollout, |r, name, p, v| {
+            match name {
+                "waves" => o.waves = r.waves(p, v),
+                "max_concurrent_accounts" => o.max_concurrent_accounts = r.integer(p, v),
+                "failure_tolerance" => o.failure_tolerance = r.integer(p, v),
+                "region_order" => o.region_order = r.strings(p, v),
+                _ => return false,
+            }
+            true
+        });
+        o
     }
 
     /// `[[keys.statements]]`: one key-policy statement.

@@ -92,6 +92,25 @@ impl Reader<'_> {
         self.whole(at, all)
     }
 
+    /// `waves`: an array of arrays of strings; like [`Reader::strings`].
+    pub(super) fn waves(
+        &mut self,
+        at: &Loc<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<Vec<Vec<String>>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return self.mismatch(at, value, "an array of arrays of strings");
+        };
+        let all: Option<Vec<Vec<String>>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.strings(&at.index(i), item))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        self.whole(at, all)
+    }
+
     /// A table of strings (`tags`); like [`Reader::strings`].
     pub(super) fn string_map(
         &mut self,

@@ -27,11 +27,11 @@ impl<'f> Checker<'f> {
         accounts: &'f BTreeMap<String, AccountFile>,
         path: &FieldPath,
     ) -> Vec<AccountView<'f>> {
-        if accounts.is_empty() && !self.invalid.contains(path) {
+        if accounts.is_empty() && !self.invalid.contains(path) && !self.discovering {
             self.err(
                 path,
                 "no account is declared; allowed: at least one [accounts.<name>] table \
-                 with id and regions"
+                 with id and regions, or [organization] to discover them"
                     .into(),
             );
         }
@@ -118,7 +118,11 @@ impl<'f> Checker<'f> {
 
     /// An account's regions: at least one, each a region once, all in one
     /// partition. Returns that partition.
-    fn account_regions(&mut self, regions: &[String], path: &FieldPath) -> Option<&'static str> {
+    pub(super) fn account_regions(
+        &mut self,
+        regions: &[String],
+        path: &FieldPath,
+    ) -> Option<&'static str> {
         if regions.is_empty() {
             self.err(
                 path,

@@ -202,11 +202,16 @@ impl<'f> Checker<'f> {
         if self.unreadable("accounts") {
             return Vec::new();
         }
+        // `(organization)` stands for the discovered accounts, which a key cannot name.
+        let accounts: Vec<&'a AccountView<'f>> = accounts
+            .iter()
+            .filter(|a| !a.name.starts_with('('))
+            .collect();
         let declared: Vec<&str> = accounts.iter().map(|a| a.name).collect();
         let mut seen = BTreeSet::new();
         let mut selected = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            let problem = match accounts.iter().find(|a| a.name == name) {
+            let problem = match accounts.iter().copied().find(|a| a.name == name) {
                 None if declared.is_empty() => format!(
                     "account `{name}` is not declared, and the file declares none; allowed: \
                      a declared account: add [accounts.{name}]"

@@ -9,9 +9,12 @@
 mod accept;
 mod accounts;
 mod classifications;
+mod fleet;
 mod key_type;
 mod keys;
 pub(crate) mod names;
+pub(crate) use fleet::rollout_of;
+pub use fleet::wave_message;
 mod policy;
 mod settings;
 mod tags;
@@ -39,7 +42,13 @@ pub(crate) fn check(file: &KeysFile, invalid: &Invalid) -> Vec<Issue> {
         );
     }
     v.settings(&file.settings, &root.key("settings"));
-    let accounts = v.accounts(&file.accounts, &root.key("accounts"));
+    let mut accounts = v.accounts(&file.accounts, &root.key("accounts"));
+    if let Some(o) = &file.organization {
+        accounts.push(v.organization(o, &root.key("organization")));
+    }
+    if let Some(r) = &file.rollout {
+        v.rollout(file, r, &root.key("rollout"));
+    }
     v.classifications(&file.classifications, &root.key("classifications"));
     v.keys(file, &accounts, &root.key("keys"));
     v.accept(file, &root.key("accept"));
@@ -53,6 +62,8 @@ struct Checker<'f> {
     invalid: &'f Invalid,
     /// The region names `[settings] allow_regions` adds to the known ones.
     allow_regions: BTreeSet<&'f str>,
+    /// Whether the file has `[organization]` (then `[accounts]` may be empty).
+    discovering: bool,
 }
 
 impl<'f> Checker<'f> {
@@ -69,6 +80,7 @@ impl<'f> Checker<'f> {
             issues: Vec::new(),
             invalid,
             allow_regions,
+            discovering: file.organization.is_some(),
         }
     }
 

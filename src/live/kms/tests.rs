@@ -130,6 +130,7 @@ impl KmsRead for FakeKms {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(1),
             rotation: None,
             policy: None,

@@ -137,9 +137,12 @@ pub(super) fn report_orphans(
             Resource::Key,
             Severity::Low,
             format!(
-                "c3 key {} (generation {}) is no longer declared here in keys.toml; c3 never deletes keys",
+                "c3 key {} (generation {}) is no longer declared here in keys.toml; c3 never deletes keys{}",
                 key.key_id,
-                key.tag(tag::GENERATION).unwrap_or("?")
+                key.tag(tag::GENERATION).unwrap_or("?"),
+                key.last_usage
+                    .as_ref()
+                    .map_or_else(String::new, |u| format!("; {}", crate::audit::last_used_text(u)))
             ),
         )
         .about(key.key_id.as_str());

@@ -345,6 +345,7 @@ pub(super) fn build_desired(g: &DesiredGen) -> DesiredState {
         keys,
         scope: Scope::default(),
         accept: Vec::new(),
+        fleet: crate::model::Fleet::default(),
     }
 }
 

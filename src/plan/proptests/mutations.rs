@@ -383,6 +383,7 @@ pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
 fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
     let id = w.new_id();
     LiveKey {
+        last_usage: None,
         arn: key_arn(t, &id),
         key_id: id,
         tags: BTreeMap::from([("team".to_string(), "someone-else".to_string())]),
@@ -396,6 +397,7 @@ fn foreign_key(w: &mut World, t: &Target) -> LiveKey {
             origin: "AWS_KMS".into(),
             multi_region: false,
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: false,

@@ -125,6 +125,7 @@ fn key_step(
                 arn: arn.clone(),
                 tags: tags.clone(),
                 details: Some(details),
+                last_usage: None,
             });
             new_keys.insert(slot, (*generation, next_id, arn));
         }
@@ -158,6 +159,7 @@ fn key_step(
             details.multi_region = *multi_region;
             let arn = key_arn(t, &next_id);
             snap.keys.push(LiveKey {
+                last_usage: None,
                 key_id: next_id.clone(),
                 arn: arn.clone(),
                 tags: tags.clone(),
@@ -419,6 +421,7 @@ fn new_details(description: &str, policy: &str, epoch: i64, rotation: Option<u32
         origin: "AWS_KMS".into(),
         multi_region: false,
         custom_key_store_id: None,
+        deletion_epoch: None,
         creation_epoch: Some(epoch),
         rotation: Some(Rotation {
             enabled: rotation.is_some(),

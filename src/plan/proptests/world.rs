@@ -149,6 +149,7 @@ pub(super) fn c3_world_key(
     let kind = &spec.key_type;
     let rotates = kind.supports_rotation();
     LiveKey {
+        last_usage: None,
         arn: key_arn(t, &id),
         key_id: id,
         tags: s.tags(),
@@ -162,6 +163,7 @@ pub(super) fn c3_world_key(
             origin: "AWS_KMS".into(),
             multi_region: kind.multi_region(),
             custom_key_store_id: None,
+            deletion_epoch: None,
             creation_epoch: Some(w.epoch()),
             rotation: Some(Rotation {
                 enabled: rotates,
@@ -383,6 +385,7 @@ pub(super) fn observe(d: &DesiredState, w: &World) -> LiveState {
                     det
                 });
                 LiveKey {
+                    last_usage: None,
                     details,
                     ..k.clone()
                 }
