@@ -178,7 +178,13 @@ fn refers_to_own_key(p: &Plan, snap: &RegionSnapshot, c: &Change, key: &KeyRef) 
             o.account == c.account
                 && o.region == c.region
                 && o.key == c.key
-                && matches!(o.operation(), Some(Operation::CreateKey { generation: g, .. }) if g == generation)
+                && matches!(
+                    o.operation(),
+                    Some(
+                        Operation::CreateKey { generation: g, .. }
+                            | Operation::ReplicateKey { generation: g, .. }
+                    ) if g == generation
+                )
         }),
     }
 }
