@@ -1,6 +1,7 @@
 //! Unit tests of `live::kms` against an in-memory fake.
 
 use super::*;
+use crate::model::KeyState;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
