@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::KeyState;
+use aws_sdk_kms::Client;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
