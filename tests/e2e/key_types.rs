@@ -603,3 +603,53 @@ fn tag(k: &str, v: &str) -> aws_sdk_kms::types::Tag {
 }
 
 use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generation_bump_of_a_multi_region_key_makes_a_new_primary_and_replicas_and_repoints_every_alias(
+) {
+    let account = fresh_account();
+    let key = |generation: u32| {
+        format!(
+            "name = \"tokens\"\nkey_spec = \"ECC_NIST_P256\"\nkey_usage = \"SIGN_VERIFY\"\nmulti_region = true\ngeneration = {generation}\n"
+        )
+    };
+    let config = Config::new(&config_of(&[&account], &[R1, R2], &key(1)));
+    apply_in_background(&config).await;
+    assert_eq!(plan_code(&config).await.code, 0);
+    let (k1, k2) = (kms(&account, R1).await, kms(&account, R2).await);
+    let first = key_behind(&k1, "alias/tokens").await;
+    assert_eq!(
+        key_behind(&k2, "alias/tokens").await,
+        first,
+        "one key id in both regions"
+    );
+
+    config.rewrite(&config_of(&[&account], &[R1, R2], &key(2)));
+    let applied = apply_in_background(&config).await;
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let after = plan_code(&config).await;
+    assert_eq!(after.code, 0, "converged: {after:?}");
+    let second = key_behind(&k1, "alias/tokens").await;
+    assert!(
+        second.starts_with("mrk-") && second != first,
+        "{first} -> {second}"
+    );
+    assert_eq!(
+        key_behind(&k2, "alias/tokens").await,
+        second,
+        "both aliases repointed"
+    );
+    let ops = operations(&account);
+    assert_eq!(ops.get("CreateKey"), Some(&2), "{ops:?}");
+    assert_eq!(ops.get("ReplicateKey"), Some(&2), "{ops:?}");
+    assert!(signs_and_verifies(&k1, &k2, "alias/tokens").await);
+    // The managed policy names the new primary and replica.
+    let resources: Vec<String> = grants(&policy_doc(&account, "allow-sign-tokens").await)
+        .into_iter()
+        .flat_map(|(_, r)| r)
+        .collect();
+    for region in [R1, R2] {
+        let arn = format!("arn:aws:kms:{region}:{account}:key/{second}");
+        assert!(resources.contains(&arn), "{arn} not in {resources:?}");
+    }
+}
