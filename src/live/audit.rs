@@ -82,18 +82,10 @@ pub async fn read_region<K: KmsRead + Sync>(
     calls: &Calls<'_>,
     reads: &AuditReads<'_>,
 ) -> Result<Vec<AuditedKey>, AwsCallError> {
-    let (aliases, keys) = futures::try_join!(
-        collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
-        collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
-    )?;
-    let (aws_managed, by_key) = super::kms::aliases_by_key(aliases);
+    let keys = super::kms::keys_with_aliases(kms, calls).await?;
     let read = try_join_all(
-        keys.iter()
-            .filter(|k| !aws_managed.contains(&k.key_id))
-            .map(|k| {
-                let names = by_key.get(&k.key_id).cloned().unwrap_or_default();
-                read_key(kms, calls, k, names, reads)
-            }),
+        keys.into_iter()
+            .map(|(k, names)| async move { read_key(kms, calls, &k, names, reads).await }),
     )
     .await?;
     Ok(read.into_iter().flatten().collect())

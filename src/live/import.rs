@@ -22,25 +22,16 @@ pub async fn read_region(
     grants: bool,
 ) -> Result<Vec<FoundKey>, AwsCallError> {
     let kms = SdkKms::new(client.clone());
-    let (aliases, keys) = futures::try_join!(
-        collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
-        collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
-    )?;
-    let (aws_managed, by_key) = super::kms::aliases_by_key(aliases);
-    let read = try_join_all(
-        keys.iter()
-            .filter(|k| !aws_managed.contains(&k.key_id))
-            .map(|k| {
-                // Names without `alias/`, sorted.
-                let names: Vec<String> = by_key
-                    .get(&k.key_id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| a.strip_prefix("alias/").map(str::to_string))
-                    .collect();
-                read_key(&kms, calls, k, names, target, grants)
-            }),
-    )
+    let keys = super::kms::keys_with_aliases(&kms, calls).await?;
+    let kms = &kms;
+    let read = try_join_all(keys.into_iter().map(|(k, aliases)| async move {
+        // Names without `alias/`, sorted.
+        let names: Vec<String> = aliases
+            .iter()
+            .filter_map(|a| a.strip_prefix("alias/").map(str::to_string))
+            .collect();
+        read_key(kms, calls, &k, names, target, grants).await
+    }))
     .await?;
     Ok(read.into_iter().flatten().collect())
 }

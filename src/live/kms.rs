@@ -177,12 +177,32 @@ impl RegionAliases {
     }
 }
 
+/// Every key of a region that is not behind an `alias/aws/*` alias, with
+/// its alias names (`alias/<name>`, sorted): ListAliases and ListKeys,
+/// paged, concurrently. What the audit and import start from.
+pub(crate) async fn keys_with_aliases<K: KmsRead>(
+    kms: &K,
+    calls: &Calls<'_>,
+) -> Result<Vec<(KeyEntry, Vec<String>)>, AwsCallError> {
+    let (aliases, keys) = futures::try_join!(
+        collect_pages("ListAliases", calls, |marker| kms.list_aliases(marker)),
+        collect_pages("ListKeys", calls, |marker| kms.list_keys(marker)),
+    )?;
+    let (aws_managed, mut by_key) = aliases_by_key(aliases);
+    Ok(keys
+        .into_iter()
+        .filter(|k| !aws_managed.contains(&k.key_id))
+        .map(|k| {
+            let names = by_key.remove(&k.key_id).unwrap_or_default();
+            (k, names)
+        })
+        .collect())
+}
+
 /// The aliases of a region by the key they point at: the keys behind
 /// `alias/aws/*` (AWS-managed), and each other key's alias names
 /// (`alias/<name>`, sorted). Aliases without a target are left out.
-pub(crate) fn aliases_by_key(
-    listed: Vec<LiveAlias>,
-) -> (BTreeSet<String>, BTreeMap<String, Vec<String>>) {
+fn aliases_by_key(listed: Vec<LiveAlias>) -> (BTreeSet<String>, BTreeMap<String, Vec<String>>) {
     let mut aws_managed = BTreeSet::new();
     let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for alias in listed {

@@ -48,13 +48,23 @@ async fn signs_and_verifies(
     verifier: &aws_sdk_kms::Client,
     alias: &str,
 ) -> bool {
+    signs_and_verifies_with(signer, verifier, alias, SigningAlgorithmSpec::EcdsaSha256).await
+}
+
+/// [`signs_and_verifies`] with another signing algorithm.
+async fn signs_and_verifies_with(
+    signer: &aws_sdk_kms::Client,
+    verifier: &aws_sdk_kms::Client,
+    alias: &str,
+    algorithm: SigningAlgorithmSpec,
+) -> bool {
     let message = Blob::new(b"release v1.2.3".to_vec());
     let signature = signer
         .sign()
         .key_id(alias)
         .message(message.clone())
         .message_type(MessageType::Raw)
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .signing_algorithm(algorithm.clone())
         .send()
         .await
         .expect("Sign")
@@ -67,7 +77,7 @@ async fn signs_and_verifies(
         .message(message)
         .message_type(MessageType::Raw)
         .signature(signature)
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .signing_algorithm(algorithm.clone())
         .send()
         .await
         .expect("Verify")
@@ -316,31 +326,15 @@ async fn an_ml_dsa_key_signs_and_verifies() {
     apply_in_background(&config).await;
     assert_eq!(plan_code(&config).await.code, 0);
     let kms = kms(&account, R1).await;
-    let message = Blob::new(b"firmware 7.1".to_vec());
-    let signature = kms
-        .sign()
-        .key_id("alias/firmware")
-        .message(message.clone())
-        .message_type(MessageType::Raw)
-        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
-        .send()
+    assert!(
+        signs_and_verifies_with(
+            &kms,
+            &kms,
+            "alias/firmware",
+            SigningAlgorithmSpec::MlDsaShake256
+        )
         .await
-        .expect("Sign")
-        .signature()
-        .cloned()
-        .expect("a signature");
-    let valid = kms
-        .verify()
-        .key_id("alias/firmware")
-        .message(message)
-        .message_type(MessageType::Raw)
-        .signature(signature)
-        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
-        .send()
-        .await
-        .expect("Verify")
-        .signature_valid();
-    assert!(valid);
+    );
     let meta = kms
         .describe_key()
         .key_id("alias/firmware")
