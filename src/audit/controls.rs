@@ -129,7 +129,7 @@ pub struct Verdict {
     pub severity: Option<Severity>,
     /// The resource a failure is about, when not the control's own (a
     /// cross-account grant is about `grant`).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Resource>,
 }
 
@@ -158,7 +158,7 @@ impl Verdict {
         v
     }
 
-    fn unknown(control: &Control, operation: &str, reason: &str) -> Self {
+    pub(crate) fn unknown(control: &Control, operation: &str, reason: &str) -> Self {
         let mut v = Self::new(
             control,
             Status::Unknown,
@@ -278,20 +278,31 @@ pub fn rotation(control: &Control, key: &AuditedKey) -> Verdict {
                 None => "automatic rotation is on".to_string(),
             },
         ),
-        Some(_) => Verdict::fail(
-            control,
-            Severity::Medium,
-            format!(
-                "automatic rotation is off; `aws kms enable-key-rotation --key-id {}` turns it on",
-                key.key_id
-            ),
-        ),
+        Some(_) => Verdict::fail(control, Severity::Medium, rotation_off(key)),
         None => Verdict::not_applicable(
             control,
             format!(
                 "KMS reports no rotation status for a {} key",
                 key.details.state
             ),
+        ),
+    }
+}
+
+/// What to say of a key whose rotation is off: the command that turns it
+/// on, in the primary's region for a multi-Region replica (rotation is a
+/// property of the primary, shared by its replicas).
+fn rotation_off(key: &AuditedKey) -> String {
+    let region = key.arn.split(':').nth(3).unwrap_or_default();
+    match key.details.primary_region.as_deref() {
+        Some(primary) if key.details.multi_region && primary != region => format!(
+            "automatic rotation is off; it is set on the multi-Region primary: \
+             `aws kms enable-key-rotation --key-id {} --region {primary}` turns it on for every replica",
+            key.key_id
+        ),
+        _ => format!(
+            "automatic rotation is off; `aws kms enable-key-rotation --key-id {}` turns it on",
+            key.key_id
         ),
     }
 }
@@ -428,11 +439,12 @@ fn declared_accounts(spec: Option<&KeySpec>, account: &str) -> BTreeSet<String> 
         .chain(&spec.administrators)
         .cloned()
         .collect();
+    // A declared statement's principals and condition values (an account
+    // pinned by `kms:CallerAccount`, a partner's role ARN) are declared.
     for s in &spec.statements {
-        collect_strings(
-            s.get("principal").or_else(|| s.get("Principal")),
-            &mut principals,
-        );
+        for field in ["principal", "Principal", "condition", "Condition"] {
+            collect_strings(s.get(field), &mut principals);
+        }
     }
     principals
         .iter()
@@ -479,12 +491,23 @@ fn other_accounts(key: &AuditedKey, account: &str) -> (BTreeSet<String>, BTreeSe
                     }
                 }
             }
+            // `"*"` limited by a condition to another account's callers.
+            in_policy.extend(
+                risk::pinned_accounts(s)
+                    .into_iter()
+                    .filter(|a| a != account),
+            );
         }
     }
     let mut in_grants = BTreeSet::new();
     for g in key.details.grants.iter().flatten() {
-        if let Some(grantee) = &g.grantee {
-            if let risk::Principal::OtherAccount(a) = risk::classify("AWS", grantee, account) {
+        // Who uses the key through the grant, who may retire it, and the
+        // account that created it.
+        for principal in [&g.grantee, &g.retiring, &g.issuing_account]
+            .into_iter()
+            .flatten()
+        {
+            if let risk::Principal::OtherAccount(a) = risk::classify("AWS", principal, account) {
                 in_grants.insert(a);
             }
         }
@@ -508,13 +531,21 @@ pub fn cross_account(key: &AuditedKey, standing: &Standing<'_>) -> Vec<Verdict> 
         if undeclared.is_empty() {
             continue;
         }
+        let list: Vec<&str> = undeclared.iter().map(|a| a.as_str()).collect();
+        // Without the tags, whether keys.toml declares them is unknown.
+        if let Some(reason) = key.unread.get("ListResourceTags") {
+            let mut v = Verdict::unknown(control, "ListResourceTags", reason);
+            v.detail = format!("{} (other accounts: {})", v.detail, list.join(", "));
+            v.resource = Some(resource);
+            verdicts.push(v);
+            continue;
+        }
         let outside = undeclared.iter().any(|a| !standing.estate.contains(*a));
         let place = if resource == Resource::Grant {
-            "a grant"
+            "a grant (its grantee, retiring principal or issuing account)"
         } else {
             "the key policy"
         };
-        let list: Vec<&str> = undeclared.iter().map(|a| a.as_str()).collect();
         let mut v = Verdict::fail(
             control,
             if outside {

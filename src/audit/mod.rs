@@ -143,15 +143,30 @@ fn judge(
         account: &target.account,
         estate,
     };
-    let mut verdicts = vec![
-        controls::kms_3(key),
-        controls::rotation(&controls::KMS_4, key),
-        controls::kms_5(key),
-        controls::rotation(&controls::CIS_ROTATION, key),
-        controls::rotation_period(key, &standing),
-    ];
-    verdicts.extend(controls::cross_account(key, &standing));
-    verdicts.push(controls::key_state(key, &standing));
+    let verdicts = if let Some(reason) = key.unread.get("DescribeKey") {
+        // Not even described: no control can be judged.
+        controls::ALL
+            .iter()
+            .map(|c| Verdict::unknown(c, "DescribeKey", reason))
+            .collect()
+    } else {
+        let mut verdicts = vec![
+            controls::kms_3(key),
+            controls::rotation(&controls::KMS_4, key),
+            controls::kms_5(key),
+            controls::rotation(&controls::CIS_ROTATION, key),
+            match key.unread.get("ListResourceTags") {
+                // Whether c3 manages it, and with which period, is unknown.
+                Some(reason) => {
+                    Verdict::unknown(&controls::C3_ROTATION_PERIOD, "ListResourceTags", reason)
+                }
+                None => controls::rotation_period(key, &standing),
+            },
+        ];
+        verdicts.extend(controls::cross_account(key, &standing));
+        verdicts.push(controls::key_state(key, &standing));
+        verdicts
+    };
     let d = &key.details;
     KeyAudit {
         account: target.account.clone(),
@@ -160,10 +175,16 @@ fn judge(
         key_id: key.key_id.clone(),
         key_arn: key.arn.clone(),
         aliases: key.aliases.clone(),
-        owner: match (declared.is_some(), standing.orphan) {
-            (true, _) => "c3",
-            (false, true) => "c3-orphan",
-            (false, false) => "unmanaged",
+        owner: if key.unread.contains_key("ListResourceTags")
+            || key.unread.contains_key("DescribeKey")
+        {
+            "unknown"
+        } else if declared.is_some() {
+            "c3"
+        } else if standing.orphan {
+            "c3-orphan"
+        } else {
+            "unmanaged"
         }
         .to_string(),
         state: d.state.to_string(),
@@ -225,8 +246,9 @@ fn findings(key: &KeyAudit) -> Vec<Change> {
     // names both.
     // A key scheduled for deletion fails KMS.3 and C3.KEY_STATE alike: KMS.3's
     // finding says it, with the date.
-    let kms4_failed = key.status(controls::KMS_4.id) == Some(Status::Fail);
-    let kms3_failed = key.status(controls::KMS_3.id) == Some(Status::Fail);
+    let counted = |id: &str| matches!(key.status(id), Some(Status::Fail | Status::Unknown));
+    let kms4_failed = counted(controls::KMS_4.id);
+    let kms3_failed = counted(controls::KMS_3.id);
     key.verdicts
         .iter()
         .filter(|v| matches!(v.status, Status::Fail | Status::Unknown))
@@ -236,7 +258,10 @@ fn findings(key: &KeyAudit) -> Vec<Change> {
             let control = controls::by_id(&v.control)?;
             let mut detail = format!("{}: {}", control.id, v.detail);
             if kms4_failed && v.control == controls::KMS_4.id {
-                detail.push_str(&format!(" (also fails {})", controls::CIS_ROTATION.id));
+                detail.push_str(&format!(
+                    " (the same holds for {})",
+                    controls::CIS_ROTATION.id
+                ));
             }
             if let Some(usage) = &key.last_used {
                 detail.push_str(&format!("; {}", last_used_text(usage)));

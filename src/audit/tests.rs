@@ -293,3 +293,217 @@ fn findings_merge_what_two_controls_say_of_one_problem() {
     assert_eq!(keys[0].status("CIS.3.6"), Some(Status::Fail));
     assert_eq!(keys[0].owner, "unmanaged");
 }
+
+// ---- review14: proofs of suspected bugs (left uncommitted) ----
+
+fn unmanaged_standing(estate: &BTreeSet<String>) -> Standing<'_> {
+    Standing {
+        declared: None,
+        orphan: false,
+        account: ACCOUNT,
+        estate,
+    }
+}
+
+fn empty_desired() -> DesiredState {
+    DesiredState {
+        settings: crate::model::Settings::default(),
+        accounts: Vec::new(),
+        keys: Vec::new(),
+        scope: crate::model::Scope::default(),
+        accept: Vec::new(),
+        fleet: crate::model::Fleet::default(),
+    }
+}
+
+/// `"*"` pinned by a condition to ANOTHER account is not public (KMS.5
+/// passes, rightly), but it lets that account in: C3.CROSS_ACCOUNT must fail.
+#[test]
+fn another_account_let_in_through_a_condition_is_cross_account() {
+    let estate = BTreeSet::new();
+    for cond in [
+        r#"{"StringEquals":{"kms:CallerAccount":"999999999999"}}"#,
+        r#"{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}"#,
+        r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/*"}}"#,
+    ] {
+        let k = key(&with_statement(&format!(
+            r#"{{"Sid":"Partner","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{cond}}}"#
+        )));
+        assert_eq!(controls::kms_5(&k).status, Status::Pass, "{cond}");
+        let v = controls::cross_account(&k, &unmanaged_standing(&estate));
+        assert_eq!(v[0].status, Status::Fail, "{cond}: {v:?}");
+    }
+}
+
+/// A wildcard in an org id, a VPC endpoint or a user id is no "fixed value":
+/// Security Hub fails such a key; c3 passes it.
+#[test]
+fn wildcards_outside_fixed_accounts_are_not_pins() {
+    for cond in [
+        r#"{"StringLike":{"aws:PrincipalOrgID":"o-*"}}"#,
+        r#"{"StringLike":{"aws:SourceVpce":"vpce-*"}}"#,
+        r#"{"StringLike":{"aws:userid":"AROA*"}}"#,
+    ] {
+        let s = format!(
+            r#"{{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{cond}}}"#
+        );
+        assert_eq!(kms5(&s), Status::Fail, "{cond}");
+    }
+}
+
+/// docs/audit.md: a NotPrincipal Allow is public only "with no condition
+/// that limits callers"; c3 fails it even when the account is pinned.
+#[test]
+fn not_principal_with_a_pinning_condition_is_not_public() {
+    let s = format!(
+        r#"{{"Sid":"NP","Effect":"Allow","NotPrincipal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/x"}},"Action":"kms:Decrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:CallerAccount":"{ACCOUNT}"}}}}}}"#
+    );
+    assert_eq!(kms5(&s), Status::Pass);
+}
+
+/// docs/audit.md's own example: `key = "legacy-*"` with `subject = "KMS.4"`.
+#[test]
+fn an_accept_entry_names_an_audited_key_by_its_alias() {
+    let mut k = key(&with_statement(
+        r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
+    ));
+    k.aliases = vec!["alias/legacy-billing".into()];
+    k.details.rotation = Some(Rotation {
+        enabled: false,
+        period_days: None,
+    });
+    let live = AuditState {
+        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
+    };
+    let mut plan = audit(&empty_desired(), &live);
+    let entry = crate::model::AcceptEntry {
+        account: None,
+        region: None,
+        key: Some("legacy-billing".into()),
+        resource: None,
+        subject: Some("KMS.4".into()),
+        reason: "imported keys".into(),
+        expires: crate::model::Date::parse("2027-06-30").unwrap(),
+        at: "keys.toml:1".into(),
+    };
+    crate::plan::accept::accept(
+        &mut plan,
+        &[entry],
+        &crate::model::Scope::default(),
+        crate::model::Date::parse("2026-11-30").unwrap(),
+    );
+    assert!(plan.changes[0].accepted.is_some(), "{:?}", plan.warnings);
+}
+
+/// ListResourceTags denied on a c3 key: it is silently judged `unmanaged`
+/// (C3.ROTATION_PERIOD not applicable, no unknown anywhere, no finding)
+/// although docs say a denied read makes the controls that need it `unknown`.
+#[test]
+fn denied_tags_make_ownership_and_the_declared_period_unknown() {
+    let mut k = key(&with_statement(
+        r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
+    ));
+    k.unread.insert(
+        "ListResourceTags".into(),
+        "AccessDeniedException: denied".into(),
+    );
+    // Declared with a 90-day period; live 365 (would fail C3.ROTATION_PERIOD).
+    let live = AuditState {
+        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
+    };
+    let plan = audit(&empty_desired(), &live);
+    let keys = plan.audit.clone().unwrap();
+    assert!(
+        keys[0].verdicts.iter().any(|v| v.status == Status::Unknown),
+        "owner {} and no unknown verdict: {:?}",
+        keys[0].owner,
+        keys[0].verdicts
+    );
+}
+
+/// Rotation status denied: KMS.4 and CIS.3.6 are both unknown and give two
+/// findings, though docs say "one finding names both".
+#[test]
+fn an_unknown_rotation_is_one_finding_for_kms_4_and_cis() {
+    let mut k = key(&with_statement(
+        r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
+    ));
+    k.details.rotation = None;
+    k.unread.insert(
+        "GetKeyRotationStatus".into(),
+        "AccessDeniedException: denied".into(),
+    );
+    let live = AuditState {
+        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
+    };
+    let plan = audit(&empty_desired(), &live);
+    let ids: Vec<_> = plan.changes.iter().map(|c| c.subject.clone()).collect();
+    assert_eq!(ids, vec!["KMS.4".to_string()], "{ids:?}");
+}
+
+/// JUnit: accepting the key-policy half of C3.CROSS_ACCOUNT skips the
+/// grant half too, while the grant finding still counts for the exit code.
+#[test]
+fn junit_skips_only_the_accepted_half_of_a_cross_account_finding() {
+    let mut k = key(&with_statement(
+        r#"{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"kms:Decrypt","Resource":"*"}"#,
+    ));
+    k.details.grants = Some(vec![crate::model::KmsGrant {
+        grant_id: "g1".into(),
+        name: None,
+        grantee: Some("arn:aws:iam::888888888888:role/reader".into()),
+        grantee_service: None,
+        retiring: None,
+        issuing_account: None,
+        operations: vec!["Decrypt".into()],
+        constraints: BTreeMap::new(),
+        source_arn: None,
+    }]);
+    let live = AuditState {
+        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
+    };
+    let mut plan = audit(&empty_desired(), &live);
+    let entry = crate::model::AcceptEntry {
+        account: None,
+        region: None,
+        key: Some("legacy".into()),
+        resource: Some("key_policy".into()),
+        subject: Some("C3.CROSS_ACCOUNT".into()),
+        reason: "partner".into(),
+        expires: crate::model::Date::parse("2027-06-30").unwrap(),
+        at: "keys.toml:1".into(),
+    };
+    crate::plan::accept::accept(
+        &mut plan,
+        &[entry],
+        &crate::model::Scope::default(),
+        crate::model::Date::parse("2026-11-30").unwrap(),
+    );
+    assert!(plan.has_differences(), "the grant finding counts");
+    let xml = crate::render::audit::junit(&plan);
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+}
+
+/// A grant to a service whose retiring principal or issuing account is
+/// another account: plan's assess_grant calls another issuer "high";
+/// the audit's C3.CROSS_ACCOUNT passes.
+#[test]
+fn a_grant_issued_or_retirable_by_another_account_is_cross_account() {
+    let estate = BTreeSet::new();
+    let mut k = key(&with_statement(
+        r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
+    ));
+    k.details.grants = Some(vec![crate::model::KmsGrant {
+        grant_id: "g1".into(),
+        name: None,
+        grantee: Some("rds.eu-west-1.amazonaws.com".into()),
+        grantee_service: None,
+        retiring: Some("arn:aws:iam::999999999999:role/ops".into()),
+        issuing_account: Some("arn:aws:iam::999999999999:root".into()),
+        operations: vec!["Decrypt".into()],
+        constraints: BTreeMap::new(),
+        source_arn: None,
+    }]);
+    let v = controls::cross_account(&k, &unmanaged_standing(&estate));
+    assert_eq!(v[0].status, Status::Fail, "{v:?}");
+}

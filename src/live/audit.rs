@@ -113,7 +113,36 @@ pub fn rotation_applies(d: &KeyDetails) -> bool {
         && d.usage == "ENCRYPT_DECRYPT"
         && (d.origin.is_empty() || d.origin == "AWS_KMS")
         && d.custom_key_store_id.is_none()
-        && d.state != KeyState::PendingDeletion
+        && !crate::audit::controls::scheduled_for_deletion(&d.state)
+}
+
+/// A key DescribeKey was denied for: what ListKeys said, and why the rest
+/// is unknown.
+fn undescribed(key: &KeyEntry, aliases: Vec<String>, e: &AwsCallError) -> AuditedKey {
+    AuditedKey {
+        key_id: key.key_id.clone(),
+        arn: key.arn.clone(),
+        aliases,
+        tags: BTreeMap::new(),
+        details: KeyDetails {
+            state: KeyState::Other("Unknown".to_string()),
+            description: String::new(),
+            manager: String::new(),
+            spec: String::new(),
+            usage: String::new(),
+            origin: String::new(),
+            multi_region: false,
+            primary_region: None,
+            custom_key_store_id: None,
+            deletion_epoch: None,
+            creation_epoch: None,
+            rotation: None,
+            policy: None,
+            grants: None,
+        },
+        unread: [("DescribeKey".to_string(), reason(e))].into(),
+        last_usage: None,
+    }
 }
 
 /// One key; `None` when it vanished while it was read, or it is AWS-managed.
@@ -129,6 +158,9 @@ async fn read_key<K: KmsRead + Sync>(
         Ok(d) if d.manager == "AWS" => return Ok(None),
         Ok(d) => d,
         Err(e) if e.is_not_found() => return Ok(None),
+        // The key's policy may leave the audit role out: the key is
+        // reported with every control unknown, the region goes on.
+        Err(e) if denied_for_key(&e) => return Ok(Some(undescribed(key, aliases, &e))),
         Err(e) => return Err(e),
     };
     let mut audited = AuditedKey {

@@ -120,22 +120,29 @@ fn positive(op: &str) -> bool {
     )
 }
 
-/// Whether a condition value pins something: not a bare wildcard, and for
-/// an ARN no wildcard in its account.
+/// Whether a condition value pins something (Security Hub KMS.5: "only
+/// fixed values"): no `*` or `?`, except in the resource part of an ARN
+/// whose account is fixed (`arn:aws:iam::111122223333:role/*`) and below a
+/// fixed organisation in `aws:PrincipalOrgPaths` (`o-abc/r-ab12/ou-*`). An
+/// ARN without an account (an S3 bucket) must be fixed whole.
 fn pins(key: &str, value: &str) -> bool {
-    if value.is_empty() || value.starts_with('*') || value.starts_with('?') {
+    let wild = |v: &str| v.contains(['*', '?']);
+    if value.is_empty() {
         return false;
     }
     if value.starts_with("arn:") {
+        return match value.split(':').nth(4) {
+            Some(account) if !account.is_empty() => !wild(account),
+            _ => !wild(value),
+        };
+    }
+    if key == "aws:principalorgpaths" {
         return value
-            .split(':')
-            .nth(4)
-            .is_some_and(|a| !a.is_empty() && !a.contains(['*', '?']));
+            .split('/')
+            .next()
+            .is_some_and(|org| org.starts_with("o-") && !wild(org));
     }
-    if ACCOUNT_KEYS.contains(&key) {
-        return !value.contains(['*', '?']);
-    }
-    true
+    !wild(value)
 }
 
 /// The limiting conditions of a statement: (key, values) pairs.
@@ -151,12 +158,25 @@ fn limits(s: &Statement) -> Vec<(&str, &BTreeSet<String>)> {
         .collect()
 }
 
-/// The accounts a statement's conditions pin callers to.
-fn pinned_accounts(s: &Statement) -> BTreeSet<String> {
+/// The accounts a statement's conditions pin callers to: the values of the
+/// account keys, and the accounts of the principal or source ARNs.
+pub fn pinned_accounts(s: &Statement) -> BTreeSet<String> {
     limits(s)
         .into_iter()
-        .filter(|(k, _)| ACCOUNT_KEYS.contains(k))
-        .flat_map(|(_, v)| v.iter().cloned())
+        .flat_map(|(k, values)| {
+            values.iter().filter_map(move |v| {
+                if ACCOUNT_KEYS.contains(&k) {
+                    Some(v.clone())
+                } else if matches!(k, "aws:principalarn" | "aws:sourcearn") {
+                    v.split(':')
+                        .nth(4)
+                        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                        .map(str::to_string)
+                } else {
+                    None
+                }
+            })
+        })
         .collect()
 }
 
@@ -165,8 +185,12 @@ pub fn public_reason(s: &Statement) -> Option<String> {
     if s.effect != "Allow" {
         return None;
     }
-    if s.not_principal.is_some() {
-        return Some("it allows everyone but the principals it names (NotPrincipal)".into());
+    if s.not_principal.is_some() && limits(s).is_empty() {
+        return Some(
+            "it allows everyone but the principals it names (NotPrincipal), with no condition \
+             that limits callers to an account, organisation, network or named principal"
+                .into(),
+        );
     }
     let anyone = s
         .principal

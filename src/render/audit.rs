@@ -186,23 +186,31 @@ fn case(
     k: &KeyAudit,
     v: &crate::audit::Verdict,
 ) -> Case {
-    let name = format!("{} {} ({})", k.name, v.control, k.key_id);
+    let control = controls::by_id(&v.control);
+    let resource = v.resource.or(control.map(|c| c.resource));
+    let name = match v.resource {
+        Some(r) => format!("{} {} {r} ({})", k.name, v.control, k.key_id),
+        None => format!("{} {} ({})", k.name, v.control, k.key_id),
+    };
     out.push_str(&format!(
         "    <testcase name=\"{}\" classname=\"{}\">\n",
         escape(&name),
         escape(classname)
     ));
-    // The finding a verdict is reported by: its own, or the one it shares
-    // (CIS's rotation control with KMS.4, a scheduled deletion with KMS.3).
-    let reported_by = |control: &str| {
-        control == v.control
-            || (control == controls::KMS_4.id && v.control == controls::CIS_ROTATION.id)
-            || (control == controls::KMS_3.id && v.control == controls::C3_KEY_STATE.id)
+    // The finding a verdict is reported by: its own (the same control and
+    // resource), or the one it shares (CIS's rotation control with KMS.4, a
+    // scheduled deletion with KMS.3).
+    let reported_by = |c: &crate::plan::Change| {
+        let own = c.control.as_deref() == Some(v.control.as_str()) && Some(c.resource) == resource;
+        let shared = match c.control.as_deref() {
+            Some(id) if id == controls::KMS_4.id => v.control == controls::CIS_ROTATION.id,
+            Some(id) if id == controls::KMS_3.id => v.control == controls::C3_KEY_STATE.id,
+            _ => false,
+        };
+        own || shared
     };
     let accepted = plan.changes.iter().any(|c| {
-        c.accepted.is_some()
-            && c.key_id.as_deref() == Some(k.key_id.as_str())
-            && c.control.as_deref().is_some_and(reported_by)
+        c.accepted.is_some() && c.key_id.as_deref() == Some(k.key_id.as_str()) && reported_by(c)
     });
     let ended = match v.status {
         Status::Fail | Status::Unknown if !accepted => {

@@ -440,3 +440,39 @@ async fn accounts_discovered_from_organizations_are_audited_too() {
     assert_eq!(row["account"], member.id.as_str(), "{row}");
     assert_eq!(row["owner"], "unmanaged", "{row}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_the_audit_may_not_describe_is_unknown_and_the_region_goes_on() {
+    let account = fresh_account();
+    let seed = crate::support::estates::Seed::new(&account, REGION).await;
+    let console = crate::support::estates::CONSOLE_KEY_POLICY.replace("ACCOUNT", &account);
+    let (open, _) = seed.key("made in the console", &console, &[], false).await;
+    // A key policy that leaves the audit out (a Deny of DescribeKey, which
+    // the emulator enforces as AWS does).
+    let closed_policy = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [
+  {{"Sid": "Root", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{account}:root"}}, "Action": "kms:*", "Resource": "*"}},
+  {{"Sid": "NoDescribe", "Effect": "Deny", "Principal": "*", "Action": "kms:DescribeKey", "Resource": "*"}}
+]}}"#
+    );
+    let (closed, _) = seed.key("locked", &closed_policy, &[], false).await;
+    let config = Config::new(&format!(
+        "version = 1\n\n{}[classifications.internal]\n",
+        account_block("prod", &account, &[REGION])
+    ));
+    let path = config.path.clone();
+    let (run, doc) =
+        tokio::task::spawn_blocking(move || audit_json(&path, &["--detailed-exitcode"]))
+            .await
+            .expect("audit");
+    assert_eq!(run.code, 2, "the unknown verdicts count: {run:?}");
+    assert!(
+        doc["errors"].as_array().expect("errors").is_empty(),
+        "{doc}"
+    );
+    assert_eq!(status(&doc, &open, "KMS.5"), "pass");
+    for control in CONTROLS {
+        assert_eq!(status(&doc, &closed, control), "unknown", "{control}");
+    }
+    assert_eq!(key_row(&doc, &closed)["owner"], "unknown");
+}
