@@ -17,6 +17,7 @@ use crate::apply::Status;
 use crate::exit::ExitStatus;
 use crate::model::fleet::Waves;
 use crate::model::{Date, DesiredState};
+use crate::plan::action::{KeyRef, Operation};
 use crate::plan::Plan;
 use crate::render::waves::{self, AccountEnd};
 use crate::render::Printer;
@@ -175,10 +176,30 @@ async fn execute(
     (done, outcomes.len() - done)
 }
 
+/// The region part a regional change runs in with `region_order`: its own
+/// region, except that the changes of a replica made from a primary this
+/// plan creates go with the primary's region (one execute makes the primary,
+/// then the replica from it, whichever region comes first in the order).
+fn region_part<'a>(plan: &'a Plan, change: &'a crate::plan::Change) -> Option<&'a str> {
+    let region = change.region.as_deref()?;
+    let new_primary = plan.changes.iter().find_map(|c| match c.operation() {
+        Some(Operation::ReplicateKey {
+            primary_region,
+            primary: KeyRef::New { .. },
+            ..
+        }) if c.key == change.key && c.region.as_deref() == Some(region) => {
+            Some(primary_region.as_str())
+        }
+        _ => None,
+    });
+    Some(new_primary.unwrap_or(region))
+}
+
 /// `region_order`: the regional changes region after region (the listed
-/// regions first, in order, then the others by name), stopping at the first
-/// region with a failure; then the account is planned again and what is
-/// left (its managed policies, which name the keys just created) executed.
+/// regions first, in order, then the others by name; a new replica with its
+/// new primary, see [`region_part`]), stopping at the first region with a
+/// failure; then the account is planned again and what is left (its managed
+/// policies, which name the keys just created) executed.
 async fn in_region_order(
     r: &Rollout<'_>,
     desired: &DesiredState,
@@ -200,7 +221,7 @@ async fn in_region_order(
             changes: plan
                 .changes
                 .iter()
-                .filter(|c| c.region.as_deref() == Some(region.as_str()))
+                .filter(|c| region_part(plan, c) == Some(region.as_str()))
                 .cloned()
                 .collect(),
             ..Plan::default()

@@ -599,3 +599,40 @@ async fn region_order_applies_the_regions_of_an_account_one_after_the_other() {
         .count();
     assert_eq!(policies, 6);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn region_order_either_way_creates_a_multi_region_key_with_its_replica() {
+    for order in [
+        "[\"eu-west-1\", \"eu-central-1\"]",
+        "[\"eu-central-1\", \"eu-west-1\"]",
+    ] {
+        let account = fresh_account();
+        let text = format!(
+            "version = 1\n\n{}[rollout]\nwaves = [[\"*\"]]\nregion_order = {order}\n\n[classifications.internal]\n\n[[keys]]\nname = \"a\"\nclassification = \"internal\"\nmulti_region = true\nprimary_region = \"eu-west-1\"\n",
+            super::account_block("prod", &account, &["eu-west-1", "eu-central-1"])
+        );
+        let config = Config::new(&text);
+        let run = run_c3(&config, &["apply", "--auto-approve"]).await;
+        assert_eq!(run.code, 0, "{order}: {run:?}");
+        assert!(
+            run.stdout.contains("| 1 | 1 | 1 | 0 | 0 | converged |"),
+            "{order}: {run:?}"
+        );
+        let ops = |op: &str| {
+            writes(&account)
+                .iter()
+                .filter(|r| r.operation == op)
+                .map(|r| r.region.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ops("CreateKey"), ["eu-west-1"], "{order}");
+        let replicated = emulator()
+            .requests(&account)
+            .into_iter()
+            .filter(|r| r.operation == "ReplicateKey")
+            .count();
+        assert_eq!(replicated, 1, "{order}: {run:?}");
+        let again = run_c3(&config, &["plan", "--detailed-exitcode"]).await;
+        assert_eq!(again.code, 0, "{order}: {again:?}");
+    }
+}
