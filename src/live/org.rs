@@ -98,47 +98,44 @@ pub async fn discover<O: OrgRead + Sync>(
     } else {
         spec.parents.clone()
     };
-    // Level by level: (parent, its path from the start, itself included).
-    let mut level: Vec<(String, Vec<String>)> =
-        starts.into_iter().map(|p| (p.clone(), vec![p])).collect();
-    let mut seen: BTreeMap<String, (AccountRow, Vec<String>)> = BTreeMap::new();
+    // Level by level, each parent read once; an OU's parent is remembered
+    // as it is listed, so a path is whole even when a parent listed in
+    // `parents` sits under another one (read first at its own level).
+    let mut level = starts;
+    let mut parent_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (AccountRow, String)> = BTreeMap::new();
     let mut visited = BTreeSet::new();
     while !level.is_empty() {
-        level.retain(|(p, _)| visited.insert(p.clone()));
-        let reads = level.iter().map(|(parent, path)| async move {
+        level.retain(|p| visited.insert(p.clone()));
+        let reads = level.iter().map(|parent| async move {
             let accounts =
                 collect_pages("ListAccountsForParent", calls, |t| org.accounts(parent, t));
             let ous = collect_pages("ListOrganizationalUnitsForParent", calls, |t| {
                 org.ous(parent, t)
             });
             let (accounts, ous) = futures::try_join!(accounts, ous)?;
-            Ok::<_, AwsCallError>((path, accounts, ous))
+            Ok::<_, AwsCallError>((parent, accounts, ous))
         });
         let mut next = Vec::new();
-        for (path, accounts, ous) in try_join_all(reads).await? {
+        for (parent, accounts, ous) in try_join_all(reads).await? {
             for row in accounts {
-                // An account listed twice (a parent under another) keeps its longest path.
-                let longer = seen.get(&row.id).is_none_or(|(_, p)| p.len() < path.len());
-                if longer {
-                    seen.insert(row.id.clone(), (row, path.clone()));
-                }
+                seen.insert(row.id.clone(), (row, parent.clone()));
             }
             for ou in ous {
-                let mut sub = path.clone();
-                sub.push(ou.clone());
-                next.push((ou, sub));
+                parent_of.insert(ou.clone(), parent.clone());
+                next.push(ou);
             }
         }
         level = next;
     }
     let mut found = Discovery::default();
     let mut active = Vec::new();
-    for (id, (row, path)) in seen {
+    for (id, (row, parent)) in seen {
         if row.state == "ACTIVE" {
             active.push(OrgAccount {
                 id,
                 org_name: row.name,
-                ous: path,
+                ous: path_to(&parent, &parent_of),
                 tags: BTreeMap::new(),
             });
         } else {
@@ -160,6 +157,21 @@ pub async fn discover<O: OrgRead + Sync>(
     }
     found.accounts = active;
     Ok(found)
+}
+
+/// The parents from the outermost one read down to `parent`, itself included.
+fn path_to(parent: &str, parent_of: &BTreeMap<String, String>) -> Vec<String> {
+    let mut path = vec![parent.to_string()];
+    let mut at = parent;
+    while let Some(up) = parent_of.get(at) {
+        if path.contains(up) {
+            break;
+        }
+        path.push(up.clone());
+        at = up;
+    }
+    path.reverse();
+    path
 }
 
 /// Discovers the accounts of `[organization]` with the SDK: through

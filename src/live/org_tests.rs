@@ -224,3 +224,23 @@ async fn a_tag_filter_keeps_the_tagged_accounts_only() {
         .iter()
         .all(|a| a.tags.get("env").map(String::as_str) == Some("prod")));
 }
+
+// A parent and one of its sub-OUs both in `parents`: the account
+// under the sub-OU must still be known to sit under the outer OU.
+#[tokio::test]
+async fn nested_parents_keep_the_outer_ou_in_the_path() {
+    let fake = organization();
+    for parents in [[B, C], [C, B]] {
+        let found = run(&fake, &spec(&parents, false, &[]), false).await;
+        let c = found
+            .accounts
+            .iter()
+            .find(|a| a.id == "100000000021")
+            .unwrap();
+        assert_eq!(
+            c.ous,
+            [B, C],
+            "{parents:?}: account in C (under B) lost B from its OU path"
+        );
+    }
+}
