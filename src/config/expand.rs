@@ -74,6 +74,7 @@ fn fleet(file: &KeysFile) -> Fleet {
         organization,
         rollout: file.rollout.as_ref().map(super::validate::rollout_of),
         discovered: Vec::new(),
+        declared_in_org: Vec::new(),
         open_keys,
     }
 }

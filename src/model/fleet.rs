@@ -21,6 +21,10 @@ pub struct Fleet {
     /// The accounts discovered from AWS Organizations (filled in by a run,
     /// after discovery; declared ids excluded), sorted by id.
     pub discovered: Vec<DiscoveredAccount>,
+    /// What Organizations says of declared accounts it also lists (their
+    /// OUs and tags, for the wave selectors; the declared entry keeps its
+    /// name, role and regions), sorted by id.
+    pub declared_in_org: Vec<OrgAccount>,
     /// The keys that name no `accounts` (so they live in every account,
     /// discovered ones too), with their `regions` when given.
     pub open_keys: Vec<(String, Option<BTreeSet<String>>)>,
@@ -367,25 +371,29 @@ impl Fleet {
     /// they are, then each discovered account whose id is not declared,
     /// named by [`account_names`], with the role `role_name` and the
     /// regions of `[organization]`; keys that name no account target them
-    /// too. Returns the discovered accounts added.
+    /// too. Sets [`Fleet::discovered`] to the discovered accounts added and
+    /// [`Fleet::declared_in_org`] to what Organizations says of the declared
+    /// ones it lists.
     pub fn join(
+        &mut self,
         spec: &OrganizationSpec,
         found: Vec<OrgAccount>,
         accounts: &mut Vec<Account>,
-    ) -> Vec<DiscoveredAccount> {
+    ) {
         let declared: BTreeSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
-        let mut fresh: Vec<OrgAccount> = found
-            .into_iter()
-            .filter(|a| !declared.contains(&a.id))
-            .collect();
-        fresh.sort_by(|a, b| a.id.cmp(&b.id));
-        fresh.dedup_by(|a, b| a.id == b.id);
+        let (mut known, mut fresh): (Vec<OrgAccount>, Vec<OrgAccount>) =
+            found.into_iter().partition(|a| declared.contains(&a.id));
+        for list in [&mut known, &mut fresh] {
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            list.dedup_by(|a, b| a.id == b.id);
+        }
+        self.declared_in_org = known;
         let names = account_names(&fresh, accounts);
         let partition = spec
             .regions
             .first()
             .map_or("aws", |r| super::names::partition(r));
-        fresh
+        self.discovered = fresh
             .into_iter()
             .zip(names)
             .map(|(org, name)| {
@@ -401,7 +409,7 @@ impl Fleet {
                 });
                 DiscoveredAccount { name, org }
             })
-            .collect()
+            .collect();
     }
 
     /// The targets keys that name no account get in the discovered accounts.
@@ -426,6 +434,14 @@ impl Fleet {
     /// The discovered account with this id.
     pub fn discovered(&self, id: &str) -> Option<&DiscoveredAccount> {
         self.discovered.iter().find(|d| d.org.id == id)
+    }
+
+    /// What Organizations says of the account with this id, discovered or
+    /// declared.
+    pub fn org_facts(&self, id: &str) -> Option<&OrgAccount> {
+        self.discovered(id)
+            .map(|d| &d.org)
+            .or_else(|| self.declared_in_org.iter().find(|a| a.id == id))
     }
 }
 

@@ -171,3 +171,39 @@ fn ids_and_globs() {
     assert!(glob("a?c", "abc"));
     assert!(!glob("prod-*", "staging"));
 }
+
+// An account both declared and found under an OU: `ou:` picks it.
+#[test]
+fn a_declared_account_also_in_the_organization_keeps_its_ou_for_the_waves() {
+    let toml = r#"
+version = 1
+[classifications.internal]
+[accounts.prod]
+id = "111111111111"
+regions = ["eu-west-1"]
+
+[organization]
+parents = ["ou-ab12-aaaaaaaa"]
+role_name = "c3"
+regions = ["eu-west-1"]
+
+[rollout]
+waves = [["ou:ou-ab12-aaaaaaaa"], ["*"]]
+
+[[keys]]
+name = "app"
+classification = "internal"
+"#;
+    let mut desired = crate::config::parse(toml, "keys.toml").unwrap();
+    desired.join_discovered(vec![
+        org("111111111111", "Prod", &["ou-ab12-aaaaaaaa"], &[]),
+        org("222222222222", "Other", &["ou-ab12-aaaaaaaa"], &[]),
+    ]);
+    let waves = assign(desired.fleet.rollout.as_ref().unwrap(), &desired.members()).unwrap();
+    assert_eq!(
+        waves.wave_of("111111111111"),
+        Some(0),
+        "declared prod sits in ou A but lands in wave {:?}",
+        waves.wave_of("111111111111").map(|w| w + 1)
+    );
+}

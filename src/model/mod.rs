@@ -265,7 +265,7 @@ impl DesiredState {
         let Some(spec) = self.fleet.organization.clone() else {
             return;
         };
-        self.fleet.discovered = Fleet::join(&spec, found, &mut self.accounts);
+        self.fleet.join(&spec, found, &mut self.accounts);
         for key in &mut self.keys {
             let extra = self.fleet.open_targets(&key.name);
             if extra.is_empty() {
@@ -282,12 +282,12 @@ impl DesiredState {
         let none = NONE.get_or_init(BTreeMap::new);
         self.accounts
             .iter()
-            .map(|a| match self.fleet.discovered(&a.id) {
-                Some(d) => fleet::Member {
+            .map(|a| match self.fleet.org_facts(&a.id) {
+                Some(org) => fleet::Member {
                     name: &a.name,
                     id: &a.id,
-                    ous: &d.org.ous,
-                    tags: &d.org.tags,
+                    ous: &org.ous,
+                    tags: &org.tags,
                 },
                 None => fleet::Member {
                     name: &a.name,
