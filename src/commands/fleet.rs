@@ -91,7 +91,7 @@ pub(crate) fn waves(desired: &DesiredState, printer: &Printer) -> Result<Option<
                 let place = at
                     .and_then(|(w, s)| rollout.waves.get(w)?.get(s))
                     .map_or_else(
-                        || "[rollout] waves".to_string(),
+                        || format!("{}: rollout.waves", rollout.at),
                         |sel| {
                             format!(
                                 "{}: rollout.waves[{}][{}]",

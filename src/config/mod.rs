@@ -120,6 +120,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<DesiredState, ConfigError>
             }
             if let Some(r) = &mut desired.fleet.rollout {
                 let waves = FieldPath::root().key("rollout").key("waves");
+                r.at = at(&waves);
                 for (w, wave) in r.waves.iter_mut().enumerate() {
                     for (s, selector) in wave.iter_mut().enumerate() {
                         selector.at = at(&waves.index(w).index(s));

@@ -88,6 +88,9 @@ pub struct Rollout {
     /// When set, the regions of an account are applied one after the other
     /// in this order (regions not listed last, in name order).
     pub region_order: Option<Vec<String>>,
+    /// Where `[rollout] waves` is in keys.toml (`keys.toml:31`); empty
+    /// before `config` locates it.
+    pub at: String,
 }
 
 /// One wave selector as written, and where.

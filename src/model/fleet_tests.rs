@@ -32,6 +32,7 @@ fn rollout(waves: &[&[&str]]) -> Rollout {
         max_concurrent_accounts: 2,
         failure_tolerance: 0,
         region_order: None,
+        at: String::new(),
     }
 }
 

@@ -513,6 +513,29 @@ async fn waves_are_checked_again_once_the_accounts_are_discovered() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_discovered_account_in_no_wave_is_reported_at_the_line_of_the_waves() {
+    let s = small_estate().await;
+    let root = s.org.root.clone();
+    let waves = format!("[[\"canary\"], [\"ou:{}\"]]", s.ou_a);
+    let text = keys_toml(&s.org.block(&[&root]), &rollout_block(&waves, 2, 0));
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("waves = "))
+        .expect("waves line")
+        + 1;
+    let config = Config::new(&text);
+    let run = run_c3(&config, &["plan"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let file = config.path.display().to_string();
+    assert!(
+        run.stderr.contains(&format!(
+            "{file}:{line}: rollout.waves: account `b-1` is in no wave"
+        )),
+        "{run:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_wave_at_a_time_with_wave_n_and_the_plan_grouped_by_wave() {
     let s = small_estate().await;
     let config = small_config(&s, 0);

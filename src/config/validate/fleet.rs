@@ -207,6 +207,7 @@ pub(crate) fn rollout_of(r: &RolloutFile) -> Rollout {
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(0),
         region_order: r.region_order.clone(),
+        at: String::new(),
     }
 }
 
