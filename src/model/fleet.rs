@@ -330,29 +330,68 @@ pub fn assign(rollout: &Rollout, members: &[Member<'_>]) -> Result<Waves, Vec<Wa
 /// A name that is empty, or that another account (declared, or discovered)
 /// would also get, becomes `<name>-<id>` (or `account-<id>` when empty) for
 /// every discovered account that shares it, so no name depends on the order
-/// accounts are listed in.
+/// accounts are listed in; a plain name that one of those `<name>-<id>`
+/// takes is renamed the same way, until every name is unique (a renamed
+/// name a declared account has gets `-2`, `-3`, … as well).
 pub fn account_names(accounts: &[OrgAccount], declared: &[Account]) -> Vec<String> {
     let base: Vec<String> = accounts.iter().map(|a| slug(&a.org_name)).collect();
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for b in &base {
         *count.entry(b.as_str()).or_default() += 1;
     }
-    accounts
+    let declared_names: BTreeSet<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    let renamed = |a: &OrgAccount, b: &str| {
+        if b.is_empty() {
+            format!("account-{}", a.id)
+        } else {
+            let keep: String = b.chars().take(64 - 13).collect();
+            format!("{}-{}", keep.trim_end_matches('-'), a.id)
+        }
+    };
+    let mut names: Vec<String> = accounts
         .iter()
         .zip(&base)
         .map(|(a, b)| {
-            let clash = count.get(b.as_str()).copied().unwrap_or(0) > 1
-                || declared.iter().any(|d| d.name == *b);
-            if b.is_empty() {
-                format!("account-{}", a.id)
-            } else if clash {
-                let keep: String = b.chars().take(64 - 13).collect();
-                format!("{}-{}", keep.trim_end_matches('-'), a.id)
+            let clash = b.is_empty()
+                || count.get(b.as_str()).copied().unwrap_or(0) > 1
+                || declared_names.contains(b.as_str());
+            if clash {
+                renamed(a, b)
             } else {
                 b.clone()
             }
         })
-        .collect()
+        .collect();
+    // Plain names another account's `<name>-<id>` took: renamed too, until none is left.
+    loop {
+        let taken: BTreeSet<String> = names
+            .iter()
+            .zip(&base)
+            .filter(|(n, b)| n != b)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut changed = false;
+        for ((n, b), a) in names.iter_mut().zip(&base).zip(accounts) {
+            if n == b && taken.contains(n.as_str()) {
+                *n = renamed(a, b);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut used: BTreeSet<String> = declared_names.iter().map(|d| (*d).to_string()).collect();
+    for n in &mut names {
+        let mut k = 2;
+        let stem = n.clone();
+        while used.contains(n.as_str()) {
+            *n = format!("{stem}-{k}");
+            k += 1;
+        }
+        used.insert(n.clone());
+    }
+    names
 }
 
 fn slug(name: &str) -> String {

@@ -208,3 +208,25 @@ classification = "internal"
         waves.wave_of("111111111111").map(|w| w + 1)
     );
 }
+
+// A renamed clash (`shared-222222222222`) can be another account's plain
+// name: that one is renamed too, and every name stays unique.
+#[test]
+fn discovered_names_are_unique_even_after_renaming() {
+    let accounts = [
+        org("222222222222", "shared", &[], &[]),
+        org("333333333333", "Shared", &[], &[]),
+        org("444444444444", "shared-222222222222", &[], &[]),
+    ];
+    let names = account_names(&accounts, &[]);
+    let set: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(set.len(), names.len(), "duplicate names: {names:?}");
+    assert_eq!(
+        names,
+        [
+            "shared-222222222222",
+            "shared-333333333333",
+            "shared-222222222222-444444444444"
+        ]
+    );
+}
