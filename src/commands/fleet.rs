@@ -72,6 +72,19 @@ pub(crate) async fn discover(
     }
     line.push('.');
     printer.info(&line);
+    if let Some(id) = &found.management {
+        let line = match desired.accounts.iter().find(|a| &a.id == id) {
+            Some(a) => format!(
+                "Organizations: {id} ({}) is the management account; discovery from the root \
+                 includes it like any other account.",
+                a.name
+            ),
+            None => format!(
+                "Organizations: {id} is the management account; it is not among the accounts."
+            ),
+        };
+        printer.info(&line);
+    }
     true
 }
 

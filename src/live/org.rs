@@ -37,11 +37,11 @@ pub struct AccountRow {
 
 /// The Organizations reads c3 makes, one page per call.
 pub trait OrgRead {
-    /// ListRoots: root ids.
+    /// ListRoots: (root id, root ARN); the ARN names the management account.
     fn roots(
         &self,
         token: Option<String>,
-    ) -> impl Future<Output = Result<Page<String>, AwsCallError>> + Send;
+    ) -> impl Future<Output = Result<Page<(String, String)>, AwsCallError>> + Send;
     /// ListAccountsForParent.
     fn accounts(
         &self,
@@ -72,6 +72,9 @@ pub struct Discovery {
     pub inactive: Vec<(String, String, String)>,
     /// The ACTIVE accounts skipped for lack of the wanted tags.
     pub untagged: usize,
+    /// With `root = true`: the management account's id (from the roots'
+    /// ARNs), which discovery from the root lists like any other.
+    pub management: Option<String>,
 }
 
 /// A page of Organizations: truncated exactly when a NextToken follows,
@@ -93,8 +96,15 @@ pub async fn discover<O: OrgRead + Sync>(
     spec: &OrganizationSpec,
     need_tags: bool,
 ) -> Result<Discovery, AwsCallError> {
+    let mut management = None;
     let starts: Vec<String> = if spec.root {
-        collect_pages("ListRoots", calls, |t| org.roots(t)).await?
+        let roots = collect_pages("ListRoots", calls, |t| org.roots(t)).await?;
+        // arn:<partition>:organizations::<management account id>:root/o-…/r-…
+        management = roots
+            .iter()
+            .find_map(|(_, arn)| arn.split(':').nth(4).filter(|id| !id.is_empty()))
+            .map(str::to_string);
+        roots.into_iter().map(|(id, _)| id).collect()
     } else {
         spec.parents.clone()
     };
@@ -128,7 +138,10 @@ pub async fn discover<O: OrgRead + Sync>(
         }
         level = next;
     }
-    let mut found = Discovery::default();
+    let mut found = Discovery {
+        management,
+        ..Discovery::default()
+    };
     let mut active = Vec::new();
     for (id, (row, parent)) in seen {
         if row.state == "ACTIVE" {
@@ -231,7 +244,7 @@ impl SdkOrg {
 }
 
 impl OrgRead for SdkOrg {
-    async fn roots(&self, token: Option<String>) -> Result<Page<String>, AwsCallError> {
+    async fn roots(&self, token: Option<String>) -> Result<Page<(String, String)>, AwsCallError> {
         let out = self
             .client
             .list_roots()
@@ -242,7 +255,10 @@ impl OrgRead for SdkOrg {
         let ids = out
             .roots()
             .iter()
-            .filter_map(|r| r.id().map(str::to_string))
+            .filter_map(|r| {
+                let id = r.id()?.to_string();
+                Some((id, r.arn().unwrap_or_default().to_string()))
+            })
             .collect();
         Ok(page(ids, out.next_token()))
     }

@@ -46,9 +46,17 @@ impl Fake {
 }
 
 impl OrgRead for Fake {
-    async fn roots(&self, token: Option<String>) -> Result<Page<String>, AwsCallError> {
+    async fn roots(&self, token: Option<String>) -> Result<Page<(String, String)>, AwsCallError> {
         self.log("ListRoots", token.as_ref());
-        Ok(paged(&self.roots, token))
+        let roots: Vec<(String, String)> = self
+            .roots
+            .iter()
+            .map(|r| {
+                let arn = format!("arn:aws:organizations::999999999999:root/o-abcd1234/{r}");
+                (r.clone(), arn)
+            })
+            .collect();
+        Ok(paged(&roots, token))
     }
     async fn accounts(
         &self,
@@ -211,6 +219,10 @@ async fn the_root_gives_every_account_with_its_path() {
         .find(|a| a.id == "100000000030")
         .unwrap();
     assert_eq!(c.ous, [ROOT, B, C]);
+    // The management account, named by the root's ARN.
+    assert_eq!(found.management.as_deref(), Some("999999999999"));
+    let from_ous = run(&fake, &spec(&[B], false, &[]), false).await;
+    assert_eq!(from_ous.management, None);
 }
 
 #[tokio::test]

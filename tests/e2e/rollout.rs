@@ -659,3 +659,21 @@ async fn region_order_either_way_creates_a_multi_region_key_with_its_replica() {
         assert_eq!(again.code, 0, "{order}: {again:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_from_the_root_says_which_account_is_the_management_account() {
+    let org = Org::new().await;
+    org.account(&org.root, "One", &[]).await;
+    let block = org.block(&[]).replace("parents = []", "root = true");
+    let config = Config::new(&keys_toml(&block, &rollout_block("[[\"*\"]]", 2, 0)));
+    let run = run_c3(&config, &["plan", "--show-waves"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("Organizations: {} (", org.management))
+            && run
+                .stderr
+                .contains("is the management account; discovery from the root includes it"),
+        "{run:?}"
+    );
+}
