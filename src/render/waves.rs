@@ -187,6 +187,8 @@ pub fn table(ends: &[BTreeMap<String, AccountEnd>], tolerance: usize) -> String 
             "not attempted"
         } else if failed > tolerance {
             "failed"
+        } else if failed > 0 {
+            "failed within tolerance"
         } else {
             "converged"
         };
@@ -222,7 +224,7 @@ mod tests {
             text.contains("| 4 | 1 | 0 | 0 | 1 | not attempted |"),
             "{text}"
         );
-        assert!(table(&ends, 1).contains("| 3 | 2 | 1 | 1 | 0 | converged |"));
+        assert!(table(&ends, 1).contains("| 3 | 2 | 1 | 1 | 0 | failed within tolerance |"));
         assert_eq!(
             account_line(2, "a-1", "111111111111", AccountEnd::Failed, "why"),
             "wave 2: a-1 (111111111111): failed, why"

@@ -458,7 +458,8 @@ async fn a_failed_account_of_wave_2_stops_the_rollout_unless_tolerated() {
             assert_eq!(wave3_writes, 0, "wave 3 was written to");
         } else {
             assert!(
-                run.stdout.contains("| 2 | 4 | 3 | 1 | 0 | converged |"),
+                run.stdout
+                    .contains("| 2 | 4 | 3 | 1 | 0 | failed within tolerance |"),
                 "{run:?}"
             );
             assert!(
