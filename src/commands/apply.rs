@@ -35,20 +35,21 @@ pub(crate) async fn run(
         .filter(|_| is_everything(&args.scope))
         .map(|m| scope_args(&m.selection));
     let scope = saved_scope.as_ref().unwrap_or(&args.scope);
+    // A plan saved with `--wave N` applies wave N only, unless the command
+    // line names a wave (which must then be the same).
+    let wave = args.wave.or_else(|| {
+        saved
+            .as_ref()
+            .and_then(|s| s.plan.meta.as_ref())
+            .and_then(|m| m.selection.wave)
+    });
     let Some(super::Planned {
         desired,
         base,
         plan,
         today,
         waves,
-    }) = super::load_and_plan(
-        cli,
-        args.parallelism,
-        scope,
-        args.wave.map(usize::from),
-        printer,
-    )
-    .await
+    }) = super::load_and_plan(cli, args.parallelism, scope, wave.map(usize::from), printer).await
     else {
         return Ok(ExitStatus::Failure);
     };

@@ -181,6 +181,9 @@ pub(crate) async fn load_and_plan(
     let today = today(cli);
     let mut plan = plan::read_and_plan(&desired, &base, printer, true, today).await;
     plan.meta = plan_meta(cli, scope, &desired);
+    if let Some(meta) = &mut plan.meta {
+        meta.selection.wave = wave.and_then(|w| u16::try_from(w).ok());
+    }
     plan.rollout = crate::plan::rollout::view(&desired, waves.as_ref());
     Some(Planned {
         desired,
@@ -242,6 +245,7 @@ pub(crate) fn selection(
         shard: scope
             .shard
             .map(|(index, count)| crate::plan::Shard { index, count }),
+        wave: None,
     }
 }
 

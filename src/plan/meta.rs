@@ -55,6 +55,9 @@ pub struct Selection {
     /// `--shard I/N`; null: no sharding.
     #[serde(default)]
     pub shard: Option<Shard>,
+    /// `--wave N` of `[rollout]` (from 1); absent: every wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<u16>,
 }
 
 impl Selection {
@@ -64,6 +67,7 @@ impl Selection {
             && self.regions.is_empty()
             && self.keys.is_empty()
             && self.shard.is_none()
+            && self.wave.is_none()
     }
 
     /// The selection without its shard (what shards of one run share).
@@ -94,6 +98,9 @@ impl std::fmt::Display for Selection {
         }
         if let Some(s) = &self.shard {
             parts.push(format!("--shard {s}"));
+        }
+        if let Some(w) = self.wave {
+            parts.push(format!("--wave {w}"));
         }
         f.write_str(&parts.join(" "))
     }
@@ -253,8 +260,10 @@ fn union<'a>(selections: impl Iterator<Item = &'a Selection>) -> Selection {
     let mut acc: [Option<std::collections::BTreeSet<String>>; 3] =
         std::array::from_fn(|_| Some(std::collections::BTreeSet::new()));
     let mut any = false;
+    let mut waves = std::collections::BTreeSet::new();
     for s in selections {
         any = true;
+        waves.insert(s.wave);
         join(&mut acc[0], &s.accounts);
         join(&mut acc[1], &s.regions);
         join(&mut acc[2], &s.keys);
@@ -270,6 +279,12 @@ fn union<'a>(selections: impl Iterator<Item = &'a Selection>) -> Selection {
         regions,
         keys,
         shard: None,
+        // The wave they share, if they all have the same one.
+        wave: if waves.len() == 1 {
+            waves.into_iter().next().flatten()
+        } else {
+            None
+        },
     }
 }
 

@@ -678,3 +678,49 @@ async fn discovery_from_the_root_says_which_account_is_the_management_account() 
         "{run:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_saved_with_wave_n_applies_wave_n_only() {
+    let s = small_estate().await;
+    let config = small_config(&s, 0);
+    let saved = config.path.with_file_name("wave2.json");
+    let saved_arg = saved.display().to_string();
+    let path = config.path.clone();
+    let arg = saved_arg.clone();
+    let planned =
+        tokio::task::spawn_blocking(move || c3(&path, &["plan", "--wave", "2", "--out", &arg]))
+            .await
+            .expect("join");
+    assert_eq!(planned.code, 0, "{planned:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved plan")).expect("json");
+    assert_eq!(doc["selection"]["wave"], 2, "{}", doc["selection"]);
+    // Another wave on the command line: refused, nothing written.
+    let path = config.path.clone();
+    let arg = saved_arg.clone();
+    let other = tokio::task::spawn_blocking(move || {
+        c3(&path, &["apply", &arg, "--auto-approve", "--wave", "1"])
+    })
+    .await
+    .expect("join");
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stderr.contains("--wave 2"), "{other:?}");
+    assert!(writes(&s.canary.id).is_empty());
+    let path = config.path.clone();
+    let run =
+        tokio::task::spawn_blocking(move || c3(&path, &["apply", &saved_arg, "--auto-approve"]))
+            .await
+            .expect("join");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("| 2 | 4 | 4 | 0 | 0 | converged |"),
+        "{run:?}"
+    );
+    assert!(writes(&s.canary.id).is_empty(), "wave 1 was written to");
+    for m in &s.b {
+        assert!(writes(&m.id).is_empty(), "{} was written to", m.name);
+    }
+    for m in &s.a {
+        assert!(!writes(&m.id).is_empty(), "{} got no write", m.name);
+    }
+}
