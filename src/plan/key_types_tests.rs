@@ -317,3 +317,81 @@ fn an_hmac_key_gets_its_two_policies_and_users_their_mac_actions() {
         .collect();
     assert_eq!(names, ["allow-mac-tokens", "allow-verify-mac-tokens"]);
 }
+
+/// In an empty estate, a multi-Region key with the default primary region
+/// gets a key in every account: the default is a region each account has
+/// (here not the first region of the account with the lowest id).
+#[test]
+fn the_default_primary_region_gives_every_account_a_key() {
+    let toml = r#"
+version = 1
+
+[accounts.alpha]
+id = "222222222222"
+regions = ["us-east-1"]
+
+[accounts.beta]
+id = "111111111111"
+regions = ["eu-west-1", "us-east-1"]
+
+[classifications.internal]
+
+[[keys]]
+name = "global"
+classification = "internal"
+multi_region = true
+"#;
+    let d = crate::config::parse(toml, "keys.toml").unwrap();
+    let mut live = converged(&d);
+    for t in d.targets() {
+        *region_mut(&mut live, &t.account, &t.region) = RegionSnapshot::default();
+    }
+    let p = plan(&d, &live);
+    let alpha: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.account == "222222222222" && c.region.is_some())
+        .map(|c| {
+            format!(
+                "{:?} {:?} {}",
+                c.operation().map(Operation::api_name),
+                c.severity,
+                c.detail
+            )
+        })
+        .collect();
+    assert!(
+        alpha
+            .iter()
+            .any(|c| c.contains("CreateKey") || c.contains("ReplicateKey")),
+        "no key is made in 222222222222 us-east-1: {alpha:#?}"
+    );
+}
+
+/// A primary region the account does not have (a spec validation would
+/// reject): the account's replica regions get no key, and that is said at
+/// medium with what to do, not as an info row.
+#[test]
+fn a_primary_region_the_account_lacks_is_reported_at_medium_with_what_to_do() {
+    let mut s = spec("mrk", &[(A, R1), (B, R1), (B, R2)]);
+    s.key_type.primary_region = Some(R2.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    for t in d.targets() {
+        *region_mut(&mut live, &t.account, &t.region) = RegionSnapshot::default();
+    }
+    let p = plan(&d, &live);
+    let row = p
+        .changes
+        .iter()
+        .find(|c| c.account == A && c.region.as_deref() == Some(R1) && c.resource == Resource::Key)
+        .expect("a row for the key in A");
+    assert!(!row.executable());
+    assert!(row.severity >= Severity::Medium, "{row:?}");
+    assert!(
+        row.detail
+            .contains(&format!("add {R2} to the account's regions")),
+        "{}",
+        row.detail
+    );
+}

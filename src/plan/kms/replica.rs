@@ -55,12 +55,21 @@ enum Primary<'a> {
     New,
     /// Neither: why, in words.
     Missing(String),
+    /// The primary's region is not a region of the key in this account:
+    /// what to do, in words.
+    NotInAccount(String),
 }
 
 fn primary<'a>(ctx: &KeyContext<'a>) -> Primary<'a> {
     let spec = ctx.spec;
     let region = spec.key_type.primary_region.as_deref().unwrap_or_default();
     let t = Target::new(&ctx.target.account, region);
+    if !spec.targets.contains(&t) {
+        return Primary::NotInAccount(format!(
+            "no replica of generation {} can be made here: the primary region {region} is not a region of key {} in account {}, so this account has no key; add {region} to the account's regions, or set primary_region to a region every account of the key has",
+            spec.generation, spec.name, ctx.target.account
+        ));
+    }
     let Some(Ok(snapshot)) = ctx.live.regions.get(&t) else {
         return Primary::Missing(format!("the primary's region {region} was not read"));
     };
@@ -110,6 +119,10 @@ pub(super) fn create(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32>
             },
             "the new primary".to_string(),
         ),
+        Primary::NotInAccount(what) => {
+            changes.report(&at, Resource::Key, Severity::Medium, what);
+            return None;
+        }
         Primary::Missing(why) => {
             changes.report(
                 &at,
