@@ -395,3 +395,52 @@ fn a_primary_region_the_account_lacks_is_reported_at_medium_with_what_to_do() {
         row.detail
     );
 }
+
+/// After UpdatePrimaryRegion (a person's decision the design expects), the
+/// key in the declared primary region is a replica. AWS sets rotation on
+/// the primary only (EnableKeyRotation on a replica fails): no rotation is
+/// planned on it, and the report of the moved primary says so.
+#[test]
+fn rotation_is_not_planned_on_a_key_that_is_live_a_replica_after_update_primary_region() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    s.rotation_days = 180; // keys.toml changed the period
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    // One key id in both regions; the primary was moved to R2 by hand.
+    for r in [R1, R2] {
+        let snap = region_mut(&mut live, A, r);
+        for k in &mut snap.keys {
+            let old = k.key_id.clone();
+            k.key_id = "mrk-1".into();
+            k.arn = key_arn(&Target::new(A, r), "mrk-1");
+            let det = k.details.as_mut().unwrap();
+            det.multi_region = true;
+            det.primary_region = Some(R2.into());
+            det.rotation = Some(Rotation {
+                enabled: true,
+                period_days: Some(365),
+            });
+            for a in &mut snap.aliases {
+                if a.target_key_id.as_deref() == Some(old.as_str()) {
+                    a.target_key_id = Some("mrk-1".into());
+                }
+            }
+        }
+    }
+    let p = plan(&d, &live);
+    let on_replica: Vec<String> = p
+        .executable()
+        .filter(|c| c.region.as_deref() == Some(R1))
+        .filter(|c| matches!(c.operation(), Some(Operation::EnableRotation { .. })))
+        .map(|c| c.detail.clone())
+        .collect();
+    assert!(
+        on_replica.is_empty(),
+        "EnableKeyRotation planned on the replica in {R1}: {on_replica:?}"
+    );
+    assert!(p
+        .changes
+        .iter()
+        .any(|c| c.region.as_deref() == Some(R1) && c.detail.contains("plans no rotation")));
+}
