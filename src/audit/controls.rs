@@ -203,11 +203,7 @@ pub fn day(epoch: i64) -> String {
 /// multi-Region primary waiting for its replicas to go
 /// (PendingReplicaDeletion).
 pub fn scheduled_for_deletion(state: &KeyState) -> bool {
-    match state {
-        KeyState::PendingDeletion => true,
-        KeyState::Other(s) => s == "PendingReplicaDeletion",
-        _ => false,
-    }
+    state.scheduled_for_deletion()
 }
 
 /// KMS.3: FAILED when the key is scheduled for deletion.

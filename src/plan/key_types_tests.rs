@@ -444,3 +444,96 @@ fn rotation_is_not_planned_on_a_key_that_is_live_a_replica_after_update_primary_
         .iter()
         .any(|c| c.region.as_deref() == Some(R1) && c.detail.contains("plans no rotation")));
 }
+
+/// A multi-Region primary scheduled for deletion while it has replicas is
+/// in state PendingReplicaDeletion: AWS says it "cannot be replicated or
+/// used in cryptographic operations" and CancelKeyDeletion restores it; c3
+/// restores it as a PendingDeletion key (CancelKeyDeletion, EnableKey).
+#[test]
+fn a_primary_pending_replica_deletion_is_restored_like_pending_deletion() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    for r in [R1, R2] {
+        let snap = region_mut(&mut live, A, r);
+        for k in &mut snap.keys {
+            let old = k.key_id.clone();
+            k.key_id = "mrk-1".into();
+            k.arn = key_arn(&Target::new(A, r), "mrk-1");
+            let det = k.details.as_mut().unwrap();
+            det.multi_region = true;
+            det.primary_region = Some(R1.into());
+            if r == R1 {
+                det.state = KeyState::Other("PendingReplicaDeletion".into());
+                det.rotation = None;
+            }
+            for a in &mut snap.aliases {
+                if a.target_key_id.as_deref() == Some(old.as_str()) {
+                    a.target_key_id = Some("mrk-1".into());
+                }
+            }
+        }
+    }
+    let p = plan(&d, &live);
+    let rows: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.region.as_deref() == Some(R1) && c.resource == Resource::KeyState)
+        .map(|c| {
+            format!(
+                "executable={} {:?} {}",
+                c.executable(),
+                c.severity,
+                c.detail
+            )
+        })
+        .collect();
+    assert!(
+        p.executable().any(|c| matches!(
+            c.operation(),
+            Some(Operation::Restore {
+                cancel_deletion: true,
+                ..
+            })
+        )),
+        "no CancelKeyDeletion for the primary: {rows:#?}"
+    );
+}
+
+/// A primary that is not Enabled or Disabled cannot be replicated: a
+/// replica region that needs a replica gets a report, not a ReplicateKey
+/// AWS refuses.
+#[test]
+fn no_replica_is_made_from_a_primary_aws_cannot_replicate() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    *region_mut(&mut live, A, R2) = RegionSnapshot::default();
+    let snap = region_mut(&mut live, A, R1);
+    for k in &mut snap.keys {
+        let det = k.details.as_mut().unwrap();
+        det.multi_region = true;
+        det.primary_region = Some(R1.into());
+        det.state = KeyState::Other("PendingReplicaDeletion".into());
+        det.rotation = None;
+    }
+    let p = plan(&d, &live);
+    assert!(
+        !p.executable()
+            .any(|c| matches!(c.operation(), Some(Operation::ReplicateKey { .. }))),
+        "ReplicateKey from a primary AWS cannot replicate"
+    );
+    let row = p
+        .changes
+        .iter()
+        .find(|c| c.region.as_deref() == Some(R2) && c.resource == Resource::Key)
+        .expect("a row for the replica region");
+    assert!(row.severity >= Severity::Medium, "{row:?}");
+    assert!(
+        row.detail.contains("is PendingReplicaDeletion"),
+        "{}",
+        row.detail
+    );
+}
