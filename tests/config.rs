@@ -657,6 +657,23 @@ fn key_types_default_inherit_and_pick_their_policies() {
     assert_eq!(kinds("envelope"), [Encrypt, Decrypt, Crypto]);
 }
 
+/// Without `primary_region` or `regions`, the primary is the first region
+/// every account of the key has: validation checks the region expansion
+/// uses, whatever the order of the accounts' names or ids.
+#[test]
+fn the_default_primary_region_is_a_region_of_every_account_of_the_key() {
+    let state = load_valid("multi_region_default_primary.toml");
+    let global = key(&state, "global");
+    assert_eq!(global.key_type.primary_region.as_deref(), Some("us-east-1"));
+    for account in ["111111111111", "222222222222"] {
+        assert!(
+            global.targets.contains(&Target::new(account, "us-east-1")),
+            "{:?}",
+            global.targets
+        );
+    }
+}
+
 #[test]
 fn settings_are_read() {
     let state = load_valid("settings.toml");

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{tag, AuditedKey, KeySpec, KeyState};
+use crate::model::{key_type, tag, AuditedKey, KeyDetails, KeySpec, KeyState};
 use crate::plan::{Resource, Severity};
 use crate::policy::{risk, Document};
 
@@ -203,11 +203,7 @@ pub fn day(epoch: i64) -> String {
 /// multi-Region primary waiting for its replicas to go
 /// (PendingReplicaDeletion).
 pub fn scheduled_for_deletion(state: &KeyState) -> bool {
-    match state {
-        KeyState::PendingDeletion => true,
-        KeyState::Other(s) => s == "PendingReplicaDeletion",
-        _ => false,
-    }
+    state.scheduled_for_deletion()
 }
 
 /// KMS.3: FAILED when the key is scheduled for deletion.
@@ -236,9 +232,8 @@ pub fn kms_3(key: &AuditedKey) -> Verdict {
 }
 
 /// Why KMS.4 (and CIS's rotation control) does not apply to a key, if it does not.
-fn rotation_not_applicable(key: &AuditedKey) -> Option<String> {
-    let d = &key.details;
-    if d.spec != "SYMMETRIC_DEFAULT" || d.usage != "ENCRYPT_DECRYPT" {
+pub fn rotation_not_applicable(d: &KeyDetails) -> Option<String> {
+    if !key_type::kind_rotates(&d.spec, &d.usage) {
         return Some(format!(
             "{} {} keys do not support automatic rotation",
             d.spec, d.usage
@@ -264,7 +259,7 @@ fn rotation_not_applicable(key: &AuditedKey) -> Option<String> {
 /// KMS.4 or CIS's rotation control: FAILED when rotation is off on a key
 /// that supports it.
 pub fn rotation(control: &Control, key: &AuditedKey) -> Verdict {
-    if let Some(why) = rotation_not_applicable(key) {
+    if let Some(why) = rotation_not_applicable(&key.details) {
         return Verdict::not_applicable(control, why);
     }
     if let Some(reason) = key.unread.get("GetKeyRotationStatus") {
@@ -359,7 +354,7 @@ pub fn rotation_period(key: &AuditedKey, standing: &Standing<'_>) -> Verdict {
     if !spec.rotation {
         return Verdict::not_applicable(control, "keys.toml says `rotation = false` for the key");
     }
-    if let Some(why) = rotation_not_applicable(key) {
+    if let Some(why) = rotation_not_applicable(&key.details) {
         return Verdict::not_applicable(control, why);
     }
     if let Some(reason) = key.unread.get("GetKeyRotationStatus") {

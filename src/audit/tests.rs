@@ -507,3 +507,42 @@ fn a_grant_issued_or_retirable_by_another_account_is_cross_account() {
     let v = controls::cross_account(&k, &unmanaged_standing(&estate));
     assert_eq!(v[0].status, Status::Fail, "{v:?}");
 }
+
+/// A key described without KeySpec is a symmetric key (the AWS default):
+/// KMS.4 applies and fails with rotation off, and the reader asks for its
+/// rotation (`rotation_applies` agrees).
+#[test]
+fn kms4_judges_a_key_described_without_key_spec_as_symmetric() {
+    use crate::audit::controls::{self, Status};
+    use crate::model::{KeyDetails, KeyState, Rotation};
+    let key = crate::model::AuditedKey {
+        key_id: "k".into(),
+        arn: "arn:aws:kms:eu-west-1:111111111111:key/k".into(),
+        aliases: vec![],
+        tags: std::collections::BTreeMap::new(),
+        details: KeyDetails {
+            state: KeyState::Enabled,
+            description: String::new(),
+            manager: "CUSTOMER".into(),
+            spec: String::new(), // DescribeKey without KeySpec
+            usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            primary_region: None,
+            custom_key_store_id: None,
+            deletion_epoch: None,
+            creation_epoch: None,
+            rotation: Some(Rotation {
+                enabled: false,
+                period_days: None,
+            }),
+            policy: None,
+            grants: Some(Vec::new()),
+        },
+        unread: std::collections::BTreeMap::new(),
+        last_usage: None,
+    };
+    let v = controls::rotation(&controls::KMS_4, &key);
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(crate::live::audit::rotation_applies(&key.details));
+}

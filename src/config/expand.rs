@@ -202,8 +202,7 @@ fn key(k: &KeyFile, file: &KeysFile, accounts: &[Account]) -> KeySpec {
 
 /// The kind of a key: its own spec and usage, else its classification's,
 /// else a symmetric encryption key; the primary region of a multi-Region
-/// key (`primary_region`, else the first of its `regions`, else the first
-/// region of its first target).
+/// key (`primary_region`, else [`default_primary_region`]).
 fn key_type(k: &KeyFile, class: Option<&ClassificationFile>, targets: &[Target]) -> KeyType {
     let default = KeyType::default();
     KeyType {
@@ -218,13 +217,48 @@ fn key_type(k: &KeyFile, class: Option<&ClassificationFile>, targets: &[Target])
             .or_else(|| class.and_then(|c| c.key_usage.clone()))
             .unwrap_or(default.usage),
         primary_region: (k.multi_region == Some(true)).then(|| {
-            k.primary_region
-                .clone()
-                .or_else(|| k.regions.as_ref().and_then(|r| r.first().cloned()))
-                .or_else(|| targets.first().map(|t| t.region.clone()))
-                .unwrap_or_default()
+            k.primary_region.clone().unwrap_or_else(|| {
+                let accounts: BTreeSet<&str> = targets.iter().map(|t| t.account.as_str()).collect();
+                let per_account = accounts.into_iter().map(|a| {
+                    targets
+                        .iter()
+                        .filter(move |t| t.account == a)
+                        .map(|t| t.region.as_str())
+                });
+                default_primary_region(k.regions.as_deref(), per_account)
+                    .unwrap_or_default()
+                    .to_string()
+            })
         }),
     }
+}
+
+/// The primary region of a multi-Region key that names no `primary_region`
+/// (docs/config.md, `primary_region`): the first of its `regions` when
+/// given, else the first region in alphabetical order that every one of its
+/// accounts has among the key's regions. `None` when its accounts share no
+/// region (validation rejects that). One home for validation and
+/// expansion: `per_account` gives the key's regions in each of its accounts.
+pub(crate) fn default_primary_region<'a, A, R>(
+    regions: Option<&'a [String]>,
+    per_account: A,
+) -> Option<&'a str>
+where
+    A: IntoIterator<Item = R>,
+    R: IntoIterator<Item = &'a str>,
+{
+    if let Some(first) = regions.and_then(<[String]>::first) {
+        return Some(first);
+    }
+    let mut common: Option<BTreeSet<&str>> = None;
+    for rs in per_account {
+        let rs: BTreeSet<&str> = rs.into_iter().collect();
+        common = Some(match common {
+            None => rs,
+            Some(c) => c.intersection(&rs).copied().collect(),
+        });
+    }
+    common?.into_iter().next()
 }
 
 /// The policy kinds `managed_policies` selects (every kind of the usage

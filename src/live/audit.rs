@@ -109,11 +109,7 @@ fn reason(e: &AwsCallError) -> String {
 /// a call: a symmetric encryption key with key material from KMS, outside a
 /// custom key store, not scheduled for deletion.
 pub fn rotation_applies(d: &KeyDetails) -> bool {
-    d.spec == "SYMMETRIC_DEFAULT"
-        && d.usage == "ENCRYPT_DECRYPT"
-        && (d.origin.is_empty() || d.origin == "AWS_KMS")
-        && d.custom_key_store_id.is_none()
-        && !crate::audit::controls::scheduled_for_deletion(&d.state)
+    crate::audit::controls::rotation_not_applicable(d).is_none()
 }
 
 /// A key DescribeKey was denied for: what ListKeys said, and why the rest

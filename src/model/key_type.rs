@@ -93,7 +93,7 @@ impl KeyType {
 
     /// Whether AWS supports automatic rotation of the key.
     pub fn supports_rotation(&self) -> bool {
-        self.is_symmetric_encryption()
+        kind_rotates(&self.spec, &self.usage)
     }
 
     /// Whether the key is multi-Region.
@@ -121,6 +121,20 @@ impl KeyType {
             kind
         }
     }
+}
+
+/// Whether AWS rotates keys of this spec and usage automatically (only
+/// `SYMMETRIC_DEFAULT` / `ENCRYPT_DECRYPT`); an empty spec or usage (a
+/// DescribeKey answer without it) is the AWS default. The one notion of
+/// "supports rotation" for planner and audit.
+pub fn kind_rotates(spec: &str, usage: &str) -> bool {
+    let spec = if spec.is_empty() { DEFAULT_SPEC } else { spec };
+    let usage = if usage.is_empty() {
+        ENCRYPT_DECRYPT
+    } else {
+        usage
+    };
+    spec == DEFAULT_SPEC && usage == ENCRYPT_DECRYPT
 }
 
 #[cfg(test)]

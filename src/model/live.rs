@@ -23,6 +23,18 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    /// Whether the key is scheduled for deletion: PendingDeletion, or a
+    /// multi-Region primary waiting for its replicas to go
+    /// (PendingReplicaDeletion). `CancelKeyDeletion` then `EnableKey`
+    /// restores either.
+    pub fn scheduled_for_deletion(&self) -> bool {
+        match self {
+            Self::PendingDeletion => true,
+            Self::Other(s) => s == "PendingReplicaDeletion",
+            _ => false,
+        }
+    }
+
     /// Parses the API's state string.
     pub fn parse(s: &str) -> Self {
         match s {

@@ -317,3 +317,223 @@ fn an_hmac_key_gets_its_two_policies_and_users_their_mac_actions() {
         .collect();
     assert_eq!(names, ["allow-mac-tokens", "allow-verify-mac-tokens"]);
 }
+
+/// In an empty estate, a multi-Region key with the default primary region
+/// gets a key in every account: the default is a region each account has
+/// (here not the first region of the account with the lowest id).
+#[test]
+fn the_default_primary_region_gives_every_account_a_key() {
+    let toml = r#"
+version = 1
+
+[accounts.alpha]
+id = "222222222222"
+regions = ["us-east-1"]
+
+[accounts.beta]
+id = "111111111111"
+regions = ["eu-west-1", "us-east-1"]
+
+[classifications.internal]
+
+[[keys]]
+name = "global"
+classification = "internal"
+multi_region = true
+"#;
+    let d = crate::config::parse(toml, "keys.toml").unwrap();
+    let mut live = converged(&d);
+    for t in d.targets() {
+        *region_mut(&mut live, &t.account, &t.region) = RegionSnapshot::default();
+    }
+    let p = plan(&d, &live);
+    let alpha: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.account == "222222222222" && c.region.is_some())
+        .map(|c| {
+            format!(
+                "{:?} {:?} {}",
+                c.operation().map(Operation::api_name),
+                c.severity,
+                c.detail
+            )
+        })
+        .collect();
+    assert!(
+        alpha
+            .iter()
+            .any(|c| c.contains("CreateKey") || c.contains("ReplicateKey")),
+        "no key is made in 222222222222 us-east-1: {alpha:#?}"
+    );
+}
+
+/// A primary region the account does not have (a spec validation would
+/// reject): the account's replica regions get no key, and that is said at
+/// medium with what to do, not as an info row.
+#[test]
+fn a_primary_region_the_account_lacks_is_reported_at_medium_with_what_to_do() {
+    let mut s = spec("mrk", &[(A, R1), (B, R1), (B, R2)]);
+    s.key_type.primary_region = Some(R2.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    for t in d.targets() {
+        *region_mut(&mut live, &t.account, &t.region) = RegionSnapshot::default();
+    }
+    let p = plan(&d, &live);
+    let row = p
+        .changes
+        .iter()
+        .find(|c| c.account == A && c.region.as_deref() == Some(R1) && c.resource == Resource::Key)
+        .expect("a row for the key in A");
+    assert!(!row.executable());
+    assert!(row.severity >= Severity::Medium, "{row:?}");
+    assert!(
+        row.detail
+            .contains(&format!("add {R2} to the account's regions")),
+        "{}",
+        row.detail
+    );
+}
+
+/// After UpdatePrimaryRegion (a person's decision the design expects), the
+/// key in the declared primary region is a replica. AWS sets rotation on
+/// the primary only (EnableKeyRotation on a replica fails): no rotation is
+/// planned on it, and the report of the moved primary says so.
+#[test]
+fn rotation_is_not_planned_on_a_key_that_is_live_a_replica_after_update_primary_region() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    s.rotation_days = 180; // keys.toml changed the period
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    // One key id in both regions; the primary was moved to R2 by hand.
+    for r in [R1, R2] {
+        let snap = region_mut(&mut live, A, r);
+        for k in &mut snap.keys {
+            let old = k.key_id.clone();
+            k.key_id = "mrk-1".into();
+            k.arn = key_arn(&Target::new(A, r), "mrk-1");
+            let det = k.details.as_mut().unwrap();
+            det.multi_region = true;
+            det.primary_region = Some(R2.into());
+            det.rotation = Some(Rotation {
+                enabled: true,
+                period_days: Some(365),
+            });
+            for a in &mut snap.aliases {
+                if a.target_key_id.as_deref() == Some(old.as_str()) {
+                    a.target_key_id = Some("mrk-1".into());
+                }
+            }
+        }
+    }
+    let p = plan(&d, &live);
+    let on_replica: Vec<String> = p
+        .executable()
+        .filter(|c| c.region.as_deref() == Some(R1))
+        .filter(|c| matches!(c.operation(), Some(Operation::EnableRotation { .. })))
+        .map(|c| c.detail.clone())
+        .collect();
+    assert!(
+        on_replica.is_empty(),
+        "EnableKeyRotation planned on the replica in {R1}: {on_replica:?}"
+    );
+    assert!(p
+        .changes
+        .iter()
+        .any(|c| c.region.as_deref() == Some(R1) && c.detail.contains("plans no rotation")));
+}
+
+/// A multi-Region primary scheduled for deletion while it has replicas is
+/// in state PendingReplicaDeletion: AWS says it "cannot be replicated or
+/// used in cryptographic operations" and CancelKeyDeletion restores it; c3
+/// restores it as a PendingDeletion key (CancelKeyDeletion, EnableKey).
+#[test]
+fn a_primary_pending_replica_deletion_is_restored_like_pending_deletion() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    for r in [R1, R2] {
+        let snap = region_mut(&mut live, A, r);
+        for k in &mut snap.keys {
+            let old = k.key_id.clone();
+            k.key_id = "mrk-1".into();
+            k.arn = key_arn(&Target::new(A, r), "mrk-1");
+            let det = k.details.as_mut().unwrap();
+            det.multi_region = true;
+            det.primary_region = Some(R1.into());
+            if r == R1 {
+                det.state = KeyState::Other("PendingReplicaDeletion".into());
+                det.rotation = None;
+            }
+            for a in &mut snap.aliases {
+                if a.target_key_id.as_deref() == Some(old.as_str()) {
+                    a.target_key_id = Some("mrk-1".into());
+                }
+            }
+        }
+    }
+    let p = plan(&d, &live);
+    let rows: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.region.as_deref() == Some(R1) && c.resource == Resource::KeyState)
+        .map(|c| {
+            format!(
+                "executable={} {:?} {}",
+                c.executable(),
+                c.severity,
+                c.detail
+            )
+        })
+        .collect();
+    assert!(
+        p.executable().any(|c| matches!(
+            c.operation(),
+            Some(Operation::Restore {
+                cancel_deletion: true,
+                ..
+            })
+        )),
+        "no CancelKeyDeletion for the primary: {rows:#?}"
+    );
+}
+
+/// A primary that is not Enabled or Disabled cannot be replicated: a
+/// replica region that needs a replica gets a report, not a ReplicateKey
+/// AWS refuses.
+#[test]
+fn no_replica_is_made_from_a_primary_aws_cannot_replicate() {
+    let mut s = spec("mrk", &[(A, R1), (A, R2)]);
+    s.key_type.primary_region = Some(R1.into());
+    let d = desired(vec![s]);
+    let mut live = converged(&d);
+    *region_mut(&mut live, A, R2) = RegionSnapshot::default();
+    let snap = region_mut(&mut live, A, R1);
+    for k in &mut snap.keys {
+        let det = k.details.as_mut().unwrap();
+        det.multi_region = true;
+        det.primary_region = Some(R1.into());
+        det.state = KeyState::Other("PendingReplicaDeletion".into());
+        det.rotation = None;
+    }
+    let p = plan(&d, &live);
+    assert!(
+        !p.executable()
+            .any(|c| matches!(c.operation(), Some(Operation::ReplicateKey { .. }))),
+        "ReplicateKey from a primary AWS cannot replicate"
+    );
+    let row = p
+        .changes
+        .iter()
+        .find(|c| c.region.as_deref() == Some(R2) && c.resource == Resource::Key)
+        .expect("a row for the replica region");
+    assert!(row.severity >= Severity::Medium, "{row:?}");
+    assert!(
+        row.detail.contains("is PendingReplicaDeletion"),
+        "{}",
+        row.detail
+    );
+}

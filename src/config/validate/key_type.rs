@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::super::expand::default_primary_region;
 use super::super::file::{ClassificationFile, KeyFile, KeysFile, ManagedPoliciesFile};
 use super::super::hints;
 use super::super::path::FieldPath;
@@ -311,17 +312,7 @@ impl<'f> Checker<'f> {
             return;
         }
         let per_account = key_regions_by_account(k, accounts);
-        let Some(primary) = k
-            .primary_region
-            .as_deref()
-            .or_else(|| {
-                k.regions
-                    .as_ref()
-                    .and_then(|r| r.first())
-                    .map(String::as_str)
-            })
-            .or_else(|| per_account.first().and_then(|(_, rs)| rs.first().copied()))
-        else {
+        let Some(primary) = self.primary_of(k, &per_account, p) else {
             return;
         };
         let without: Vec<String> = per_account
@@ -354,6 +345,39 @@ impl<'f> Checker<'f> {
                 hints::MULTI_REGION_FIELDS
             ),
         );
+    }
+
+    /// The primary region of a multi-Region key: its `primary_region`, else
+    /// the one expansion picks ([`default_primary_region`]); an error when
+    /// its accounts share no region.
+    fn primary_of(
+        &mut self,
+        k: &'f KeyFile,
+        per_account: &[(&'f str, Vec<&'f str>)],
+        p: &FieldPath,
+    ) -> Option<&'f str> {
+        if let Some(primary) = k.primary_region.as_deref() {
+            return Some(primary);
+        }
+        let regions = per_account.iter().map(|(_, rs)| rs.iter().copied());
+        let found = default_primary_region(k.regions.as_deref(), regions);
+        if found.is_none() && !per_account.is_empty() {
+            let shown: Vec<String> = per_account
+                .iter()
+                .map(|(name, rs)| format!("{name} ({})", rs.join(", ")))
+                .collect();
+            self.err(
+                &p.key("multi_region"),
+                format!(
+                    "multi_region = true: the key's accounts share no region for its primary \
+                     ({}): a replica lives in its primary's account; allowed: a region every \
+                     account of the key has, given as primary_region or first in `regions`, \
+                     or fewer `accounts`",
+                    shown.join("; ")
+                ),
+            );
+        }
+        found
     }
 
     /// SM2 keys exist only in the China Regions.

@@ -126,10 +126,11 @@ impl KmsRead for SdkKms {
                 .key_manager()
                 .map(|m| m.as_str().to_string())
                 .unwrap_or_default(),
-            spec: meta
-                .key_spec()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+            // AWS documents SYMMETRIC_DEFAULT as the default KeySpec.
+            spec: meta.key_spec().map_or_else(
+                || crate::model::key_type::DEFAULT_SPEC.to_string(),
+                |s| s.as_str().to_string(),
+            ),
             usage: meta
                 .key_usage()
                 .map_or_else(|| "ENCRYPT_DECRYPT".to_string(), |u| u.as_str().to_string()),

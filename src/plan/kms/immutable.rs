@@ -97,7 +97,7 @@ fn primary_elsewhere(ctx: &KeyContext<'_>, key: &LiveKey, changes: &mut Changes)
             Resource::Key,
             Severity::Low,
             format!(
-                "the primary of multi-Region key {} is in {live}, keys.toml says primary_region = \"{declared}\": c3 never moves a primary; set primary_region = \"{live}\", or make the key in {declared} the primary (UpdatePrimaryRegion, a person's decision)",
+                "the primary of multi-Region key {} is in {live}, keys.toml says primary_region = \"{declared}\": c3 never moves a primary; set primary_region = \"{live}\", or make the key in {declared} the primary (UpdatePrimaryRegion, a person's decision); until then c3 plans no rotation for it (AWS sets rotation on the primary only)",
                 key.key_id
             ),
         )

@@ -217,8 +217,15 @@ fn plan_key(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32> {
     if let Some(cur) = view.current {
         if let Some(details) = &cur.details {
             state::plan_description(ctx.spec, cur, &details.description, &at, changes);
-            // A replica shares its primary's rotation, set on the primary only.
-            if !ctx.spec.key_type.is_replica_region(&ctx.target.region) {
+            // A replica shares its primary's rotation, set on the primary only:
+            // not in a replica region, nor on a key that is live a replica
+            // (after UpdatePrimaryRegion; reported by immutable::report).
+            let live_replica = details.multi_region
+                && details
+                    .primary_region
+                    .as_deref()
+                    .is_some_and(|r| r != ctx.target.region);
+            if !ctx.spec.key_type.is_replica_region(&ctx.target.region) && !live_replica {
                 state::plan_rotation(ctx.spec, cur, &at, changes);
             }
             immutable::report(ctx, cur, changes);

@@ -10,7 +10,7 @@
 //! a replica the primary (UpdatePrimaryRegion) is a person's decision.
 
 use super::{c3_keys, KeyContext};
-use crate::model::{KeySpec, LiveKey, RegionSnapshot, Target};
+use crate::model::{KeySpec, KeyState, LiveKey, RegionSnapshot, Target};
 use crate::plan::action::{KeyRef, Operation};
 use crate::plan::{ActionKind, Changes, PolicyDiff, Resource, Severity};
 
@@ -55,17 +55,34 @@ enum Primary<'a> {
     New,
     /// Neither: why, in words.
     Missing(String),
+    /// No replica can be made from it until a person or another row acts
+    /// (its region is not the account's, or AWS cannot replicate it in its
+    /// state): what to do, in words.
+    Blocked(String),
 }
 
 fn primary<'a>(ctx: &KeyContext<'a>) -> Primary<'a> {
     let spec = ctx.spec;
     let region = spec.key_type.primary_region.as_deref().unwrap_or_default();
     let t = Target::new(&ctx.target.account, region);
+    if !spec.targets.contains(&t) {
+        return Primary::Blocked(format!(
+            "no replica of generation {} can be made here: the primary region {region} is not a region of key {} in account {}, so this account has no key; add {region} to the account's regions, or set primary_region to a region every account of the key has",
+            spec.generation, spec.name, ctx.target.account
+        ));
+    }
     let Some(Ok(snapshot)) = ctx.live.regions.get(&t) else {
         return Primary::Missing(format!("the primary's region {region} was not read"));
     };
     if let Some(k) = current_in(snapshot, spec) {
-        return Primary::Existing(k);
+        let state = k.details.as_ref().map(|d| &d.state);
+        return match state {
+            Some(KeyState::Enabled | KeyState::Disabled) | None => Primary::Existing(k),
+            Some(state) => Primary::Blocked(format!(
+                "no replica of generation {} is made here yet: its primary, key {} in {region}, is {state} and AWS replicates only an Enabled or Disabled key; once the primary is restored (see its row there), the next apply makes the replica",
+                spec.generation, k.key_id
+            )),
+        };
     }
     let created = ctx
         .created
@@ -110,6 +127,10 @@ pub(super) fn create(ctx: &KeyContext<'_>, changes: &mut Changes) -> Option<u32>
             },
             "the new primary".to_string(),
         ),
+        Primary::Blocked(what) => {
+            changes.report(&at, Resource::Key, Severity::Medium, what);
+            return None;
+        }
         Primary::Missing(why) => {
             changes.report(
                 &at,

@@ -4,7 +4,8 @@ use crate::model::{KeySpec, KeyState, LiveKey};
 use crate::plan::action::Operation;
 use crate::plan::{ActionKind, At, Changes, Resource, Severity};
 
-/// Restores a c3 key that is Disabled or PendingDeletion (when keys.toml
+/// Restores a c3 key that is Disabled, PendingDeletion or
+/// PendingReplicaDeletion (when keys.toml
 /// wants it enabled), or reports a state c3 does not change.
 pub(super) fn plan_state(
     spec: &KeySpec,
@@ -55,18 +56,16 @@ pub(super) fn plan_state(
             );
         }
         (KeyState::Disabled, false) => {}
-        (KeyState::PendingDeletion, enabled) => {
+        (state, enabled) if state.scheduled_for_deletion() => {
             changes.exec(
                 at,
                 Resource::KeyState,
                 ActionKind::Restore,
                 Severity::Critical,
                 if enabled {
-                    format!("key {id}{which} is PendingDeletion: cancel the deletion and enable it")
+                    format!("key {id}{which} is {state}: cancel the deletion and enable it")
                 } else {
-                    format!(
-                        "key {id}{which} is PendingDeletion: cancel the deletion (it stays disabled)"
-                    )
+                    format!("key {id}{which} is {state}: cancel the deletion (it stays disabled)")
                 },
                 Operation::Restore {
                     key_id: id.clone(),
@@ -75,7 +74,8 @@ pub(super) fn plan_state(
                 },
             );
         }
-        (KeyState::Other(state), _) => {
+        // Other states (Creating, PendingImport, Unavailable, ...).
+        (state, _) => {
             changes
                 .report(
                     at,
@@ -125,10 +125,7 @@ pub(super) fn plan_rotation(spec: &KeySpec, key: &LiveKey, at: &At<'_>, changes:
         // set rotation anyway (EnableKeyRotation is idempotent): otherwise a
         // rotation that is off would take a second apply to be seen and fixed.
         let restored = spec.enabled
-            && matches!(
-                details.state,
-                KeyState::Disabled | KeyState::PendingDeletion
-            );
+            && (details.state == KeyState::Disabled || details.state.scheduled_for_deletion());
         if restored {
             changes.exec(
                 at,
