@@ -38,6 +38,29 @@ fn key(policy: &str) -> AuditedKey {
     }
 }
 
+/// A grant of Decrypt to `grantee`, nothing else set.
+fn grant_to(grantee: &str) -> crate::model::KmsGrant {
+    crate::model::KmsGrant {
+        grant_id: "g1".into(),
+        name: None,
+        grantee: Some(grantee.into()),
+        grantee_service: None,
+        retiring: None,
+        issuing_account: None,
+        operations: vec!["Decrypt".into()],
+        constraints: BTreeMap::new(),
+        source_arn: None,
+    }
+}
+
+/// The audit of one key in eu-west-1, keys.toml declaring nothing.
+fn audit_of(k: AuditedKey) -> crate::plan::Plan {
+    let live = AuditState {
+        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
+    };
+    audit(&empty_desired(), &live)
+}
+
 fn with_statement(statement: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},{statement}]}}"#
@@ -223,17 +246,7 @@ fn cross_account_principals_are_named_unless_declared() {
     let mut k = key(&with_statement(
         r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
     ));
-    k.details.grants = Some(vec![crate::model::KmsGrant {
-        grant_id: "g1".into(),
-        name: None,
-        grantee: Some("arn:aws:iam::888888888888:role/reader".into()),
-        grantee_service: None,
-        retiring: None,
-        issuing_account: None,
-        operations: vec!["Decrypt".into()],
-        constraints: BTreeMap::new(),
-        source_arn: None,
-    }]);
+    k.details.grants = Some(vec![grant_to("arn:aws:iam::888888888888:role/reader")]);
     let v = controls::cross_account(&k, &unmanaged);
     assert_eq!(v[0].status, Status::Fail);
     assert_eq!(v[0].resource, Some(crate::plan::Resource::Grant));
@@ -372,10 +385,7 @@ fn an_accept_entry_names_an_audited_key_by_its_alias() {
         enabled: false,
         period_days: None,
     });
-    let live = AuditState {
-        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
-    };
-    let mut plan = audit(&empty_desired(), &live);
+    let mut plan = audit_of(k);
     let entry = crate::model::AcceptEntry {
         account: None,
         region: None,
@@ -408,10 +418,7 @@ fn denied_tags_make_ownership_and_the_declared_period_unknown() {
         "AccessDeniedException: denied".into(),
     );
     // Declared with a 90-day period; live 365 (would fail C3.ROTATION_PERIOD).
-    let live = AuditState {
-        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
-    };
-    let plan = audit(&empty_desired(), &live);
+    let plan = audit_of(k);
     let keys = plan.audit.clone().unwrap();
     assert!(
         keys[0].verdicts.iter().any(|v| v.status == Status::Unknown),
@@ -433,10 +440,7 @@ fn an_unknown_rotation_is_one_finding_for_kms_4_and_cis() {
         "GetKeyRotationStatus".into(),
         "AccessDeniedException: denied".into(),
     );
-    let live = AuditState {
-        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
-    };
-    let plan = audit(&empty_desired(), &live);
+    let plan = audit_of(k);
     let ids: Vec<_> = plan.changes.iter().map(|c| c.subject.clone()).collect();
     assert_eq!(ids, vec!["KMS.4".to_string()], "{ids:?}");
 }
@@ -448,21 +452,8 @@ fn junit_skips_only_the_accepted_half_of_a_cross_account_finding() {
     let mut k = key(&with_statement(
         r#"{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"kms:Decrypt","Resource":"*"}"#,
     ));
-    k.details.grants = Some(vec![crate::model::KmsGrant {
-        grant_id: "g1".into(),
-        name: None,
-        grantee: Some("arn:aws:iam::888888888888:role/reader".into()),
-        grantee_service: None,
-        retiring: None,
-        issuing_account: None,
-        operations: vec!["Decrypt".into()],
-        constraints: BTreeMap::new(),
-        source_arn: None,
-    }]);
-    let live = AuditState {
-        regions: [(Target::new(ACCOUNT, "eu-west-1"), Ok(vec![k]))].into(),
-    };
-    let mut plan = audit(&empty_desired(), &live);
+    k.details.grants = Some(vec![grant_to("arn:aws:iam::888888888888:role/reader")]);
+    let mut plan = audit_of(k);
     let entry = crate::model::AcceptEntry {
         account: None,
         region: None,
@@ -494,15 +485,9 @@ fn a_grant_issued_or_retirable_by_another_account_is_cross_account() {
         r#"{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
     ));
     k.details.grants = Some(vec![crate::model::KmsGrant {
-        grant_id: "g1".into(),
-        name: None,
-        grantee: Some("rds.eu-west-1.amazonaws.com".into()),
-        grantee_service: None,
         retiring: Some("arn:aws:iam::999999999999:role/ops".into()),
         issuing_account: Some("arn:aws:iam::999999999999:root".into()),
-        operations: vec!["Decrypt".into()],
-        constraints: BTreeMap::new(),
-        source_arn: None,
+        ..grant_to("rds.eu-west-1.amazonaws.com")
     }]);
     let v = controls::cross_account(&k, &unmanaged_standing(&estate));
     assert_eq!(v[0].status, Status::Fail, "{v:?}");
