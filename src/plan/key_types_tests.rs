@@ -408,26 +408,12 @@ fn rotation_is_not_planned_on_a_key_that_is_live_a_replica_after_update_primary_
     let d = desired(vec![s]);
     let mut live = converged(&d);
     // One key id in both regions; the primary was moved to R2 by hand.
-    for r in [R1, R2] {
-        let snap = region_mut(&mut live, A, r);
-        for k in &mut snap.keys {
-            let old = k.key_id.clone();
-            k.key_id = "mrk-1".into();
-            k.arn = key_arn(&Target::new(A, r), "mrk-1");
-            let det = k.details.as_mut().unwrap();
-            det.multi_region = true;
-            det.primary_region = Some(R2.into());
-            det.rotation = Some(Rotation {
-                enabled: true,
-                period_days: Some(365),
-            });
-            for a in &mut snap.aliases {
-                if a.target_key_id.as_deref() == Some(old.as_str()) {
-                    a.target_key_id = Some("mrk-1".into());
-                }
-            }
-        }
-    }
+    one_multi_region_key(&mut live, R2, |_, det| {
+        det.rotation = Some(Rotation {
+            enabled: true,
+            period_days: Some(365),
+        });
+    });
     let p = plan(&d, &live);
     let on_replica: Vec<String> = p
         .executable()
@@ -445,6 +431,33 @@ fn rotation_is_not_planned_on_a_key_that_is_live_a_replica_after_update_primary_
         .any(|c| c.region.as_deref() == Some(R1) && c.detail.contains("plans no rotation")));
 }
 
+/// Makes the converged keys of account A in R1 and R2 one multi-Region key
+/// `mrk-1` whose primary is in `primary` (aliases follow), then lets
+/// `change` adjust each region's details.
+fn one_multi_region_key(
+    live: &mut LiveState,
+    primary: &str,
+    change: impl Fn(&str, &mut crate::model::KeyDetails),
+) {
+    for r in [R1, R2] {
+        let snap = region_mut(live, A, r);
+        for k in &mut snap.keys {
+            let old = k.key_id.clone();
+            k.key_id = "mrk-1".into();
+            k.arn = key_arn(&Target::new(A, r), "mrk-1");
+            let det = k.details.as_mut().unwrap();
+            det.multi_region = true;
+            det.primary_region = Some(primary.into());
+            change(r, det);
+            for a in &mut snap.aliases {
+                if a.target_key_id.as_deref() == Some(old.as_str()) {
+                    a.target_key_id = Some("mrk-1".into());
+                }
+            }
+        }
+    }
+}
+
 /// A multi-Region primary scheduled for deletion while it has replicas is
 /// in state PendingReplicaDeletion: AWS says it "cannot be replicated or
 /// used in cryptographic operations" and CancelKeyDeletion restores it; c3
@@ -455,26 +468,12 @@ fn a_primary_pending_replica_deletion_is_restored_like_pending_deletion() {
     s.key_type.primary_region = Some(R1.into());
     let d = desired(vec![s]);
     let mut live = converged(&d);
-    for r in [R1, R2] {
-        let snap = region_mut(&mut live, A, r);
-        for k in &mut snap.keys {
-            let old = k.key_id.clone();
-            k.key_id = "mrk-1".into();
-            k.arn = key_arn(&Target::new(A, r), "mrk-1");
-            let det = k.details.as_mut().unwrap();
-            det.multi_region = true;
-            det.primary_region = Some(R1.into());
-            if r == R1 {
-                det.state = KeyState::Other("PendingReplicaDeletion".into());
-                det.rotation = None;
-            }
-            for a in &mut snap.aliases {
-                if a.target_key_id.as_deref() == Some(old.as_str()) {
-                    a.target_key_id = Some("mrk-1".into());
-                }
-            }
+    one_multi_region_key(&mut live, R1, |r, det| {
+        if r == R1 {
+            det.state = KeyState::Other("PendingReplicaDeletion".into());
+            det.rotation = None;
         }
-    }
+    });
     let p = plan(&d, &live);
     let rows: Vec<String> = p
         .changes
